@@ -1,0 +1,2 @@
+//! Shared pieces of pulsecheck's benchmarks: deterministic workloads and the
+//! adapters that drive each peer crate through the same work as ours.
