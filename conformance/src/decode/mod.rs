@@ -1,0 +1,4 @@
+//! Decoders that turn a captured byte stream into JSON Lines, one object per item
+//! the parser saw, in stream order — the output of `pulsecheck decode`.
+
+pub mod sse;
