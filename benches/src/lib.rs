@@ -1,2 +1,6 @@
 //! Shared pieces of pulsecheck's benchmarks: deterministic workloads and the
 //! adapters that drive each peer crate through the same work as ours.
+
+pub mod ours;
+pub mod peers;
+pub mod workloads;

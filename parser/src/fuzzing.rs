@@ -93,6 +93,8 @@ pub fn encode_parse_roundtrip(data: &[u8]) {
     let mut comment_out = Vec::new();
     encode_comment(&mut comment_out, "x");
     encode_retry(&mut comment_out, data.len() as u64);
+    // A blank line closes the block the comment and retry opened.
+    comment_out.push(b'\n');
     out.extend_from_slice(&comment_out);
     let (mut items, end) = observe_parser([&out[..]]).expect("default limits");
     assert!(!end.discarded);
