@@ -24,7 +24,11 @@ pub fn run_pulsecheck(chunks: &[&[u8]]) -> Summary {
                 let data = event.data.to_str();
                 summary.events += 1;
                 summary.data_bytes += data.len();
-                black_box((event.event_type_str(), data, event.last_event_id_str()));
+                black_box((
+                    event.event_type.to_str(),
+                    data,
+                    event.last_event_id.to_str(),
+                ));
             }
         });
         if fed.is_err() {

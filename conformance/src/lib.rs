@@ -23,5 +23,6 @@
 //! The parsers themselves live in their own crates, usable without this one:
 //! `pulsecheck-sse` (event streams) and `pulsecheck-ws` (WebSocket frames).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod decode;

@@ -1,4 +1,5 @@
 //! The `pulsecheck` command.
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};

@@ -9,6 +9,7 @@ use core::ops::Range;
 use std::borrow::Cow;
 
 use crate::text::decode_utf8_lossy;
+use crate::utf8::assume_valid;
 
 /// One observation of the parser, in stream order.
 ///
@@ -47,33 +48,23 @@ impl Item<'_> {
 pub struct Event<'a> {
     /// The event type: the last `event` field's value in the block, or `message`
     /// when none was set or it was empty (WHATWG §9.2.6 dispatch, step 5).
-    pub event_type: &'a [u8],
+    pub event_type: Text<'a>,
     /// The data lines, joined by LF on request.
     pub data: Data<'a>,
     /// The stream's last event ID at dispatch: the most recent `id` field seen in
     /// this or an earlier block (empty if none).
-    pub last_event_id: &'a [u8],
+    pub last_event_id: Text<'a>,
     /// Byte offset of the first line of the event's block.
     pub offset: u64,
 }
 
-impl<'a> Event<'a> {
-    /// The event type as text (invalid UTF-8 becomes U+FFFD).
-    pub fn event_type_str(&self) -> Cow<'a, str> {
-        decode_utf8_lossy(self.event_type)
-    }
-
-    /// The last event ID as text (invalid UTF-8 becomes U+FFFD).
-    pub fn last_event_id_str(&self) -> Cow<'a, str> {
-        decode_utf8_lossy(self.last_event_id)
-    }
-
+impl Event<'_> {
     /// Copies the event out of the parser's and the chunk's memory, decoding text.
     pub fn to_owned(&self) -> OwnedEvent {
         OwnedEvent {
-            event_type: self.event_type_str().into_owned(),
+            event_type: self.event_type.to_str().into_owned(),
             data: self.data.to_str().into_owned(),
-            last_event_id: self.last_event_id_str().into_owned(),
+            last_event_id: self.last_event_id.to_str().into_owned(),
             offset: self.offset,
         }
     }
@@ -102,6 +93,8 @@ pub struct OwnedEvent {
 #[derive(Clone, Copy)]
 pub struct Data<'a> {
     repr: DataRepr<'a>,
+    /// Every byte is known to be valid UTF-8.
+    valid: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -116,15 +109,17 @@ enum DataRepr<'a> {
 }
 
 impl<'a> Data<'a> {
-    pub(crate) fn lines_in(chunk: &'a [u8], spans: &'a [Range<usize>]) -> Self {
+    pub(crate) fn lines_in(chunk: &'a [u8], spans: &'a [Range<usize>], valid: bool) -> Self {
         Data {
             repr: DataRepr::Lines { chunk, spans },
+            valid,
         }
     }
 
-    pub(crate) fn joined(bytes: &'a [u8]) -> Self {
+    pub(crate) fn joined(bytes: &'a [u8], valid: bool) -> Self {
         Data {
             repr: DataRepr::Joined(bytes),
+            valid,
         }
     }
 
@@ -194,7 +189,7 @@ impl<'a> Data<'a> {
     /// no copy is needed and the bytes are valid UTF-8.
     pub fn to_str(&self) -> Cow<'a, str> {
         match self.to_bytes() {
-            Cow::Borrowed(bytes) => decode_utf8_lossy(bytes),
+            Cow::Borrowed(bytes) => Text::new(bytes, self.valid).to_str(),
             Cow::Owned(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => Cow::Owned(s),
                 Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -270,16 +265,9 @@ impl<'a> Iterator for DataLines<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Comment<'a> {
     /// The bytes after the colon (a leading space is kept).
-    pub text: &'a [u8],
+    pub text: Text<'a>,
     /// Byte offset of the line.
     pub offset: u64,
-}
-
-impl<'a> Comment<'a> {
-    /// The comment as text (invalid UTF-8 becomes U+FFFD).
-    pub fn text_str(&self) -> Cow<'a, str> {
-        decode_utf8_lossy(self.text)
-    }
 }
 
 /// A valid `retry` field.
@@ -342,5 +330,112 @@ impl IgnoreReason {
             IgnoreReason::InvalidRetry => "invalid-retry",
             IgnoreReason::IdContainsNul => "id-contains-nul",
         }
+    }
+}
+
+/// A field's bytes, with what the parser already knows about their UTF-8.
+///
+/// The parser validates each chunk once; a field that lies in the validated part
+/// converts to `&str` with [`Text::to_str`] at no cost. Otherwise `to_str` decodes
+/// as the specification says (invalid sequences become U+FFFD). It dereferences to
+/// the raw bytes, and compares equal to byte strings and `str`s.
+#[derive(Clone, Copy, Default)]
+pub struct Text<'a> {
+    bytes: &'a [u8],
+    /// `bytes` is known to be valid UTF-8.
+    valid: bool,
+}
+
+impl<'a> Text<'a> {
+    /// `valid` must only be true for bytes proven to be UTF-8 (see `utf8.rs`).
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8], valid: bool) -> Self {
+        Text { bytes, valid }
+    }
+
+    /// Text whose UTF-8 is not known yet.
+    pub fn from_bytes(bytes: &'a [u8]) -> Self {
+        Text::new(bytes, false)
+    }
+
+    /// The raw bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The decoded text (invalid UTF-8 becomes U+FFFD); borrowed unless the bytes
+    /// were invalid.
+    #[inline]
+    pub fn to_str(self) -> Cow<'a, str> {
+        if self.valid {
+            Cow::Borrowed(assume_valid(self.bytes))
+        } else {
+            decode_utf8_lossy(self.bytes)
+        }
+    }
+}
+
+impl core::ops::Deref for Text<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl core::fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&String::from_utf8_lossy(self.bytes), f)
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl core::hash::Hash for Text<'_> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+
+impl PartialEq<[u8]> for Text<'_> {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes == other
+    }
+}
+
+impl PartialEq<&[u8]> for Text<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.bytes == *other
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for Text<'_> {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        self.bytes == other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Text<'_> {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.bytes == *other
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.bytes == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.bytes == other.as_bytes()
     }
 }

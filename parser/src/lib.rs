@@ -63,8 +63,11 @@
 //! chunk being fed borrows that chunk, multi-line data included ([`Data`] keeps the
 //! lines and joins them only on request). Only the bytes that straddle a chunk
 //! boundary are copied, into buffers the parser reuses, so steady-state parsing
-//! allocates nothing. Text accessors ([`Event::event_type_str`], [`Data::to_str`])
-//! decode UTF-8 lazily and borrow when the bytes are valid.
+//! allocates nothing. Text accessors ([`Text::to_str`], [`Data::to_str`])
+//! decode UTF-8 lazily and borrow when the bytes are valid. Each chunk is
+//! validated once (simdutf8); fields inside the validated part convert to `&str`
+//! for free, through the crate's one small `unsafe` module (`utf8.rs`, with the
+//! measurement that justifies it).
 //!
 //! ## Writing streams
 //!
@@ -81,6 +84,7 @@ pub mod encode;
 mod item;
 mod parser;
 mod text;
+mod utf8;
 
 #[cfg(any(test, feature = "oracle"))]
 pub mod oracle;

@@ -236,13 +236,13 @@ pub fn observe_parser<'c>(
         parser.feed(chunk, |item| {
             items.push(match item {
                 Item::Event(e) => OracleItem::Event {
-                    event_type: e.event_type_str().into_owned(),
+                    event_type: e.event_type.to_str().into_owned(),
                     data: e.data.to_str().into_owned(),
-                    last_event_id: e.last_event_id_str().into_owned(),
+                    last_event_id: e.last_event_id.to_str().into_owned(),
                     offset: e.offset,
                 },
                 Item::Comment(c) => OracleItem::Comment {
-                    text: c.text_str().into_owned(),
+                    text: c.text.to_str().into_owned(),
                     offset: c.offset,
                 },
                 Item::Retry(r) => OracleItem::Retry {

@@ -20,9 +20,10 @@
 
 use core::ops::Range;
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memrchr2};
 
-use crate::item::{Comment, Data, Event, IgnoreReason, Ignored, Item, Retry};
+use crate::item::{Comment, Data, Event, IgnoreReason, Ignored, Item, Retry, Text};
+use crate::utf8::valid_prefix_len;
 
 /// The UTF-8 byte-order mark, stripped once at the very start of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -186,26 +187,32 @@ enum Slot {
     Empty,
     /// A range of the chunk being fed.
     Chunk(Range<usize>),
-    /// In the slot's owned buffer.
-    Owned,
+    /// In the slot's owned buffer; `valid` when known to be UTF-8.
+    Owned { valid: bool },
 }
 
 impl Slot {
+    /// The slot's value; `valid_up_to` is the validated prefix of `chunk`.
     #[inline]
-    fn bytes<'a>(&self, chunk: &'a [u8], owned: &'a [u8]) -> &'a [u8] {
+    fn text<'a>(&self, chunk: &'a [u8], owned: &'a [u8], valid_up_to: usize) -> Text<'a> {
         match self {
-            Slot::Empty => &[],
-            Slot::Chunk(r) => chunk.get(r.clone()).unwrap_or_default(),
-            Slot::Owned => owned,
+            Slot::Empty => Text::new(&[], true),
+            Slot::Chunk(r) => Text::new(
+                chunk.get(r.clone()).unwrap_or_default(),
+                r.end <= valid_up_to,
+            ),
+            Slot::Owned { valid } => Text::new(owned, *valid),
         }
     }
 
     /// Moves a chunk range into `owned` before the chunk goes away.
-    fn spill(&mut self, chunk: &[u8], owned: &mut Vec<u8>) {
+    fn spill(&mut self, chunk: &[u8], owned: &mut Vec<u8>, valid_up_to: usize) {
         if let Slot::Chunk(r) = self {
             owned.clear();
             owned.extend_from_slice(chunk.get(r.clone()).unwrap_or_default());
-            *self = Slot::Owned;
+            *self = Slot::Owned {
+                valid: r.end <= valid_up_to,
+            };
         }
     }
 
@@ -213,7 +220,7 @@ impl Slot {
     fn set_owned(&mut self, value: &[u8], owned: &mut Vec<u8>) {
         owned.clear();
         owned.extend_from_slice(value);
-        *self = Slot::Owned;
+        *self = Slot::Owned { valid: false };
     }
 }
 
@@ -242,7 +249,7 @@ enum BomState {
 /// for chunk in [&b"data: hel"[..], b"lo\r", b"\n\r\n: ping\n"] {
 ///     parser.feed(chunk, |item| match item {
 ///         Item::Event(e) => seen.push(e.data.to_str().into_owned()),
-///         Item::Comment(c) => seen.push(format!("comment:{}", c.text_str())),
+///         Item::Comment(c) => seen.push(format!("comment:{}", c.text.to_str())),
 ///         _ => {}
 ///     })?;
 /// }
@@ -256,6 +263,8 @@ pub struct Parser {
     config: Config,
     /// Stream bytes consumed before the current chunk.
     offset: u64,
+    /// Length of the current chunk's prefix validated as UTF-8.
+    valid_up_to: usize,
     bom: BomState,
     bom_stripped: bool,
     /// The previous chunk ended with CR: an LF starting this one belongs to it.
@@ -276,9 +285,14 @@ pub struct Parser {
     data_len: usize,
     /// In-chunk data lines, while `data_owned` is not in use.
     data_spans: Vec<Range<usize>>,
-    /// Data lines joined by LF, once the block has crossed a chunk boundary.
+    /// Data lines joined by LF, once the block has crossed a chunk boundary,
+    /// from `data_owned_start` on (a carried line taken over whole keeps its
+    /// `data: ` prefix in front).
     data_owned: Vec<u8>,
+    data_owned_start: usize,
     data_is_owned: bool,
+    /// `data_owned` is known to be valid UTF-8.
+    data_owned_valid: bool,
 
     /// The last event ID buffer.
     id_buffer: Slot,
@@ -300,43 +314,46 @@ impl Default for Parser {
     }
 }
 
-/// A classified line, with value positions relative to the line.
-enum Line {
-    Blank,
-    Comment,
-    Field {
-        /// End of the name (the first colon, or the line's end).
-        name_end: usize,
-        /// Start of the value (after the colon and one optional space).
-        value_start: usize,
-        has_colon: bool,
-    },
+/// A classified non-blank, non-comment line, with positions relative to the line.
+struct Field {
+    /// End of the name (the first colon, or the line's end).
+    name_end: usize,
+    /// Start of the value (after the colon and one optional space).
+    value_start: usize,
+    has_colon: bool,
 }
 
+/// Splits a field line into name and value (WHATWG §9.2.6).
 #[inline(always)]
-fn classify(line: &[u8]) -> Line {
-    match line.first() {
-        None => Line::Blank,
-        Some(b':') => Line::Comment,
-        Some(_) => match memchr(b':', line) {
-            Some(colon) => {
-                let mut value_start = colon + 1;
-                // WHATWG §9.2.6: "If value starts with a U+0020 SPACE character,
-                // remove it from value."
-                if line.get(value_start) == Some(&b' ') {
-                    value_start += 1;
-                }
-                Line::Field {
-                    name_end: colon,
-                    value_start,
-                    has_colon: true,
-                }
-            }
-            None => Line::Field {
-                name_end: line.len(),
-                value_start: line.len(),
-                has_colon: false,
+fn split_field(line: &[u8]) -> Field {
+    // Fast path: most lines of real streams are `data:` lines.
+    let colon = if line.starts_with(b"data:") {
+        Some(4)
+    } else {
+        memchr(b':', line)
+    };
+    match colon {
+        // "Collect the characters on the line before the first U+003A COLON
+        // character (:), and let field be that string. Collect the characters on
+        // the line after the first U+003A COLON character (:), and let value be
+        // that string. If value starts with a U+0020 SPACE character, remove it
+        // from value."
+        Some(colon) => Field {
+            name_end: colon,
+            value_start: if line.get(colon + 1) == Some(&b' ') {
+                colon + 2
+            } else {
+                colon + 1
             },
+            has_colon: true,
+        },
+        // "Otherwise, the string is not empty but does not contain a U+003A COLON
+        // character (:): Process the field using the whole line as the field name,
+        // and the empty string as the field value."
+        None => Field {
+            name_end: line.len(),
+            value_start: line.len(),
+            has_colon: false,
         },
     }
 }
@@ -363,6 +380,7 @@ impl Parser {
         Parser {
             config,
             offset: 0,
+            valid_up_to: 0,
             bom: BomState::Matching(0),
             bom_stripped: false,
             after_cr: false,
@@ -375,7 +393,9 @@ impl Parser {
             data_len: 0,
             data_spans: Vec::new(),
             data_owned: Vec::new(),
+            data_owned_start: 0,
             data_is_owned: false,
+            data_owned_valid: true,
             id_buffer: Slot::Empty,
             id_buffer_owned: Vec::new(),
             id_dirty: false,
@@ -447,7 +467,7 @@ impl Parser {
             None
         };
         End {
-            last_event_id: self.last_id.bytes(&[], &self.last_id_owned),
+            last_event_id: self.last_id.text(&[], &self.last_id_owned, 0).as_bytes(),
             retry_ms: self.retry_ms,
             discarded,
             bytes: self.offset,
@@ -506,6 +526,9 @@ impl Parser {
             }
         }
 
+        // Nothing of this chunk is validated yet: fields of a carried line are
+        // checked when they are read.
+        self.valid_up_to = 0;
         if !self.carry.is_empty() {
             let rest = chunk.get(pos..).unwrap_or_default();
             match memchr2(b'\n', b'\r', rest) {
@@ -519,20 +542,31 @@ impl Parser {
                     self.check_line_len(self.carry.len() + i, self.carry_offset)?;
                     self.carry.extend_from_slice(&rest[..i]);
                     let carried = core::mem::take(&mut self.carry);
-                    let result =
-                        self.process_line(chunk, &carried, None, self.carry_offset, on_item);
-                    self.carry = carried;
-                    self.carry.clear();
-                    result?;
+                    self.process_carried_line(chunk, carried, on_item)?;
                     pos = self.consume_line_end(chunk, pos + i);
                 }
             }
         }
 
+        // Validate the lines that start and end in this chunk, once: from the
+        // first line start (a character split across chunks belongs to the
+        // carried line) to the last line end (what follows is carried, and checked
+        // when its line is read).
+        let in_chunk_lines = chunk.get(pos..).unwrap_or_default();
+        if let Some(last_end) = memrchr2(b'\n', b'\r', in_chunk_lines)
+            .filter(|&end| end >= crate::utf8::VALIDATE_CHUNK_MIN)
+        {
+            self.valid_up_to = pos + valid_prefix_len(&in_chunk_lines[..last_end]);
+        }
         let base = self.offset;
         loop {
             let rest = chunk.get(pos..).unwrap_or_default();
-            match memchr2(b'\n', b'\r', rest) {
+            // An empty line (the end of an event) needs no search.
+            let line_end = match rest.first() {
+                Some(b'\n' | b'\r') => Some(0),
+                _ => memchr2(b'\n', b'\r', rest),
+            };
+            match line_end {
                 Some(i) => {
                     let line_offset = base + pos as u64;
                     self.check_line_len(i, line_offset)?;
@@ -607,27 +641,29 @@ impl Parser {
     where
         F: FnMut(Item<'_>),
     {
-        let (name_end, value_start, has_colon) = match classify(line) {
+        match line.first() {
             // "If the line is empty (a blank line): Dispatch the event."
-            Line::Blank => {
+            None => {
                 self.dispatch(chunk, on_item);
                 return Ok(());
             }
             // "If the line starts with a U+003A COLON character (:): Ignore the line."
-            Line::Comment => {
+            Some(b':') => {
                 self.block_start.get_or_insert(line_offset);
+                let valid = in_chunk.is_some_and(|start| start + line.len() <= self.valid_up_to);
                 on_item(Item::Comment(Comment {
-                    text: line.get(1..).unwrap_or_default(),
+                    text: Text::new(line.get(1..).unwrap_or_default(), valid),
                     offset: line_offset,
                 }));
                 return Ok(());
             }
-            Line::Field {
-                name_end,
-                value_start,
-                has_colon,
-            } => (name_end, value_start, has_colon),
-        };
+            Some(_) => {}
+        }
+        let Field {
+            name_end,
+            value_start,
+            has_colon,
+        } = split_field(line);
         self.block_start.get_or_insert(line_offset);
         let name = line.get(..name_end).unwrap_or_default();
         let value = line.get(value_start..).unwrap_or_default();
@@ -649,6 +685,9 @@ impl Parser {
                     Some(range) if !self.data_is_owned => self.data_spans.push(range),
                     _ => {
                         self.own_data(chunk);
+                        self.data_owned_valid &= value_range
+                            .as_ref()
+                            .is_some_and(|r| r.end <= self.valid_up_to);
                         if self.data_lines > 0 {
                             self.data_owned.push(b'\n');
                         }
@@ -713,6 +752,48 @@ impl Parser {
         Ok(())
     }
 
+    /// Processes the line completed from `carry`, then gives a buffer back to
+    /// `carry`. The first `data` line of a block — typically a long line that
+    /// spanned many chunks — becomes the data buffer as it is, without a copy.
+    fn process_carried_line<F>(
+        &mut self,
+        chunk: &[u8],
+        line: Vec<u8>,
+        on_item: &mut F,
+    ) -> Result<(), Error>
+    where
+        F: FnMut(Item<'_>),
+    {
+        let offset = self.carry_offset;
+        if self.data_lines == 0 && !self.data_is_owned && line.starts_with(b"data") {
+            let field = split_field(&line);
+            if field.name_end == 4 {
+                let grown = line.len() - field.value_start + 1;
+                if grown > self.config.max_event_len {
+                    self.carry = line;
+                    self.carry.clear();
+                    return Err(Error::EventTooLarge {
+                        offset,
+                        limit: self.config.max_event_len,
+                    });
+                }
+                self.block_start.get_or_insert(offset);
+                self.data_len = grown;
+                self.data_lines = 1;
+                self.data_is_owned = true;
+                self.data_owned_valid = false;
+                self.data_owned_start = field.value_start;
+                self.carry = core::mem::replace(&mut self.data_owned, line);
+                self.carry.clear();
+                return Ok(());
+            }
+        }
+        let result = self.process_line(chunk, &line, None, offset, on_item);
+        self.carry = line;
+        self.carry.clear();
+        result
+    }
+
     /// WHATWG §9.2.6 "dispatch the event", on a blank line.
     #[inline(always)]
     fn dispatch<F>(&mut self, chunk: &[u8], on_item: &mut F)
@@ -724,7 +805,7 @@ impl Parser {
         if self.id_dirty {
             self.id_dirty = false;
             self.last_id = self.id_buffer.clone();
-            if self.last_id == Slot::Owned {
+            if matches!(self.last_id, Slot::Owned { .. }) {
                 self.last_id_owned.clear();
                 self.last_id_owned.extend_from_slice(&self.id_buffer_owned);
             }
@@ -738,19 +819,24 @@ impl Parser {
         }
         // Steps 3-6: drop the trailing LF (we never stored it); the type is the
         // event type buffer, or "message" when it is empty.
-        let event_type = match self.event_type.bytes(chunk, &self.event_type_owned) {
-            [] => DEFAULT_EVENT_TYPE,
-            t => t,
-        };
+        let valid_up_to = self.valid_up_to;
+        let mut event_type = self
+            .event_type
+            .text(chunk, &self.event_type_owned, valid_up_to);
+        if event_type.is_empty() {
+            event_type = Text::new(DEFAULT_EVENT_TYPE, true);
+        }
         let data = if self.data_is_owned {
-            Data::joined(&self.data_owned)
+            let joined = self.data_owned.get(self.data_owned_start..);
+            Data::joined(joined.unwrap_or_default(), self.data_owned_valid)
         } else {
-            Data::lines_in(chunk, &self.data_spans)
+            let valid = self.data_spans.last().is_none_or(|s| s.end <= valid_up_to);
+            Data::lines_in(chunk, &self.data_spans, valid)
         };
         on_item(Item::Event(Event {
             event_type,
             data,
-            last_event_id: self.last_id.bytes(chunk, &self.last_id_owned),
+            last_event_id: self.last_id.text(chunk, &self.last_id_owned, valid_up_to),
             offset: block_start.unwrap_or(0),
         }));
         // Step 7: "Set the data buffer and the event type buffer to the empty string."
@@ -760,7 +846,9 @@ impl Parser {
         self.data_spans.clear();
         if self.data_is_owned {
             self.data_owned.clear();
+            self.data_owned_start = 0;
             self.data_is_owned = false;
+            self.data_owned_valid = true;
         }
     }
 
@@ -770,6 +858,11 @@ impl Parser {
             return;
         }
         self.data_owned.clear();
+        self.data_owned_start = 0;
+        self.data_owned_valid = self
+            .data_spans
+            .last()
+            .is_none_or(|s| s.end <= self.valid_up_to);
         for (i, span) in self.data_spans.iter().enumerate() {
             if i > 0 {
                 self.data_owned.push(b'\n');
@@ -786,9 +879,13 @@ impl Parser {
         if self.data_lines > 0 {
             self.own_data(chunk);
         }
-        self.event_type.spill(chunk, &mut self.event_type_owned);
-        self.id_buffer.spill(chunk, &mut self.id_buffer_owned);
-        self.last_id.spill(chunk, &mut self.last_id_owned);
+        let valid_up_to = self.valid_up_to;
+        self.event_type
+            .spill(chunk, &mut self.event_type_owned, valid_up_to);
+        self.id_buffer
+            .spill(chunk, &mut self.id_buffer_owned, valid_up_to);
+        self.last_id
+            .spill(chunk, &mut self.last_id_owned, valid_up_to);
     }
 }
 
@@ -806,11 +903,11 @@ mod tests {
                     out.push(match item {
                         Item::Event(e) => format!(
                             "event {} {:?} id={:?}",
-                            e.event_type_str(),
+                            e.event_type.to_str(),
                             e.data.to_str(),
-                            e.last_event_id_str()
+                            e.last_event_id.to_str()
                         ),
-                        Item::Comment(c) => format!("comment {:?}", c.text_str()),
+                        Item::Comment(c) => format!("comment {:?}", c.text.to_str()),
                         Item::Retry(r) => format!("retry {}", r.ms),
                         Item::Ignored(i) => format!("ignored {}", i.reason.as_str()),
                     })

@@ -40,9 +40,12 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"Data"[..]),
     ]
     .prop_map(<[u8]>::to_vec);
+    // Long streams too: chunks of 256 bytes or more are validated up front, and
+    // their fields take the parser's validated (unchecked) path.
     prop_oneof![
-        3 => prop::collection::vec(token, 0..64).prop_map(|ts| ts.concat()),
-        1 => prop::collection::vec(any::<u8>(), 0..256),
+        3 => prop::collection::vec(token.clone(), 0..64).prop_map(|ts| ts.concat()),
+        2 => prop::collection::vec(token, 64..400).prop_map(|ts| ts.concat()),
+        1 => prop::collection::vec(any::<u8>(), 0..1024),
     ]
 }
 

@@ -57,11 +57,11 @@ fn run<'c>(chunks: impl IntoIterator<Item = &'c [u8]>) -> Result<Outcome, String
         parser
             .feed(chunk, |item| match item {
                 Item::Event(e) => out.events.push(Ev {
-                    event_type: e.event_type_str().into_owned(),
+                    event_type: e.event_type.to_str().into_owned(),
                     data: e.data.to_str().into_owned(),
-                    last_event_id: e.last_event_id_str().into_owned(),
+                    last_event_id: e.last_event_id.to_str().into_owned(),
                 }),
-                Item::Comment(c) => out.comments.push(c.text_str().into_owned()),
+                Item::Comment(c) => out.comments.push(c.text.to_str().into_owned()),
                 Item::Retry(r) => out.retries.push(r.ms),
                 // Ignored lines (unknown fields, bad retry, id with NUL, ...) are
                 // not part of the notation.

@@ -29,8 +29,8 @@ fn feed_counting(parser: &mut Parser, chunks: &[&[u8]]) -> (usize, u64) {
                 if let Item::Event(e) = item {
                     // What a consumer reads: text views of every field, borrowed.
                     std::hint::black_box((
-                        e.event_type_str(),
-                        e.last_event_id_str(),
+                        e.event_type.to_str(),
+                        e.last_event_id.to_str(),
                         e.data.lines().count(),
                     ));
                     events += 1;

@@ -35,12 +35,12 @@ pub fn item_json(item: &Item<'_>, options: &DecodeOptions) -> Option<Value> {
     Some(match item {
         Item::Event(e) => json!({
             "kind": "event",
-            "type": e.event_type_str(),
+            "type": e.event_type.to_str(),
             "data": e.data.to_str(),
-            "last_event_id": e.last_event_id_str(),
+            "last_event_id": e.last_event_id.to_str(),
             "offset": e.offset,
         }),
-        Item::Comment(c) => json!({"kind": "comment", "text": c.text_str(), "offset": c.offset}),
+        Item::Comment(c) => json!({"kind": "comment", "text": c.text.to_str(), "offset": c.offset}),
         Item::Retry(r) => json!({"kind": "retry", "ms": r.ms, "offset": r.offset}),
         Item::Ignored(i) if options.ignored => json!({
             "kind": "ignored",

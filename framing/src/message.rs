@@ -1,0 +1,678 @@
+//! Message assembly (RFC 6455 §5.4 fragmentation, §5.6 text, §5.5 control frames).
+
+use simdutf8::compat;
+
+use crate::close::{CloseFrame, parse_close_body};
+use crate::error::ProtocolError;
+use crate::header::FrameHeader;
+use crate::opcode::{Opcode, Rsv};
+use crate::utf8::{Utf8Error, Utf8Validator, invalid_at};
+
+/// The type of a data message, set by its first frame.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum MessageKind {
+    /// Opcode `%x1`: "The "Payload data" is text data encoded as UTF-8."
+    Text,
+    /// Opcode `%x2`: "arbitrary binary data whose interpretation is solely up to the
+    /// application layer."
+    Binary,
+}
+
+impl core::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Text => "text",
+            Self::Binary => "binary",
+        })
+    }
+}
+
+/// A complete data message.
+///
+/// Borrows the frame's payload when the message was a single frame, the assembler's buffer
+/// when it was fragmented.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Message<'a> {
+    kind: MessageKind,
+    rsv: Rsv,
+    data: &'a [u8],
+    text: Option<&'a str>,
+    frames: u64,
+}
+
+impl<'a> Message<'a> {
+    /// Text or binary.
+    #[must_use]
+    pub const fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The RSV bits of the first frame: non-empty only when a negotiated extension (e.g.
+    /// permessage-deflate) transformed the payload, which then is the extension's encoding.
+    #[must_use]
+    pub const fn rsv(&self) -> Rsv {
+        self.rsv
+    }
+
+    /// The payload: the concatenation of the fragments' payloads.
+    #[must_use]
+    pub const fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// The text of a text message, validated as UTF-8. `None` for binary messages and for
+    /// text messages whose first frame had RSV bits set (an extension's encoding, which
+    /// must be decoded before it can be validated).
+    #[must_use]
+    pub const fn text(&self) -> Option<&'a str> {
+        self.text
+    }
+
+    /// How many frames carried the message (1 when unfragmented).
+    #[must_use]
+    pub const fn frames(&self) -> u64 {
+        self.frames
+    }
+}
+
+/// What one frame meant, once added to the stream.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Assembled<'a> {
+    /// A fragment of a message still in progress (FIN clear, or a continuation that is not
+    /// the last).
+    Fragment,
+    /// The last (or only) frame of a data message.
+    Message(Message<'a>),
+    /// A ping with its application data; RFC 6455 §5.5.2: "Upon receipt of a Ping frame,
+    /// an endpoint MUST send a Pong frame in response".
+    Ping(&'a [u8]),
+    /// A pong with its application data.
+    Pong(&'a [u8]),
+    /// A Close frame with a valid body.
+    Close(CloseFrame<'a>),
+}
+
+/// Where in the current frame a failure was decided: used by the stream reader to give a
+/// byte offset.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FailAt {
+    /// At this index of the frame's payload.
+    Payload(u64),
+    /// At the frame's last byte (the frame had to be complete to decide).
+    FrameEnd,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Failure {
+    pub(crate) error: ProtocolError,
+    pub(crate) at: FailAt,
+}
+
+impl Failure {
+    const fn at_end(error: ProtocolError) -> Self {
+        Self {
+            error,
+            at: FailAt::FrameEnd,
+        }
+    }
+}
+
+/// The state of UTF-8 validation for a frame whose payload has only partly arrived: the
+/// stream reader validates what it has so a text message fails as early as a byte-at-a-time
+/// reader would.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct PendingText {
+    validator: Utf8Validator,
+    /// Payload bytes of this frame already fed.
+    pub(crate) fed: usize,
+    /// Message position of the frame's first payload byte.
+    frame_start: u64,
+}
+
+impl PendingText {
+    /// Feeds the next `bytes` of the frame's (unmasked) payload.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.validator
+            .feed(bytes)
+            .map_err(|e| utf8_failure(e, self.frame_start))?;
+        self.fed = self.fed.saturating_add(bytes.len());
+        Ok(())
+    }
+}
+
+fn utf8_failure(e: Utf8Error, frame_start: u64) -> Failure {
+    let error = ProtocolError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to,
+        error_len: e.error_len,
+    };
+    match e.error_len {
+        Some(_) => Failure {
+            error,
+            at: FailAt::Payload(e.rejected_at.saturating_sub(frame_start)),
+        },
+        None => Failure::at_end(error),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct InProgress {
+    kind: MessageKind,
+    rsv: Rsv,
+    /// `None` when the message is not validated as UTF-8 (binary, or extension-encoded).
+    validator: Option<Utf8Validator>,
+    len: u64,
+    frames: u64,
+}
+
+/// Reassembles messages from frames, applying RFC 6455 §5.4 (fragmentation), §5.6 and §8.1
+/// (UTF-8, failing at the first fragment holding an invalid byte), §5.5 (control frames,
+/// allowed between fragments) and a maximum message size.
+///
+/// Frames come in already parsed and unmasked (from [`parse_frame`](crate::parse_frame));
+/// the assembler copies fragments into its own buffer, while a single-frame message is
+/// returned without copying.
+///
+/// ```
+/// use pulsecheck_ws::{Assembled, FrameHeader, MessageAssembler, Opcode, ProtocolError};
+///
+/// let mut assembler = MessageAssembler::new(1 << 20);
+/// let mut first = FrameHeader::new(Opcode::TEXT, 3);
+/// first.fin = false;
+/// assert_eq!(assembler.push(&first, b"Hel")?, Assembled::Fragment);
+/// // A ping between fragments is fine.
+/// let ping = FrameHeader::new(Opcode::PING, 0);
+/// assert_eq!(assembler.push(&ping, b"")?, Assembled::Ping(b""));
+/// let last = FrameHeader::new(Opcode::CONTINUATION, 2);
+/// let Assembled::Message(message) = assembler.push(&last, b"lo")? else { panic!() };
+/// assert_eq!(message.text(), Some("Hello"));
+/// assert_eq!(message.frames(), 2);
+/// // A continuation now has no message to continue.
+/// assert_eq!(assembler.push(&last, b"!"), Err(ProtocolError::UnexpectedContinuation));
+/// # Ok::<(), ProtocolError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MessageAssembler {
+    max_message_size: u64,
+    current: Option<InProgress>,
+    buf: Vec<u8>,
+    close_received: bool,
+}
+
+impl MessageAssembler {
+    /// An assembler accepting messages of at most `max_message_size` bytes.
+    #[must_use]
+    pub const fn new(max_message_size: u64) -> Self {
+        Self {
+            max_message_size,
+            current: None,
+            buf: Vec::new(),
+            close_received: false,
+        }
+    }
+
+    /// The type of the fragmented message in progress, if any.
+    #[must_use]
+    pub fn in_progress(&self) -> Option<MessageKind> {
+        self.current.map(|c| c.kind)
+    }
+
+    /// The bytes received so far of the message in progress (0 when none).
+    #[must_use]
+    pub fn message_len(&self) -> u64 {
+        self.current.map_or(0, |c| c.len)
+    }
+
+    /// Whether a Close frame has been received.
+    #[must_use]
+    pub const fn close_received(&self) -> bool {
+        self.close_received
+    }
+
+    /// Forgets any message in progress and any Close received.
+    pub fn reset(&mut self) {
+        self.current = None;
+        self.buf.clear();
+        self.close_received = false;
+    }
+
+    /// Adds one frame (header and unmasked payload; the payload's length is what counts).
+    ///
+    /// # Errors
+    ///
+    /// The [`ProtocolError`] the frame commits, in the context of the frames before it. The
+    /// connection must then be failed; the assembler's state is left as before the frame.
+    pub fn push<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        payload: &'a [u8],
+    ) -> Result<Assembled<'a>, ProtocolError> {
+        self.accept(header, payload, None).map_err(|f| f.error)
+    }
+
+    /// RFC 6455 §5.4 and §5.5.1: the sequencing rules, decidable from the opcode alone.
+    pub(crate) fn check_frame_start(&self, opcode: Opcode) -> Result<(), ProtocolError> {
+        if opcode.is_control() || opcode.is_reserved() {
+            return Ok(());
+        }
+        // RFC 6455 §5.5.1: "The application MUST NOT send any more data frames after
+        // sending a Close frame."
+        if self.close_received {
+            return Err(ProtocolError::DataFrameAfterClose { opcode });
+        }
+        match (opcode == Opcode::CONTINUATION, self.current.is_some()) {
+            // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN
+            // bit clear and an opcode other than 0, followed by zero or more frames with the
+            // FIN bit clear and the opcode set to 0": a continuation continues something.
+            (true, false) => Err(ProtocolError::UnexpectedContinuation),
+            // RFC 6455 §5.4: "The fragments of one message MUST NOT be interleaved between
+            // the fragments of another message unless an extension has been negotiated
+            // that can interpret the interleaving."
+            (false, true) => Err(ProtocolError::ExpectedContinuation { opcode }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The message size limit, decidable once a data frame's length is known.
+    pub(crate) fn check_frame_len(&self, opcode: Opcode, len: u64) -> Result<(), ProtocolError> {
+        if opcode.is_control() {
+            return Ok(());
+        }
+        let before = if opcode == Opcode::CONTINUATION {
+            self.message_len()
+        } else {
+            0
+        };
+        let total = before.saturating_add(len);
+        // RFC 6455 §7.4.1: 1009, "a message that is too big for it to process".
+        if total > self.max_message_size {
+            return Err(ProtocolError::MessageTooBig {
+                len: total,
+                max: self.max_message_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// The UTF-8 state a frame with this header starts from, when its payload is text to
+    /// validate: fresh for a text frame without RSV bits, the message's state for a
+    /// continuation of such a message. Assumes `check_frame_start` passed.
+    pub(crate) fn pending_text(&self, header: &FrameHeader) -> Option<PendingText> {
+        if header.opcode == Opcode::TEXT && header.rsv.is_empty() {
+            Some(PendingText {
+                validator: Utf8Validator::new(),
+                fed: 0,
+                frame_start: 0,
+            })
+        } else if header.opcode == Opcode::CONTINUATION {
+            let current = self.current?;
+            let validator = current.validator?;
+            Some(PendingText {
+                validator,
+                fed: 0,
+                frame_start: current.len,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Adds a frame. `pending` is the UTF-8 state after the first `pending.fed` payload
+    /// bytes were validated while the frame was incomplete.
+    pub(crate) fn accept<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        payload: &'a [u8],
+        pending: Option<PendingText>,
+    ) -> Result<Assembled<'a>, Failure> {
+        let opcode = header.opcode;
+        let len = payload.len() as u64;
+        if opcode.is_reserved() {
+            return Err(Failure::at_end(ProtocolError::ReservedOpcode { opcode }));
+        }
+        if opcode.is_control() {
+            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
+            // less and MUST NOT be fragmented." (Re-checked for callers of `push`.)
+            if !header.fin {
+                return Err(Failure::at_end(ProtocolError::FragmentedControlFrame {
+                    opcode,
+                }));
+            }
+            if len > 125 {
+                return Err(Failure::at_end(ProtocolError::ControlFrameTooLong { len }));
+            }
+            return Ok(match opcode {
+                Opcode::CLOSE => {
+                    // RFC 6455 §5.5.1: the body is a 2-byte code and a UTF-8 reason.
+                    let close = parse_close_body(payload).map_err(Failure::at_end)?;
+                    self.close_received = true;
+                    Assembled::Close(close)
+                }
+                Opcode::PING => Assembled::Ping(payload),
+                _ => Assembled::Pong(payload),
+            });
+        }
+        self.check_frame_start(opcode).map_err(Failure::at_end)?;
+        self.check_frame_len(opcode, len).map_err(Failure::at_end)?;
+
+        if opcode == Opcode::CONTINUATION {
+            return self.continue_message(header, payload, pending);
+        }
+        let kind = if opcode == Opcode::TEXT {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        // RSV bits on the first frame mean an extension encoded the payload: its text can
+        // only be validated once decoded (RFC 6455 §5.4: "in the presence of extensions,
+        // this may not hold true as the extension defines the interpretation").
+        let validate = kind == MessageKind::Text && header.rsv.is_empty();
+        if header.fin {
+            // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
+            // FIN bit set (Section 5.2) and an opcode other than 0."
+            let text = if validate {
+                Some(validate_whole(payload, pending)?)
+            } else {
+                None
+            };
+            return Ok(Assembled::Message(Message {
+                kind,
+                rsv: header.rsv,
+                data: payload,
+                text,
+                frames: 1,
+            }));
+        }
+        let validator = if validate {
+            let mut p = pending.unwrap_or(PendingText {
+                validator: Utf8Validator::new(),
+                fed: 0,
+                frame_start: 0,
+            });
+            p.feed(payload.get(p.fed..).unwrap_or_default())?;
+            Some(p.validator)
+        } else {
+            None
+        };
+        self.buf.clear();
+        self.buf.extend_from_slice(payload);
+        self.current = Some(InProgress {
+            kind,
+            rsv: header.rsv,
+            validator,
+            len,
+            frames: 1,
+        });
+        Ok(Assembled::Fragment)
+    }
+
+    fn continue_message<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        payload: &'a [u8],
+        pending: Option<PendingText>,
+    ) -> Result<Assembled<'a>, Failure> {
+        let Some(mut current) = self.current else {
+            return Err(Failure::at_end(ProtocolError::UnexpectedContinuation));
+        };
+        if let Some(validator) = current.validator {
+            let mut p = pending.unwrap_or(PendingText {
+                validator,
+                fed: 0,
+                frame_start: current.len,
+            });
+            p.feed(payload.get(p.fed..).unwrap_or_default())?;
+            if header.fin {
+                // RFC 6455 §5.6: "the whole message MUST contain valid UTF-8": it may not
+                // end inside a code point.
+                p.validator
+                    .finish()
+                    .map_err(|e| utf8_failure(e, current.len))?;
+            }
+            current.validator = Some(p.validator);
+        }
+        self.buf.extend_from_slice(payload);
+        current.len = current.len.saturating_add(payload.len() as u64);
+        current.frames = current.frames.saturating_add(1);
+        if !header.fin {
+            self.current = Some(current);
+            return Ok(Assembled::Fragment);
+        }
+        // RFC 6455 §5.4: "terminated by a single frame with the FIN bit set and an opcode
+        // of 0."
+        self.current = None;
+        let data = self.buf.as_slice();
+        let text = match current.validator {
+            // Validated fragment by fragment above; this pass only produces the `&str`.
+            Some(_) => Some(simdutf8::basic::from_utf8(data).map_err(|_| {
+                Failure::at_end(ProtocolError::InvalidUtf8 {
+                    valid_up_to: 0,
+                    error_len: None,
+                })
+            })?),
+            None => None,
+        };
+        Ok(Assembled::Message(Message {
+            kind: current.kind,
+            rsv: current.rsv,
+            data,
+            text,
+            frames: current.frames,
+        }))
+    }
+}
+
+/// Validates the payload of a single-frame text message in one pass, continuing from
+/// `pending` when part of it was validated while the frame was incomplete.
+fn validate_whole(payload: &[u8], pending: Option<PendingText>) -> Result<&str, Failure> {
+    if let Some(mut p) = pending.filter(|p| p.fed > 0) {
+        p.feed(payload.get(p.fed..).unwrap_or_default())?;
+        p.validator.finish().map_err(|e| utf8_failure(e, 0))?;
+        return simdutf8::basic::from_utf8(payload).map_err(|_| {
+            Failure::at_end(ProtocolError::InvalidUtf8 {
+                valid_up_to: 0,
+                error_len: None,
+            })
+        });
+    }
+    compat::from_utf8(payload).map_err(|e| {
+        let err = match e.error_len() {
+            Some(n) => invalid_at(0, payload, e.valid_up_to(), n),
+            None => Utf8Error {
+                valid_up_to: e.valid_up_to() as u64,
+                error_len: None,
+                rejected_at: payload.len() as u64,
+            },
+        };
+        utf8_failure(err, 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(opcode: Opcode, fin: bool, len: usize) -> FrameHeader {
+        let mut h = FrameHeader::new(opcode, len as u64);
+        h.fin = fin;
+        h
+    }
+
+    #[test]
+    fn rfc6455_5_4_unfragmented_message_borrows_the_payload() {
+        let mut a = MessageAssembler::new(100);
+        let payload = b"Hello".to_vec();
+        let Ok(Assembled::Message(m)) = a.push(&frame(Opcode::TEXT, true, 5), &payload) else {
+            panic!()
+        };
+        assert_eq!(m.text(), Some("Hello"));
+        assert_eq!(m.data().as_ptr(), payload.as_ptr());
+        assert_eq!(m.kind(), MessageKind::Text);
+    }
+
+    #[test]
+    fn rfc6455_5_4_fragmented_binary_with_control_frames_between() {
+        let mut a = MessageAssembler::new(100);
+        assert_eq!(
+            a.push(&frame(Opcode::BINARY, false, 2), b"\xff\x00"),
+            Ok(Assembled::Fragment)
+        );
+        assert_eq!(a.in_progress(), Some(MessageKind::Binary));
+        assert_eq!(
+            a.push(&frame(Opcode::PONG, true, 1), b"p"),
+            Ok(Assembled::Pong(b"p"))
+        );
+        assert_eq!(
+            a.push(&frame(Opcode::CONTINUATION, false, 0), b""),
+            Ok(Assembled::Fragment)
+        );
+        let Ok(Assembled::Message(m)) = a.push(&frame(Opcode::CONTINUATION, true, 1), b"\x80")
+        else {
+            panic!()
+        };
+        assert_eq!(m.data(), b"\xff\x00\x80");
+        assert_eq!(m.text(), None);
+        assert_eq!(m.frames(), 3);
+        assert_eq!(a.in_progress(), None);
+    }
+
+    #[test]
+    fn rfc6455_5_4_continuation_without_message_and_interleaving_fail() {
+        let mut a = MessageAssembler::new(100);
+        assert_eq!(
+            a.push(&frame(Opcode::CONTINUATION, true, 1), b"x"),
+            Err(ProtocolError::UnexpectedContinuation)
+        );
+        a.push(&frame(Opcode::TEXT, false, 1), b"x").unwrap();
+        assert_eq!(
+            a.push(&frame(Opcode::BINARY, true, 1), b"y"),
+            Err(ProtocolError::ExpectedContinuation {
+                opcode: Opcode::BINARY
+            })
+        );
+        assert_eq!(
+            a.push(&frame(Opcode::TEXT, false, 1), b"y"),
+            Err(ProtocolError::ExpectedContinuation {
+                opcode: Opcode::TEXT
+            })
+        );
+        // The state was left as it was: the message can still be finished.
+        assert!(matches!(
+            a.push(&frame(Opcode::CONTINUATION, true, 1), b"z"),
+            Ok(Assembled::Message(_))
+        ));
+    }
+
+    #[test]
+    fn rfc6455_5_5_control_frames_are_checked_by_push_too() {
+        let mut a = MessageAssembler::new(100);
+        assert_eq!(
+            a.push(&frame(Opcode::PING, false, 0), b""),
+            Err(ProtocolError::FragmentedControlFrame {
+                opcode: Opcode::PING
+            })
+        );
+        assert_eq!(
+            a.push(&frame(Opcode::PING, true, 126), &[0; 126]),
+            Err(ProtocolError::ControlFrameTooLong { len: 126 })
+        );
+        assert_eq!(
+            a.push(&frame(Opcode::from_bits(0xC), true, 0), b""),
+            Err(ProtocolError::ReservedOpcode {
+                opcode: Opcode::from_bits(0xC)
+            })
+        );
+    }
+
+    #[test]
+    fn rfc6455_5_6_utf8_fails_at_the_first_bad_fragment_not_at_the_end() {
+        let mut a = MessageAssembler::new(100);
+        a.push(&frame(Opcode::TEXT, false, 3), b"ab\xce").unwrap(); // CE needs a continuation
+        assert_eq!(
+            a.push(&frame(Opcode::CONTINUATION, false, 1), b"A"),
+            Err(ProtocolError::InvalidUtf8 {
+                valid_up_to: 2,
+                error_len: Some(1)
+            })
+        );
+        // Ending inside a code point is caught at the final fragment.
+        let mut a = MessageAssembler::new(100);
+        a.push(&frame(Opcode::TEXT, false, 3), b"ab\xce").unwrap();
+        assert_eq!(
+            a.push(&frame(Opcode::CONTINUATION, true, 0), b""),
+            Err(ProtocolError::InvalidUtf8 {
+                valid_up_to: 2,
+                error_len: None
+            })
+        );
+        // Split inside a code point is fine.
+        let mut a = MessageAssembler::new(100);
+        a.push(&frame(Opcode::TEXT, false, 3), b"ab\xce").unwrap();
+        let Ok(Assembled::Message(m)) = a.push(&frame(Opcode::CONTINUATION, true, 1), b"\xbb")
+        else {
+            panic!()
+        };
+        assert_eq!(m.text(), Some("abλ"));
+    }
+
+    #[test]
+    fn extension_encoded_text_is_not_validated() {
+        let mut a = MessageAssembler::new(100);
+        let mut h = frame(Opcode::TEXT, true, 2);
+        h.rsv = Rsv::RSV1;
+        let Ok(Assembled::Message(m)) = a.push(&h, b"\xff\xfe") else {
+            panic!()
+        };
+        assert_eq!((m.text(), m.rsv()), (None, Rsv::RSV1));
+    }
+
+    #[test]
+    fn rfc6455_7_4_1_message_too_big_counts_all_fragments() {
+        let mut a = MessageAssembler::new(5);
+        a.push(&frame(Opcode::BINARY, false, 3), b"abc").unwrap();
+        assert_eq!(
+            a.push(&frame(Opcode::CONTINUATION, true, 3), b"def"),
+            Err(ProtocolError::MessageTooBig { len: 6, max: 5 })
+        );
+        assert_eq!(
+            MessageAssembler::new(5).push(&frame(Opcode::TEXT, true, 6), b"abcdef"),
+            Err(ProtocolError::MessageTooBig { len: 6, max: 5 })
+        );
+    }
+
+    #[test]
+    fn rfc6455_5_5_1_data_after_close_fails_and_close_body_is_checked() {
+        let mut a = MessageAssembler::new(100);
+        assert_eq!(
+            a.push(&frame(Opcode::CLOSE, true, 1), b"\x03"),
+            Err(ProtocolError::CloseBodyTooShort)
+        );
+        assert!(!a.close_received());
+        assert!(matches!(
+            a.push(&frame(Opcode::CLOSE, true, 2), b"\x03\xe8"),
+            Ok(Assembled::Close(_))
+        ));
+        assert!(a.close_received());
+        assert!(matches!(
+            a.push(&frame(Opcode::PING, true, 0), b""),
+            Ok(Assembled::Ping(_))
+        ));
+        assert_eq!(
+            a.push(&frame(Opcode::TEXT, true, 0), b""),
+            Err(ProtocolError::DataFrameAfterClose {
+                opcode: Opcode::TEXT
+            })
+        );
+    }
+
+    #[test]
+    fn single_frame_utf8_error_positions_match_the_validator() {
+        for (bytes, at) in [
+            (&b"ab\x80"[..], FailAt::Payload(2)),
+            (b"ab\xE0\x80", FailAt::Payload(3)),
+            (b"ab\xE0", FailAt::FrameEnd),
+        ] {
+            let err = validate_whole(bytes, None).unwrap_err();
+            assert_eq!(err.at, at, "{bytes:02x?}");
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Incremental UTF-8 validation across fragments (RFC 6455 §5.6, §8.1).
+//!
+//! RFC 6455 §5.6: "Note that a particular text frame might include a partial UTF-8
+//! sequence; however, the whole message MUST contain valid UTF-8." A receiver that waits
+//! for the end of the message before validating is slow to fail (Autobahn calls it
+//! NON-STRICT); [`Utf8Validator`] checks each fragment as it arrives with simdutf8's
+//! `compat` API, which reports where the first error is, and carries at most three bytes
+//! of a code point cut by a fragment boundary into the next fragment.
+
+use simdutf8::compat;
+
+/// Where a byte stream stopped being UTF-8.
+///
+/// `valid_up_to` and `error_len` mean what they mean in [`std::str::Utf8Error`], counted
+/// from the start of the message; `rejected_at` is the byte that proved it: the first byte
+/// after which no continuation can make the stream valid.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Utf8Error {
+    /// The stream is valid UTF-8 up to this position.
+    pub valid_up_to: u64,
+    /// The length of the invalid sequence at `valid_up_to` (1 to 3), or `None` when the
+    /// stream ended inside a code point.
+    pub error_len: Option<u8>,
+    /// The position of the byte that made the stream invalid: `valid_up_to` when that byte
+    /// cannot start a code point, the byte after the valid prefix of the sequence when it
+    /// breaks one, and the stream length when the stream ended inside a code point.
+    pub rejected_at: u64,
+}
+
+/// An incremental UTF-8 validator: feed it fragments, then [`finish`](Self::finish).
+///
+/// Fails at the first fragment that contains an invalid byte, never later.
+///
+/// ```
+/// use pulsecheck_ws::Utf8Validator;
+///
+/// // "€" is E2 82 AC; split it across three fragments.
+/// let mut v = Utf8Validator::new();
+/// v.feed(b"price: \xE2")?;
+/// v.feed(b"\x82")?;
+/// v.feed(b"\xAC")?;
+/// v.finish()?;
+///
+/// let mut v = Utf8Validator::new();
+/// v.feed(b"ok \xE2\x82")?;
+/// let err = v.feed(b"A").unwrap_err(); // the 'A' breaks the code point
+/// assert_eq!((err.valid_up_to, err.error_len, err.rejected_at), (3, Some(2), 5));
+/// # Ok::<(), pulsecheck_ws::Utf8Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Utf8Validator {
+    /// The bytes of a code point cut at the end of the last fragment (at most 3 used).
+    carry: [u8; 4],
+    carry_len: u8,
+    /// Bytes fed so far.
+    pos: u64,
+    failed: Option<Utf8Error>,
+}
+
+/// The length of the sequence a lead byte announces (RFC 3629 §4); only called on bytes
+/// that simdutf8 accepted as the start of an incomplete sequence.
+const fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 1,
+    }
+}
+
+/// Builds the error for an invalid sequence found at `bytes[valid_up_to]`, where `bytes`
+/// starts at stream position `base`.
+pub(crate) fn invalid_at(
+    base: u64,
+    bytes: &[u8],
+    valid_up_to: usize,
+    error_len: usize,
+) -> Utf8Error {
+    // A byte that can start a code point (C2..F4) is rejected by a later byte: the one
+    // after its valid prefix. Any other byte is rejected by itself.
+    let starts_sequence = matches!(bytes.get(valid_up_to), Some(0xC2..=0xF4));
+    let rejected = if starts_sequence {
+        valid_up_to.saturating_add(error_len)
+    } else {
+        valid_up_to
+    };
+    Utf8Error {
+        valid_up_to: base.saturating_add(valid_up_to as u64),
+        error_len: u8::try_from(error_len).ok(),
+        rejected_at: base.saturating_add(rejected as u64),
+    }
+}
+
+impl Utf8Validator {
+    /// A validator at the start of a message.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            carry: [0; 4],
+            carry_len: 0,
+            pos: 0,
+            failed: None,
+        }
+    }
+
+    /// Bytes fed so far.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Whether the bytes fed so far end on a code point boundary.
+    #[must_use]
+    pub const fn is_boundary(&self) -> bool {
+        self.carry_len == 0
+    }
+
+    /// Validates the next fragment.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid sequence, as soon as the fragment that proves it arrives. After an
+    /// error the validator keeps returning it.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let result = self.feed_inner(chunk);
+        if let Err(e) = result {
+            self.failed = Some(e);
+        }
+        result
+    }
+
+    fn feed_inner(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
+        let mut rest = chunk;
+        if self.carry_len > 0 {
+            // Complete the code point cut at the end of the previous fragment.
+            let have = usize::from(self.carry_len);
+            let need = sequence_len(self.carry[0]).saturating_sub(have);
+            let take = need.min(rest.len());
+            let (taken, after) = rest.split_at(take);
+            let mut seq = self.carry;
+            let Some(slot) = seq.get_mut(have..have + take) else {
+                return Ok(()); // unreachable: have + need <= 4
+            };
+            slot.copy_from_slice(taken);
+            let seq = seq.get(..have + take).unwrap_or_default();
+            let start = self.pos.saturating_sub(have as u64);
+            match compat::from_utf8(seq) {
+                Ok(_) => {
+                    self.carry_len = 0;
+                    self.pos = self.pos.saturating_add(take as u64);
+                    rest = after;
+                }
+                Err(e) => match e.error_len() {
+                    // Still incomplete: the whole (short) chunk went into the carry.
+                    None => {
+                        self.carry[..seq.len()].copy_from_slice(seq);
+                        self.carry_len = seq.len() as u8;
+                        self.pos = self.pos.saturating_add(take as u64);
+                        return Ok(());
+                    }
+                    Some(n) => return Err(invalid_at(start, seq, e.valid_up_to(), n)),
+                },
+            }
+        }
+        match compat::from_utf8(rest) {
+            Ok(_) => {
+                self.pos = self.pos.saturating_add(rest.len() as u64);
+                Ok(())
+            }
+            Err(e) => match e.error_len() {
+                // The fragment ends inside a code point: carry its (at most 3) bytes.
+                None => {
+                    let tail = rest.get(e.valid_up_to()..).unwrap_or_default();
+                    let n = tail.len().min(3);
+                    self.carry[..n].copy_from_slice(&tail[..n]);
+                    self.carry_len = n as u8;
+                    self.pos = self.pos.saturating_add(rest.len() as u64);
+                    Ok(())
+                }
+                Some(n) => Err(invalid_at(self.pos, rest, e.valid_up_to(), n)),
+            },
+        }
+    }
+
+    /// Declares the end of the message.
+    ///
+    /// # Errors
+    ///
+    /// When the message ended inside a code point (`error_len == None`), or an earlier
+    /// fragment was invalid.
+    pub fn finish(&self) -> Result<(), Utf8Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if self.carry_len > 0 {
+            return Err(Utf8Error {
+                valid_up_to: self.pos.saturating_sub(u64::from(self.carry_len)),
+                error_len: None,
+                rejected_at: self.pos,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.error_len {
+            Some(n) => write!(
+                f,
+                "invalid UTF-8: {n}-byte invalid sequence at byte {} (rejected at byte {})",
+                self.valid_up_to, self.rejected_at
+            ),
+            None => write!(
+                f,
+                "invalid UTF-8: ends inside a code point starting at byte {}",
+                self.valid_up_to
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Utf8Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&[u8]]) -> Result<(), (usize, Utf8Error)> {
+        let mut v = Utf8Validator::new();
+        for (i, c) in chunks.iter().enumerate() {
+            v.feed(c).map_err(|e| (i, e))?;
+        }
+        v.finish().map_err(|e| (chunks.len(), e))
+    }
+
+    #[test]
+    fn rfc6455_5_6_text_frame_may_end_inside_a_code_point() {
+        // U+1F600 F0 9F 98 80 split at every position, and across four fragments.
+        let s = "a😀b".as_bytes();
+        for cut in 0..=s.len() {
+            assert_eq!(run(&[&s[..cut], &s[cut..]]), Ok(()), "cut {cut}");
+        }
+        assert_eq!(run(&[b"a\xF0", b"\x9F", b"\x98", b"\x80b"]), Ok(()));
+        assert_eq!(run(&[b"", b"\xF0", b"", b"\x9F\x98", b"", b"\x80"]), Ok(()));
+    }
+
+    #[test]
+    fn rfc6455_8_1_fails_in_the_fragment_holding_the_bad_byte() {
+        // E0 must be followed by A0..BF: 80 is rejected where it arrives, fragment 1.
+        let err = run(&[b"xy\xE0", b"\x80\x80", b"ok"]).unwrap_err();
+        assert_eq!(
+            err,
+            (
+                1,
+                Utf8Error {
+                    valid_up_to: 2,
+                    error_len: Some(1),
+                    rejected_at: 3
+                }
+            )
+        );
+        // A byte that can never appear (FF) is rejected at itself.
+        let err = run(&[b"ab", b"c\xFF"]).unwrap_err();
+        assert_eq!(err.1.rejected_at, 3);
+        assert_eq!(err.0, 1);
+        // Invalid lead already in a fragment's tail fails fast in that fragment.
+        assert_eq!(run(&[b"ab\xF5", b""]).unwrap_err().0, 0);
+        // Surrogates (ED A0..BF) are invalid in UTF-8.
+        let err = run(&[b"\xED", b"\xA0\x80"]).unwrap_err();
+        assert_eq!((err.0, err.1.valid_up_to, err.1.rejected_at), (1, 0, 1));
+    }
+
+    #[test]
+    fn rfc6455_5_6_message_ending_inside_a_code_point_is_invalid() {
+        let err = run(&[b"abc\xE2\x82"]).unwrap_err();
+        assert_eq!(
+            err,
+            (
+                1,
+                Utf8Error {
+                    valid_up_to: 3,
+                    error_len: None,
+                    rejected_at: 5
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut v = Utf8Validator::new();
+        let e = v.feed(b"\x80").unwrap_err();
+        assert_eq!(v.feed(b"fine"), Err(e));
+        assert_eq!(v.finish(), Err(e));
+    }
+}
