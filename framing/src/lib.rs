@@ -79,6 +79,9 @@
 //! - `oracle`: compiles the reference oracle used by the property tests and fuzz targets.
 //!   Slow; not for production use.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 pub mod close;
 pub mod encode;
 pub mod error;
