@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds each fuzz target's seed corpus from the fixtures (fuzz/corpus/ is not
-# committed: libFuzzer grows it). Every input of the SSE targets starts with a
-# byte giving how many cut-point bytes follow; the seeds use 0 (no cuts) or a
-# few cuts, followed by the fixture's bytes.
+# committed: libFuzzer grows it).
+#
+# SSE targets: every input starts with a byte giving how many cut-point bytes
+# follow; seeds use 0 (no cuts) and a few cuts, then the fixture's bytes.
+# WebSocket targets: fixtures/ws/*.hex (format in fixtures/ws/README.md) turned
+# into bytes; the oracle target's inputs start with [1, role] (one cut byte that
+# picks the configuration: 0 server, 1 client).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../fixtures"
-for target in sse_no_panic sse_oracle sse_chunking sse_roundtrip; do
+for target in sse_no_panic sse_oracle sse_chunking sse_roundtrip ws_no_panic ws_oracle ws_roundtrip ws_messages; do
   mkdir -p "$here/corpus/$target"
 done
 for f in "$fixtures"/sse/*.sse; do
@@ -17,3 +21,23 @@ for f in "$fixtures"/sse/*.sse; do
   done
   cp "$f" "$here/corpus/sse_roundtrip/$name"
 done
+python3 - "$fixtures/ws" "$here/corpus" <<'PY'
+import pathlib, re, sys
+src, corpus = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+token = re.compile(r'"([^"]*)"|([0-9A-Fa-f]+)(?:\*(\d+))?')
+for path in sorted(src.glob("*.hex")):
+    out = bytearray()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0]
+        for m in token.finditer(line):
+            if m.group(1) is not None:
+                out += m.group(1).encode()
+            else:
+                out += bytes.fromhex(m.group(2)) * int(m.group(3) or 1)
+    if len(out) > 1 << 16:
+        continue  # big boundary fixtures make slow seeds
+    role = 1 if "client" in path.stem else 0
+    for target in ("ws_no_panic", "ws_roundtrip", "ws_messages"):
+        (corpus / target / path.stem).write_bytes(out)
+    (corpus / "ws_oracle" / path.stem).write_bytes(bytes([1, role]) + out)
+PY

@@ -7,9 +7,10 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use pulsecheck::decode::sse::{DecodeError, DecodeOptions, JsonLinesDecoder};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pulsecheck::decode::{sse, ws};
 use pulsecheck_sse::Config;
+use pulsecheck_ws::{FrameConfig, Role};
 
 /// Exit code: the input was read and decoded.
 const EXIT_OK: u8 = 0;
@@ -40,14 +41,53 @@ enum DecodeCommand {
     /// Prints one JSON object per line: `comment`, `retry`, `event` as they occur, and
     /// `end` last. See the README for every key.
     Sse(SseArgs),
+    /// Decode the WebSocket frames one side sent after the handshake.
+    ///
+    /// Prints one JSON object per line: `frame` for every frame (payload unmasked),
+    /// `message` and `close` for what frames complete, `error` at the first violation
+    /// of RFC 6455 (then stops, exit code 1), and `end` last. See the README.
+    Ws(WsArgs),
 }
 
 #[derive(Debug, Args)]
-struct SseArgs {
+struct InputArgs {
     /// Feed the parser N bytes at a time (default: the whole input at once for a
     /// file, each read as it arrives for a pipe; the output is the same either way).
     #[arg(long, value_name = "N")]
     chunk_size: Option<NonZeroUsize>,
+    /// The file to read; stdin when absent or `-`.
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct WsArgs {
+    /// Which side sent the bytes: frames from a client must be masked, frames from
+    /// a server must not be.
+    #[arg(long, value_enum, default_value_t = Side::Server)]
+    from: Side,
+    /// The input is hex text (pairs of hex digits; whitespace ignored).
+    #[arg(long)]
+    hex: bool,
+    /// Largest accepted frame payload, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_FRAME_PAYLOAD)]
+    max_frame_bytes: u64,
+    /// Largest accepted message, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_bytes: u64,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Side {
+    /// The client sent the bytes.
+    Client,
+    /// The server sent the bytes.
+    Server,
+}
+
+#[derive(Debug, Args)]
+struct SseArgs {
     /// Also print lines the parser ignored, with the reason.
     #[arg(long)]
     ignored: bool,
@@ -57,14 +97,57 @@ struct SseArgs {
     /// Largest accepted event data, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Config::DEFAULT.max_event_len)]
     max_event_bytes: usize,
-    /// The file to read; stdin when absent or `-`.
-    file: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Decode(DecodeCommand::Sse(args)) => ExitCode::from(decode_sse(&args)),
+        Command::Decode(DecodeCommand::Ws(args)) => ExitCode::from(decode_ws(&args)),
+    }
+}
+
+/// What the decode loop needs of a decoder.
+trait ChunkDecoder {
+    /// Feeds a chunk; `Err` ends decoding.
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Stop>;
+    /// Flushes the output so far.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// Why a decode loop stopped before the input ended.
+enum Stop {
+    /// The input broke a rule or a limit (the decoder wrote its `error` line).
+    Rejected(String),
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl<W: Write> ChunkDecoder for sse::JsonLinesDecoder<W> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Stop> {
+        sse::JsonLinesDecoder::feed(self, chunk).map_err(|e| match e {
+            sse::DecodeError::Limit(e) => Stop::Rejected(format!("stream rejected: {e}")),
+            sse::DecodeError::Io(e) => Stop::Output(e),
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        sse::JsonLinesDecoder::flush(self)
+    }
+}
+
+impl<W: Write> ChunkDecoder for ws::JsonLinesDecoder<W> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Stop> {
+        ws::JsonLinesDecoder::feed(self, chunk).map_err(|e| match e {
+            ws::DecodeError::Io(e) => Stop::Output(e),
+            violation => Stop::Rejected(violation.to_string()),
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        ws::JsonLinesDecoder::flush(self)
     }
 }
 
@@ -101,6 +184,50 @@ fn decode_sse(args: &SseArgs) -> u8 {
         eprintln!("pulsecheck: --max-line-bytes and --max-event-bytes must be at least 1");
         return EXIT_USAGE;
     }
+    let options = sse::DecodeOptions {
+        ignored: args.ignored,
+        config: Config::default()
+            .with_max_line_len(args.max_line_bytes)
+            .with_max_event_len(args.max_event_bytes),
+    };
+    run_decoder(
+        &args.input,
+        false,
+        |out| sse::JsonLinesDecoder::new(out, options),
+        |d| d.finish().map(drop),
+    )
+}
+
+fn decode_ws(args: &WsArgs) -> u8 {
+    if args.max_frame_bytes == 0 || args.max_message_bytes == 0 {
+        eprintln!("pulsecheck: --max-frame-bytes and --max-message-bytes must be at least 1");
+        return EXIT_USAGE;
+    }
+    let mut config = FrameConfig::new(match args.from {
+        Side::Client => Role::Client,
+        Side::Server => Role::Server,
+    });
+    config.max_frame_payload = args.max_frame_bytes;
+    config.max_message_size = args.max_message_bytes;
+    let options = ws::DecodeOptions { config };
+    run_decoder(
+        &args.input,
+        args.hex,
+        |out| ws::JsonLinesDecoder::new(out, options),
+        |d| d.finish().map(drop),
+    )
+}
+
+type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+
+/// Reads the input, feeds it to the decoder `make` builds, and returns the exit code.
+/// With `hex`, the whole input is read and decoded from hex text first.
+fn run_decoder<D: ChunkDecoder>(
+    args: &InputArgs,
+    hex: bool,
+    make: impl FnOnce(Stdout) -> D,
+    finish: impl FnOnce(D) -> io::Result<()>,
+) -> u8 {
     let input = match open_input(args.file.as_ref()) {
         Ok(input) => input,
         Err(message) => {
@@ -108,45 +235,57 @@ fn decode_sse(args: &SseArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let options = DecodeOptions {
-        ignored: args.ignored,
-        config: Config::default()
-            .with_max_line_len(args.max_line_bytes)
-            .with_max_event_len(args.max_event_bytes),
-    };
-    let stdout = io::stdout();
-    // A terminal sees every line at once; a pipe gets a flush per chunk fed.
-    let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut decoder = JsonLinesDecoder::new(out, options);
-    let chunk_size = args.chunk_size.map(NonZeroUsize::get);
     let flush_each = io::stdout().is_terminal() || matches!(input, Input::Stream(_));
+    let mut decoder = make(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()));
+    let chunk_size = args.chunk_size.map(NonZeroUsize::get);
 
     let fed = match input {
-        Input::File(path) => match std::fs::read(&path) {
+        Input::Stream(reader) if !hex => feed_stream(&mut decoder, reader, chunk_size, flush_each),
+        input => match read_whole(input, hex) {
             Ok(bytes) => feed_all(&mut decoder, &bytes, chunk_size),
-            Err(e) => {
-                eprintln!("pulsecheck: cannot read {}: {e}", path.display());
+            Err(message) => {
+                eprintln!("pulsecheck: {message}");
                 return EXIT_USAGE;
             }
         },
-        Input::Stream(reader) => feed_stream(&mut decoder, reader, chunk_size, flush_each),
     };
     match fed {
-        Ok(()) => match decoder.finish() {
-            Ok(_) => EXIT_OK,
+        Ok(()) => match finish(decoder) {
+            Ok(()) => EXIT_OK,
             Err(e) => output_failed(&e),
         },
-        Err(FeedError::Decode(DecodeError::Limit(e))) => {
+        Err(FeedError::Decode(Stop::Rejected(message))) => {
             let _ = decoder.flush();
-            eprintln!("pulsecheck: stream rejected: {e}");
+            eprintln!("pulsecheck: {message}");
             EXIT_REJECTED
         }
-        Err(FeedError::Decode(DecodeError::Io(e))) => output_failed(&e),
+        Err(FeedError::Decode(Stop::Output(e))) => output_failed(&e),
         Err(FeedError::Read(e)) => {
             let _ = decoder.flush();
             eprintln!("pulsecheck: cannot read input: {e}");
             EXIT_USAGE
         }
+    }
+}
+
+/// Reads a whole input, decoding hex text when asked.
+fn read_whole(input: Input, hex: bool) -> Result<Vec<u8>, String> {
+    let bytes = match input {
+        Input::File(path) => {
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        }
+        Input::Stream(mut reader) => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read input: {e}"))?;
+            bytes
+        }
+    };
+    if hex {
+        ws::parse_hex(&bytes)
+    } else {
+        Ok(bytes)
     }
 }
 
@@ -160,12 +299,12 @@ fn output_failed(e: &io::Error) -> u8 {
 }
 
 enum FeedError {
-    Decode(DecodeError),
+    Decode(Stop),
     Read(io::Error),
 }
 
-fn feed_all<W: Write>(
-    decoder: &mut JsonLinesDecoder<W>,
+fn feed_all<D: ChunkDecoder>(
+    decoder: &mut D,
     bytes: &[u8],
     chunk_size: Option<usize>,
 ) -> Result<(), FeedError> {
@@ -176,8 +315,8 @@ fn feed_all<W: Write>(
     Ok(())
 }
 
-fn feed_stream<W: Write>(
-    decoder: &mut JsonLinesDecoder<W>,
+fn feed_stream<D: ChunkDecoder>(
+    decoder: &mut D,
     mut reader: Box<dyn Read>,
     chunk_size: Option<usize>,
     flush_each: bool,
@@ -207,7 +346,7 @@ fn feed_stream<W: Write>(
         if flush_each {
             decoder
                 .flush()
-                .map_err(|e| FeedError::Decode(DecodeError::Io(e)))?;
+                .map_err(|e| FeedError::Decode(Stop::Output(e)))?;
         }
     }
     if !pending.is_empty() {

@@ -411,3 +411,16 @@ pub fn parser_matches_oracle(data: &[u8], cuts: &[u8]) {
         assert_eq!(Some(at), first, "violation {v:?} reported late");
     }
 }
+
+/// [`parser_matches_oracle`] on one fuzz input: the first byte says how many of the
+/// next bytes (up to 15) are cut points; the first cut byte picks the configuration
+/// (bit 0: the client sent the bytes); the rest is the stream.
+#[cfg(any(test, feature = "oracle"))]
+pub fn parser_matches_oracle_input(data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let n = usize::from(n % 16).min(rest.len());
+    let (cuts, stream) = rest.split_at(n);
+    parser_matches_oracle(stream, cuts);
+}

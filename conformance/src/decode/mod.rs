@@ -2,3 +2,4 @@
 //! the parser saw, in stream order — the output of `pulsecheck decode`.
 
 pub mod sse;
+pub mod ws;

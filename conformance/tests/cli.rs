@@ -1,0 +1,119 @@
+//! The `pulsecheck` binary as a user runs it: output, exit codes and messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn pulsecheck(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pulsecheck"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+const STREAM: &[u8] = b"retry: 3000\n: hb\nid: 7\nevent: tick\ndata: a\ndata: b\n\ndata: cut";
+
+#[test]
+fn decode_sse_prints_items_in_stream_order_then_end() {
+    let out = pulsecheck(&["decode", "sse"], STREAM);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "{\"kind\":\"retry\",\"ms\":3000,\"offset\":0}\n\
+         {\"kind\":\"comment\",\"text\":\" hb\",\"offset\":12}\n\
+         {\"kind\":\"event\",\"type\":\"tick\",\"data\":\"a\\nb\",\"last_event_id\":\"7\",\"offset\":0}\n\
+         {\"kind\":\"end\",\"last_event_id\":\"7\",\"retry_ms\":3000,\"discarded_partial_event\":true,\"bytes\":61}\n"
+    );
+}
+
+#[test]
+fn decode_sse_output_is_the_same_for_every_chunk_size_and_from_a_file() {
+    let whole = stdout(&pulsecheck(&["decode", "sse"], STREAM));
+    for n in ["1", "2", "5", "64"] {
+        let out = pulsecheck(&["decode", "sse", "--chunk-size", n], STREAM);
+        assert_eq!(stdout(&out), whole, "--chunk-size {n}");
+    }
+    let file = std::env::temp_dir().join(format!("pulsecheck-cli-{}.sse", std::process::id()));
+    std::fs::write(&file, STREAM).unwrap();
+    let out = pulsecheck(&["decode", "sse", file.to_str().unwrap()], b"");
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(stdout(&out), whole);
+}
+
+#[test]
+fn bad_flags_and_unreadable_files_exit_2_with_a_message() {
+    for args in [
+        &["decode", "sse", "--chunk-size", "0"][..],
+        &["decode", "sse", "--chunk-size", "many"],
+        &["decode", "sse", "--max-line-bytes", "0"],
+        &["decode", "sse", "--nope"],
+        &["decode", "sse", "/nonexistent/capture.sse"],
+        &["decode", "sse", "/"],
+        &["decode", "ws", "--from", "proxy"],
+        &["decode", "ws", "/nonexistent/frames.bin"],
+        &["decode"],
+    ] {
+        let out = pulsecheck(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&out).trim().is_empty(), "{args:?} says why");
+        assert!(!stderr(&out).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_stream_over_a_limit_exits_1_after_the_items_before_it() {
+    let out = pulsecheck(
+        &["decode", "sse", "--max-line-bytes", "8"],
+        b"data: ok\n\ndata: far too long\n\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].contains("\"data\":\"ok\""));
+    assert!(lines[1].starts_with("{\"kind\":\"error\""));
+    assert!(stderr(&out).contains("longer than the limit of 8 bytes"));
+}
+
+#[test]
+fn decode_ws_reads_hex_and_stops_at_the_first_violation() {
+    // RFC 6455 §5.7 masked "Hello" from a client, then an unmasked frame.
+    let hex = b"81 85 37 fa 21 3d 7f 9f 4d 51 58\n81 01 61\n";
+    let out = pulsecheck(&["decode", "ws", "--from", "client", "--hex"], hex);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with(
+        "{\"kind\":\"frame\",\"fin\":true,\"rsv\":0,\"opcode\":1,\"masked\":true,\"payload_len\":5,\"payload_hex\":\"48656c6c6f\""
+    ));
+    assert!(lines[1].starts_with(
+        "{\"kind\":\"message\",\"opcode\":1,\"payload_hex\":\"48656c6c6f\",\"text\":\"Hello\""
+    ));
+    assert!(lines[2].starts_with("{\"kind\":\"error\",\"close_code\":1002,\"offset\":11,"));
+    assert!(stderr(&out).contains("client frame is not masked"));
+}
+
+#[test]
+fn decode_ws_reports_an_unfinished_stream_as_incomplete() {
+    let out = pulsecheck(&["decode", "ws", "--chunk-size", "1"], b"\x01\x01a");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).ends_with(
+        "{\"kind\":\"end\",\"complete\":false,\"bytes\":3,\"trailing_bytes\":0,\"close_received\":false}\n"
+    ));
+    let out = pulsecheck(&["decode", "ws", "--hex"], b"8");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("odd number of hex digits"));
+}
