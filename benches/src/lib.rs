@@ -4,4 +4,6 @@
 
 pub mod ours;
 pub mod peers;
+pub mod rng;
 pub mod workloads;
+pub mod ws;

@@ -4,8 +4,10 @@
 //! for every line, and counts, while it writes, what a correct WHATWG parser
 //! dispatches: the number of events (blocks with a non-empty data buffer) and
 //! the total length in bytes of their decoded `data` (lines joined with LF,
-//! no trailing LF). Randomness comes from an inline splitmix64 with a fixed
-//! seed per generator, so no `rand` dependency and no drift between versions.
+//! no trailing LF). Randomness comes from a splitmix64 with a fixed
+//! seed per generator, so no `rand` dependency and no drift between versions (see [`crate::rng`]).
+
+use crate::rng::Rng;
 
 /// The line terminator used for every line of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,34 +63,6 @@ pub struct Workload {
 
 /// The size the benchmarks use: every generator aims at about 1 MiB.
 pub const DEFAULT_TARGET: usize = 1 << 20;
-
-/// splitmix64: tiny, fast, and good enough to pick tokens and lengths.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-enough value in `0..n` (`n > 0`; modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        // `n` is a small table length or range width, so the cast cannot truncate.
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Value in `lo..=hi`.
-    fn between(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// Writes lines with one ending and keeps the WHATWG tally while it does.
 struct Writer {

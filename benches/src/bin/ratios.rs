@@ -1,19 +1,29 @@
 //! Prints the ratio tables from one criterion run's estimates.
 //!
 //! Usage: `cargo run -p pulsecheck-benches --bin ratios [CRITERION_DIR]` after
-//! `cargo bench -p pulsecheck-benches --bench sse`. It reads every
+//! `cargo bench -p pulsecheck-benches --bench sse` and/or `--bench ws`. It reads every
 //! `<group>/<function>/new/{benchmark,estimates}.json` under CRITERION_DIR
-//! (default `target/criterion`), keeps the `sse/...` groups, and prints Markdown:
-//! throughput of each implementation, ours against each peer and the fastest
+//! (default `target/criterion`), keeps the `sse/...` and `ws/...` groups, and prints
+//! Markdown.
+//!
+//! For SSE: throughput of each implementation, ours against each peer and the fastest
 //! peer, the floor against ours, per-event time for tiny events, and the 1 MiB
-//! line in 64-byte chunks against the same line whole. Ratios come from one run,
-//! side by side, so the shared machine's noise mostly cancels out.
+//! line in 64-byte chunks against the same line whole.
+//!
+//! For WebSocket (after the SSE tables, when there are `ws/...` results): throughput of
+//! each implementation, each of our two variants (`pulsecheck`, in place, and
+//! `pulsecheck (copy)`) against each peer and against the floor, and the time per frame
+//! of every implementation on `ws/tiny`.
+//!
+//! Ratios come from one run, side by side, so the shared machine's noise mostly cancels
+//! out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use pulsecheck_benches::workloads;
+use pulsecheck_benches::ws;
 use serde_json::Value;
 
 /// Mean time and bytes of one measured function.
@@ -29,7 +39,7 @@ impl Measure {
     }
 }
 
-/// group ("sse/llm/lf/whole") -> function ("pulsecheck", "floor", peer name) -> measure
+/// group ("sse/llm/lf/whole", "ws/tiny") -> function ("pulsecheck", "floor", peer name) -> measure
 type Results = BTreeMap<String, BTreeMap<String, Measure>>;
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -54,8 +64,8 @@ fn collect(dir: &Path, results: &mut Results) -> Result<(), String> {
             let function = meta["function_id"].as_str().unwrap_or_default().to_owned();
             let bytes = meta["throughput"]["Bytes"].as_f64();
             let mean_ns = estimates["mean"]["point_estimate"].as_f64();
-            if let (true, Some(bytes), Some(mean_ns)) = (group.starts_with("sse/"), bytes, mean_ns)
-            {
+            let kept = group.starts_with("sse/") || group.starts_with("ws/");
+            if let (true, Some(bytes), Some(mean_ns)) = (kept, bytes, mean_ns) {
                 results
                     .entry(group)
                     .or_default()
@@ -78,14 +88,28 @@ fn main() -> ExitCode {
         eprintln!("ratios: {e}");
         return ExitCode::from(2);
     }
-    if results.is_empty() {
+    let ws_results: Results = results
+        .iter()
+        .filter(|(group, _)| group.starts_with("ws/"))
+        .map(|(group, fns)| (group.clone(), fns.clone()))
+        .collect();
+    results.retain(|group, _| group.starts_with("sse/"));
+    if results.is_empty() && ws_results.is_empty() {
         eprintln!(
-            "ratios: no sse/* results under {}; run `cargo bench -p pulsecheck-benches --bench sse` first",
+            "ratios: no sse/* or ws/* results under {}; run `cargo bench -p pulsecheck-benches --bench sse` (or `--bench ws`) first",
             dir.display()
         );
         return ExitCode::from(2);
     }
-    print_tables(&results);
+    if !results.is_empty() {
+        print_tables(&results);
+    }
+    if !ws_results.is_empty() {
+        if !results.is_empty() {
+            println!();
+        }
+        print_ws_tables(&ws_results);
+    }
     ExitCode::SUCCESS
 }
 
@@ -226,4 +250,119 @@ fn split_group(group: &str) -> (&str, &str) {
 
 fn cell(m: Option<&Measure>) -> String {
     m.map_or_else(|| "skipped".to_owned(), |m| format!("{:.2}", m.gbps()))
+}
+
+/// Our two WebSocket variants: in place (the fresh masked copy untimed), and with the copy.
+const WS_OURS: [&str; 2] = ["pulsecheck", "pulsecheck (copy)"];
+
+/// Whether `peer` does the same kind of work as our variant `ours`: in place against in
+/// place, copying against copying (see `pulsecheck_benches::ws`).
+fn ws_like_for_like(ours: &str, peer: &str) -> bool {
+    let copies = |name: &str| name != "pulsecheck" && name != "sockudo-ws";
+    copies(ours) == copies(peer)
+}
+
+fn print_ws_tables(results: &Results) {
+    // Every function measured, in the benchmark's order, then any unknown ones.
+    let mut functions: Vec<String> = ws::FUNCTIONS.iter().map(|f| (*f).to_owned()).collect();
+    let mut extra: Vec<String> = results
+        .values()
+        .flat_map(|fns| fns.keys().cloned())
+        .filter(|f| !functions.contains(f))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    functions.extend(extra);
+    functions.retain(|f| results.values().any(|fns| fns.contains_key(f)));
+    let peers: Vec<&String> = functions
+        .iter()
+        .filter(|f| !WS_OURS.contains(&f.as_str()) && *f != "floor")
+        .collect();
+    let groups = ws_ordered(results);
+
+    println!("## WebSocket throughput (GB/s, 10^9 input bytes per second)\n");
+    print!("| workload |");
+    for f in &functions {
+        print!(" {f} |");
+    }
+    println!();
+    print!("|---|");
+    for _ in &functions {
+        print!("---:|");
+    }
+    println!();
+    for (group, fns) in &groups {
+        print!("| {} |", ws_workload(group));
+        for f in &functions {
+            print!(" {} |", cell(fns.get(f)));
+        }
+        println!();
+    }
+
+    println!(
+        "\n## WebSocket ratios (ours ÷ peer: how many times faster; floor ÷ ours: how far from the floor)\n"
+    );
+    println!(
+        "`pulsecheck` and `sockudo-ws` unmask in place and their input copy is untimed; the \
+         others copy the input inside the timed loop. Like-for-like pairs are in bold.\n"
+    );
+    print!("| workload | ours |");
+    for p in &peers {
+        print!(" vs {p} |");
+    }
+    println!(" floor ÷ ours |");
+    print!("|---|---|");
+    for _ in &peers {
+        print!("---:|");
+    }
+    println!("---:|");
+    for (group, fns) in &groups {
+        for ours_name in WS_OURS {
+            let Some(ours) = fns.get(ours_name) else {
+                continue;
+            };
+            print!("| {} | {ours_name} |", ws_workload(group));
+            for p in &peers {
+                match fns.get(p.as_str()) {
+                    Some(m) if ws_like_for_like(ours_name, p) => {
+                        print!(" **{:.2}x** |", m.mean_ns / ours.mean_ns);
+                    }
+                    Some(m) => print!(" {:.2}x |", m.mean_ns / ours.mean_ns),
+                    None => print!(" skipped |"),
+                }
+            }
+            match fns.get("floor") {
+                Some(f) => println!(" {:.2}x |", ours.mean_ns / f.mean_ns),
+                None => println!(" – |"),
+            }
+        }
+    }
+
+    if let Some(fns) = results.get("ws/tiny") {
+        let frames = ws::workloads::tiny(ws::workloads::TINY_TARGET).frames.len();
+        println!("\n## WebSocket time per frame (ws/tiny: {frames} text frames of 0–125 bytes)\n");
+        for f in &functions {
+            if let Some(m) = fns.get(f) {
+                println!("- {f}: {:.1} ns/frame", m.mean_ns / frames as f64);
+            }
+        }
+    }
+}
+
+/// The ws groups in the order of the workloads, unknown ones last.
+fn ws_ordered(results: &Results) -> Vec<(&String, &BTreeMap<String, Measure>)> {
+    let rank = |group: &str| {
+        ws::workloads::NAMES
+            .iter()
+            .position(|name| ws_workload(group) == *name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut groups: Vec<_> = results.iter().collect();
+    groups.sort_by_key(|(g, _)| rank(g));
+    groups
+}
+
+/// "ws/64kib-text" -> "64kib-text"
+fn ws_workload(group: &str) -> &str {
+    group.strip_prefix("ws/").unwrap_or(group)
 }

@@ -1,0 +1,134 @@
+//! pulsecheck-ws, and the floor, driven through the same work as the peers.
+//!
+//! [`run_pulsecheck`] is what a library user writes: a [`StreamReader`] for client frames
+//! (`Role::Client`: every frame must be masked) over the buffer, one `read` per frame,
+//! every [`Assembled::Message`] handed out as `&str` (text, validated) or `&[u8]`
+//! (binary). Per frame the reader checks the header against every RFC 6455 rule, unmasks
+//! the payload in place ([`pulsecheck_ws::unmask`]), and passes it to its
+//! `MessageAssembler`: a single-frame message is returned borrowing the payload (no copy)
+//! and a text one is validated in one pass; a fragment is validated incrementally (so an
+//! invalid byte fails at its fragment) and copied into the assembler's buffer, and the
+//! final fragment produces the `&str` with one more validation pass over the whole
+//! message. Because it unmasks in place, it needs a fresh masked copy every iteration: the
+//! benchmark makes it untimed.
+//!
+//! [`run_pulsecheck_copy`] is the same reader in the read loop of a server, with the copy
+//! timed: [`READ_SIZE`] bytes at a time are appended to a buffer (reused across
+//! iterations, as a connection reuses its read buffer), every complete frame in it is
+//! read, and the unconsumed tail (an incomplete frame) is moved to the front before the
+//! next read, as in the [`StreamReader`] documentation. That is what the copying peers do
+//! inside: tungstenite reads 128 KiB at a time into its buffer, fastwebsockets reads
+//! into a buffer it grows to the next frame's size. One cost is ours alone: a text frame
+//! that straddles a read is validated as its bytes arrive (unmasking a copy in 512-byte
+//! pieces, so an invalid byte fails before the frame is complete), then unmasked in place
+//! and validated once more, whole, when it completes; with 64 KiB frames that is about
+//! every other frame.
+//!
+//! [`run_floor`] is the least any copying server can do with the same bytes: copy and
+//! unmask every payload once ([`copy_unmask`]) into a reused message buffer, where the
+//! fragments of a message land next to each other, and validate every text message once
+//! with `simdutf8::basic::from_utf8`. No header parsing: the frame boundaries, keys and
+//! message kinds come from the generator ([`Workload::frames`]).
+
+use pulsecheck_ws::{Assembled, FrameConfig, MessageKind, Role, Status, StreamReader, copy_unmask};
+
+use super::Summary;
+use super::workloads::{MAX_SIZE, Workload};
+
+/// The reader's configuration: frames sent by a client, limits at [`MAX_SIZE`].
+pub fn config() -> FrameConfig {
+    FrameConfig::new(Role::Client)
+        .with_max_frame_payload(MAX_SIZE as u64)
+        .with_max_message_size(MAX_SIZE as u64)
+}
+
+/// Parses the masked frames in `buf` with [`StreamReader`], unmasking them in place, and
+/// hands out every message. Stops at the end of the buffer or at the first violation.
+pub fn run_pulsecheck(buf: &mut [u8]) -> Summary {
+    let mut reader = StreamReader::new(config());
+    let mut summary = Summary::default();
+    let mut start = 0;
+    while let Some(rest) = buf.get_mut(start..) {
+        let Ok(Status::Complete((frame, used))) = reader.read(rest) else {
+            break;
+        };
+        if let Assembled::Message(message) = frame.event {
+            match (message.kind(), message.text()) {
+                (MessageKind::Text, Some(text)) => summary.text(text),
+                (MessageKind::Text, None) => break, // never: no extension is negotiated
+                (MessageKind::Binary, _) => summary.binary(message.data()),
+            }
+        }
+        start += used;
+    }
+    summary
+}
+
+/// How much one "socket read" of the copying variants appends: tungstenite's default
+/// `read_buffer_size`.
+pub const READ_SIZE: usize = 128 << 10;
+
+/// [`run_pulsecheck`] in a read loop: `src` is copied [`READ_SIZE`] bytes at a time into
+/// `buf` (reused across calls: after the first call no read allocates), every complete
+/// frame is read in place, and the incomplete tail is moved to the front of `buf`.
+pub fn run_pulsecheck_copy(src: &[u8], buf: &mut Vec<u8>) -> Summary {
+    let mut reader = StreamReader::new(config());
+    let mut summary = Summary::default();
+    buf.clear();
+    for read in src.chunks(READ_SIZE) {
+        buf.extend_from_slice(read);
+        let mut start = 0;
+        while let Some(rest) = buf.get_mut(start..) {
+            match reader.read(rest) {
+                Ok(Status::Complete((frame, used))) => {
+                    if let Assembled::Message(message) = frame.event {
+                        match (message.kind(), message.text()) {
+                            (MessageKind::Text, Some(text)) => summary.text(text),
+                            (MessageKind::Text, None) => return summary, // never: no extension
+                            (MessageKind::Binary, _) => summary.binary(message.data()),
+                        }
+                    }
+                    start += used;
+                }
+                Ok(Status::Partial) => break,
+                Err(_) => return summary,
+            }
+        }
+        buf.drain(..start);
+    }
+    summary
+}
+
+/// Copies and unmasks every payload of `workload` into a message buffer, `scratch`, and
+/// validates every text message with `simdutf8` once its last fragment is in. `scratch` is
+/// reused across calls, so it stays in cache; it is sized once, on the first call, to the
+/// largest message.
+pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
+    let mut summary = Summary::default();
+    let mut at = 0;
+    for frame in &workload.frames {
+        let Some(src) = workload.bytes.get(frame.payload.clone()) else {
+            break;
+        };
+        if scratch.len() < at + src.len() {
+            scratch.resize(at + src.len(), 0); // only while the first run sizes it
+        }
+        let Some(dst) = scratch.get_mut(at..at + src.len()) else {
+            break;
+        };
+        at += copy_unmask(dst, src, frame.mask, 0);
+        if frame.fin {
+            let message = &scratch[..at];
+            if frame.text {
+                match simdutf8::basic::from_utf8(message) {
+                    Ok(text) => summary.text(text),
+                    Err(_) => break,
+                }
+            } else {
+                summary.binary(message);
+            }
+            at = 0;
+        }
+    }
+    summary
+}
