@@ -441,16 +441,11 @@ impl MessageAssembler {
         // of 0."
         self.current = None;
         let data = self.buf.as_slice();
-        let text = match current.validator {
-            // Validated fragment by fragment above; this pass only produces the `&str`.
-            Some(_) => Some(simdutf8::basic::from_utf8(data).map_err(|_| {
-                Failure::at_end(ProtocolError::InvalidUtf8 {
-                    valid_up_to: 0,
-                    error_len: None,
-                })
-            })?),
-            None => None,
-        };
+        // Validated fragment by fragment above, and finished on this FIN frame: the
+        // joined bytes are valid UTF-8 without a second pass.
+        let text = current
+            .validator
+            .map(|_| crate::fast_utf8::assume_valid(data));
         Ok(Assembled::Message(Message {
             kind: current.kind,
             rsv: current.rsv,
@@ -467,12 +462,13 @@ fn validate_whole(payload: &[u8], pending: Option<PendingText>) -> Result<&str, 
     if let Some(mut p) = pending.filter(|p| p.fed > 0) {
         p.feed(payload.get(p.fed..).unwrap_or_default())?;
         p.validator.finish().map_err(|e| utf8_failure(e, 0))?;
-        return simdutf8::basic::from_utf8(payload).map_err(|_| {
-            Failure::at_end(ProtocolError::InvalidUtf8 {
-                valid_up_to: 0,
-                error_len: None,
-            })
-        });
+        // Every byte went through the validator, which accepted the whole payload.
+        return Ok(crate::fast_utf8::assume_valid(payload));
+    }
+    // The fast check first (simdutf8's `basic` API has a SIMD path for short inputs
+    // too); only a payload that fails it pays for locating the error.
+    if let Some(text) = crate::fast_utf8::to_str(payload) {
+        return Ok(text);
     }
     compat::from_utf8(payload).map_err(|e| {
         let err = match e.error_len() {
