@@ -25,4 +25,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod decode;
+pub mod registry;
+pub mod report;
+pub mod runner;

@@ -1,0 +1,592 @@
+//! Reports of a probe run: JSON (stable, documented, diffable), human text,
+//! JUnit XML, and the comparison with a saved baseline.
+//!
+//! # The JSON report
+//!
+//! One object; checks in ID order, so the same server gives the same bytes except
+//! in the timing fields (`duration_ms`), which a baseline comparison ignores.
+//!
+//! ```json
+//! {
+//!   "tool": "pulsecheck 0.1.0",          // name and version that wrote it
+//!   "target": "http://127.0.0.1:8080/events",
+//!   "strict": false,                     // --strict: SHOULD failures fail
+//!   "summary": {"pass": 20, "fail": 1, "warn": 2, "info": 3, "skipped": 1, "error": 0},
+//!   "checks": [
+//!     {
+//!       "id": "sse/headers/content-type",       // stable; never changes meaning
+//!       "aliases": [],                          // e.g. Autobahn case numbers
+//!       "title": "...", "level": "MUST",        // MUST | SHOULD | INFO
+//!       "source": "WHATWG HTML §9.2.3",
+//!       "requirement": "...",                   // the rule, as a sentence
+//!       "verdict": "fail",                      // pass | info | skipped | warn | fail | error
+//!       "message": "...",                       // one line: what was found
+//!       "evidence": {                           // absent on pass
+//!         "expected": "...", "actual": "...",
+//!         "transcript": {"entries": [{"at_ms": 3, "direction": "received", "text": "data: a\\n"}],
+//!                        "omitted_bytes": 0}
+//!       },
+//!       "duration_ms": 12                       // timing: ignored by --baseline
+//!     }
+//!   ],
+//!   "duration_ms": 2345                         // timing: ignored by --baseline
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckInfo, Evidence, Level, Outcome, Verdict};
+
+/// How many checks ended with each verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Checks that passed.
+    pub pass: usize,
+    /// Checks that failed.
+    pub fail: usize,
+    /// SHOULD-level checks not met.
+    pub warn: usize,
+    /// Measurements.
+    pub info: usize,
+    /// Checks that did not apply.
+    pub skipped: usize,
+    /// Checks the harness could not run.
+    pub error: usize,
+}
+
+impl Summary {
+    fn count(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Info => self.info += 1,
+            Verdict::Skipped => self.skipped += 1,
+            Verdict::Error => self.error += 1,
+        }
+    }
+
+    /// Total checks counted.
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.warn + self.info + self.skipped + self.error
+    }
+}
+
+/// One check's entry in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's stable ID.
+    pub id: String,
+    /// Other names (Autobahn case numbers).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Title.
+    pub title: String,
+    /// MUST, SHOULD or INFO.
+    pub level: Level,
+    /// Where the rule comes from.
+    pub source: String,
+    /// The rule.
+    pub requirement: String,
+    /// What the check found.
+    pub verdict: Verdict,
+    /// One line about it.
+    pub message: String,
+    /// Expected, actual and transcript; absent on pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// How long the check took (ignored by baseline comparison).
+    pub duration_ms: u64,
+}
+
+impl CheckResult {
+    /// The entry for a check's outcome.
+    pub fn new(info: &CheckInfo, outcome: Outcome, duration_ms: u64) -> Self {
+        CheckResult {
+            id: info.id.to_owned(),
+            aliases: info.aliases.iter().map(|a| (*a).to_owned()).collect(),
+            title: info.title.to_owned(),
+            level: info.level,
+            source: info.source.to_string(),
+            requirement: info.requirement.to_owned(),
+            verdict: outcome.verdict,
+            message: outcome.message,
+            evidence: outcome.evidence,
+            duration_ms,
+        }
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The tool and version that wrote the report.
+    pub tool: String,
+    /// What was probed.
+    pub target: String,
+    /// Whether SHOULD failures count as failures.
+    pub strict: bool,
+    /// Verdict counts.
+    pub summary: Summary,
+    /// Every check that ran (or was interrupted), in ID order.
+    pub checks: Vec<CheckResult>,
+    /// How long the run took (ignored by baseline comparison).
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// A report of `checks` (sorted here by ID) against `target`.
+    pub fn new(target: &str, strict: bool, mut checks: Vec<CheckResult>, duration_ms: u64) -> Self {
+        checks.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut summary = Summary::default();
+        for c in &checks {
+            summary.count(c.verdict);
+        }
+        Report {
+            tool: format!("pulsecheck {}", env!("CARGO_PKG_VERSION")),
+            target: target.to_owned(),
+            strict,
+            summary,
+            checks,
+            duration_ms,
+        }
+    }
+
+    /// Whether the run failed: any failure or harness error, or a warning under
+    /// `--strict`.
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.verdict.fails_run(self.strict))
+    }
+
+    /// The JSON report, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Reads a JSON report (a saved baseline).
+    pub fn from_json(text: &str) -> Result<Report, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The human report: checks grouped by area; every non-pass with its
+    /// Requirement / Expected / Actual and transcript; a summary line last.
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "pulsecheck: {}", self.target);
+        let mut areas: BTreeMap<String, Vec<&CheckResult>> = BTreeMap::new();
+        for c in &self.checks {
+            let mut parts = c.id.splitn(3, '/');
+            let suite = parts.next().unwrap_or_default();
+            let area = parts.next().unwrap_or_default();
+            areas.entry(format!("{suite}/{area}")).or_default().push(c);
+        }
+        for (area, checks) in &areas {
+            let _ = writeln!(out, "\n{area}");
+            for c in checks {
+                let _ = writeln!(
+                    out,
+                    "  {:<7} {:<6} {}  {}",
+                    c.verdict.to_string().to_uppercase(),
+                    c.level.to_string(),
+                    c.id,
+                    c.message
+                );
+                if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
+                    let _ = writeln!(
+                        out,
+                        "          Requirement: {} ({})",
+                        c.requirement, c.source
+                    );
+                    if let Some(e) = &c.evidence {
+                        let _ = writeln!(out, "          Expected:    {}", e.expected);
+                        let _ = writeln!(out, "          Actual:      {}", e.actual);
+                        for entry in &e.transcript.entries {
+                            let arrow = match entry.direction {
+                                crate::check::Direction::Sent => ">",
+                                crate::check::Direction::Received => "<",
+                                crate::check::Direction::Note => "#",
+                            };
+                            let _ = writeln!(
+                                out,
+                                "          {:>6} ms {arrow} {}",
+                                entry.at_ms, entry.text
+                            );
+                        }
+                        if e.transcript.omitted_bytes > 0 {
+                            let _ = writeln!(
+                                out,
+                                "                    … {} more bytes not shown",
+                                e.transcript.omitted_bytes
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "\n{} checks: {} pass, {} fail, {} warn, {} info, {} skipped, {} error in {:.1} s{}",
+            s.total(),
+            s.pass,
+            s.fail,
+            s.warn,
+            s.info,
+            s.skipped,
+            s.error,
+            self.duration_ms as f64 / 1000.0,
+            if self.failed() { " — FAILED" } else { "" }
+        );
+        out
+    }
+
+    /// The JUnit XML report: one `testsuite` per suite, one `testcase` per check
+    /// (class name = area); fail → `failure`, error → `error`, skipped → `skipped`,
+    /// warn → passed with the warning in `system-out` unless `--strict`.
+    pub fn to_junit(&self) -> String {
+        let mut suites: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
+        for c in &self.checks {
+            suites
+                .entry(c.id.split('/').next().unwrap_or(""))
+                .or_default()
+                .push(c);
+        }
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"pulsecheck\" tests=\"{}\" time=\"{:.3}\">",
+            self.checks.len(),
+            self.duration_ms as f64 / 1000.0
+        );
+        for (suite, checks) in suites {
+            let count = |f: &dyn Fn(&CheckResult) -> bool| checks.iter().filter(|c| f(c)).count();
+            let failures =
+                count(&|c| c.verdict.fails_run(self.strict) && c.verdict != Verdict::Error);
+            let errors = count(&|c| c.verdict == Verdict::Error);
+            let skipped = count(&|c| c.verdict == Verdict::Skipped);
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
+                xml(suite),
+                checks.len()
+            );
+            for c in checks {
+                let area = c.id.split('/').nth(1).unwrap_or("");
+                let _ = write!(
+                    out,
+                    "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",
+                    xml(suite),
+                    xml(area),
+                    xml(&c.id),
+                    c.duration_ms as f64 / 1000.0
+                );
+                let detail = || {
+                    let mut d = format!("Requirement: {} ({})\n", c.requirement, c.source);
+                    if let Some(e) = &c.evidence {
+                        let _ = writeln!(d, "Expected: {}\nActual: {}", e.expected, e.actual);
+                        for entry in &e.transcript.entries {
+                            let _ = writeln!(
+                                d,
+                                "{:>6} ms {:?} {}",
+                                entry.at_ms, entry.direction, entry.text
+                            );
+                        }
+                    }
+                    d
+                };
+                let tag = match c.verdict {
+                    Verdict::Error => Some("error"),
+                    v if v.fails_run(self.strict) => Some("failure"),
+                    Verdict::Skipped => Some("skipped"),
+                    _ => None,
+                };
+                match tag {
+                    Some("skipped") => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            xml(&c.message)
+                        );
+                    }
+                    Some(tag) => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <{tag} message=\"{}\">{}</{tag}>\n    </testcase>",
+                            xml(&c.message),
+                            xml(&detail())
+                        );
+                    }
+                    None if c.verdict == Verdict::Pass => {
+                        let _ = writeln!(out, "/>");
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <system-out>{}: {}\n{}</system-out>\n    </testcase>",
+                            c.verdict,
+                            xml(&c.message),
+                            xml(&detail())
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(out, "  </testsuite>");
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+}
+
+/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A check whose verdict changed between a baseline and this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The check.
+    pub id: String,
+    /// Its verdict in the baseline.
+    pub from: Verdict,
+    /// Its verdict now.
+    pub to: Verdict,
+}
+
+/// How a run compares with a saved baseline. Timings are ignored; only verdicts
+/// count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Checks whose verdict got worse (see [`Verdict::badness`]).
+    pub regressions: Vec<Change>,
+    /// Checks whose verdict got better.
+    pub improvements: Vec<Change>,
+    /// Checks whose verdict changed without getting better or worse (pass ↔ info ↔ skipped).
+    pub other_changes: Vec<Change>,
+    /// Checks in this run but not in the baseline.
+    pub added: Vec<String>,
+    /// Checks in the baseline but not in this run.
+    pub missing: Vec<String>,
+}
+
+impl Comparison {
+    /// Compares `current` with `baseline`, check by check.
+    pub fn new(baseline: &Report, current: &Report) -> Self {
+        let before: BTreeMap<&str, Verdict> = baseline
+            .checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.verdict))
+            .collect();
+        let now: BTreeMap<&str, Verdict> = current
+            .checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.verdict))
+            .collect();
+        let mut cmp = Comparison::default();
+        for (id, &to) in &now {
+            match before.get(id) {
+                None => cmp.added.push((*id).to_owned()),
+                Some(&from) if from != to => {
+                    let change = Change {
+                        id: (*id).to_owned(),
+                        from,
+                        to,
+                    };
+                    match to.badness().cmp(&from.badness()) {
+                        std::cmp::Ordering::Greater => cmp.regressions.push(change),
+                        std::cmp::Ordering::Less => cmp.improvements.push(change),
+                        std::cmp::Ordering::Equal => cmp.other_changes.push(change),
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        cmp.missing = before
+            .keys()
+            .filter(|id| !now.contains_key(*id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        cmp
+    }
+
+    /// Whether anything got worse.
+    pub fn has_regressions(&self) -> bool {
+        !self.regressions.is_empty()
+    }
+
+    /// The comparison as text for the terminal or a CI log.
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        let mut section = |title: &str, changes: &[Change]| {
+            if !changes.is_empty() {
+                let _ = writeln!(out, "{title}:");
+                for c in changes {
+                    let _ = writeln!(out, "  {}: {} -> {}", c.id, c.from, c.to);
+                }
+            }
+        };
+        section("Regressions", &self.regressions);
+        section("Improvements", &self.improvements);
+        section("Other changes", &self.other_changes);
+        if !self.added.is_empty() {
+            let _ = writeln!(
+                out,
+                "New checks (not in the baseline): {}",
+                self.added.join(", ")
+            );
+        }
+        if !self.missing.is_empty() {
+            let _ = writeln!(
+                out,
+                "Not run (in the baseline): {}",
+                self.missing.join(", ")
+            );
+        }
+        if out.is_empty() {
+            out.push_str("Same verdicts as the baseline.\n");
+        } else if self.has_regressions() {
+            out.push_str(
+                "Either a regression, or an intended change: then save this run as the new baseline.\n",
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Direction, Source, Transcript};
+    use std::time::Duration;
+
+    const HEADERS: CheckInfo = CheckInfo {
+        id: "sse/headers/content-type",
+        aliases: &[],
+        title: "Content-Type is text/event-stream",
+        source: Source::Whatwg("9.2.3"),
+        requirement: "The response must have the text/event-stream type.",
+        level: Level::Must,
+    };
+    const HEARTBEAT: CheckInfo = CheckInfo {
+        id: "sse/heartbeat/interval",
+        aliases: &[],
+        title: "Heartbeat",
+        source: Source::Practice("proxies drop idle connections after 30-60 s"),
+        requirement: "A server should send a comment at least every 15-30 s.",
+        level: Level::Should,
+    };
+
+    fn report(content_type: Verdict, heartbeat: Verdict, strict: bool) -> Report {
+        let outcome = |v: Verdict| Outcome {
+            verdict: v,
+            message: format!("found {v}"),
+            evidence: (v != Verdict::Pass).then(|| {
+                let mut transcript = Transcript::default();
+                transcript.bytes(Duration::from_millis(3), Direction::Received, b"<&>\x01\n");
+                Evidence {
+                    expected: "x".into(),
+                    actual: "y".into(),
+                    transcript,
+                }
+            }),
+        };
+        Report::new(
+            "http://127.0.0.1:1/events",
+            strict,
+            vec![
+                CheckResult::new(&HEARTBEAT, outcome(heartbeat), 7),
+                CheckResult::new(&HEADERS, outcome(content_type), 3),
+            ],
+            10,
+        )
+    }
+
+    #[test]
+    fn json_is_sorted_and_round_trips() {
+        let r = report(Verdict::Fail, Verdict::Warn, false);
+        assert_eq!(r.checks[0].id, "sse/headers/content-type");
+        assert_eq!(Report::from_json(&r.to_json()).unwrap(), r);
+        assert!(r.to_json().contains("\"verdict\": \"fail\""));
+    }
+
+    #[test]
+    fn a_run_fails_on_failures_and_on_warnings_only_when_strict() {
+        assert!(report(Verdict::Fail, Verdict::Pass, false).failed());
+        assert!(!report(Verdict::Pass, Verdict::Warn, false).failed());
+        assert!(report(Verdict::Pass, Verdict::Warn, true).failed());
+    }
+
+    #[test]
+    fn human_report_shows_requirement_expected_actual_and_transcript() {
+        let text = report(Verdict::Fail, Verdict::Pass, false).to_human();
+        assert!(text.contains("sse/headers\n  FAIL"));
+        assert!(text.contains(
+            "Requirement: The response must have the text/event-stream type. (WHATWG HTML §9.2.3)"
+        ));
+        assert!(text.contains("Expected:    x"));
+        assert!(text.contains("3 ms < <&>\\x01\\n"));
+        assert!(text.ends_with(
+            "2 checks: 1 pass, 1 fail, 0 warn, 0 info, 0 skipped, 0 error in 0.0 s — FAILED\n"
+        ));
+    }
+
+    #[test]
+    fn junit_marks_failures_and_escapes_text() {
+        let xml = report(Verdict::Fail, Verdict::Warn, false).to_junit();
+        assert!(xml.contains(
+            "<testsuite name=\"sse\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">"
+        ));
+        assert!(xml.contains("<failure message=\"found fail\">"));
+        assert!(xml.contains("&lt;&amp;&gt;"));
+        assert!(xml.contains("<system-out>warn: found warn"));
+        let strict = report(Verdict::Pass, Verdict::Warn, true).to_junit();
+        assert!(strict.contains("failures=\"1\""));
+    }
+
+    #[test]
+    fn baseline_comparison_ignores_timings_and_names_each_change() {
+        let baseline = report(Verdict::Pass, Verdict::Warn, false);
+        let mut same = report(Verdict::Pass, Verdict::Warn, false);
+        same.duration_ms = 999;
+        same.checks[0].duration_ms = 500;
+        let cmp = Comparison::new(&baseline, &same);
+        assert!(!cmp.has_regressions());
+        assert_eq!(cmp.to_human(), "Same verdicts as the baseline.\n");
+
+        let worse = report(Verdict::Fail, Verdict::Pass, false);
+        let cmp = Comparison::new(&baseline, &worse);
+        assert_eq!(
+            cmp.regressions,
+            [Change {
+                id: "sse/headers/content-type".into(),
+                from: Verdict::Pass,
+                to: Verdict::Fail
+            }]
+        );
+        assert_eq!(cmp.improvements.len(), 1);
+        assert!(
+            cmp.to_human()
+                .contains("Regressions:\n  sse/headers/content-type: pass -> fail")
+        );
+    }
+}

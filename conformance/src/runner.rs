@@ -1,0 +1,276 @@
+//! Running checks: concurrently, each under its own timeout, within an overall
+//! deadline, interruptible with Ctrl-C — and every check accounted for.
+//!
+//! Whatever happens, every selected check ends up in the results: a check that
+//! times out, one still waiting when the deadline passes or Ctrl-C arrives, and one
+//! whose code panicked all get a [`Verdict::Error`](crate::check::Verdict::Error)
+//! outcome saying so. Memory bounds are the checks' business (they read streams
+//! through bounded buffers); the runner bounds time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::check::{Outcome, Transcript};
+use crate::registry::Check;
+use crate::report::CheckResult;
+
+/// How to run a selection of checks.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Checks in flight at once (at least 1).
+    pub jobs: usize,
+    /// Time one check may take.
+    pub check_timeout: Duration,
+    /// Time the whole run may take.
+    pub deadline: Duration,
+    /// Whether SHOULD failures are failures.
+    pub strict: bool,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    /// One result per selected check, in selection order.
+    pub results: Vec<CheckResult>,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
+    /// The overall deadline stopped the run.
+    pub deadline_reached: bool,
+    /// How long the run took.
+    pub elapsed: Duration,
+}
+
+enum Stop {
+    Deadline,
+    Interrupted,
+}
+
+/// Runs `checks` against `ctx`.
+pub async fn run<Ctx>(ctx: Arc<Ctx>, checks: &[Check<Ctx>], options: RunOptions) -> RunResult
+where
+    Ctx: Send + Sync + 'static,
+{
+    let started = Instant::now();
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut set = JoinSet::new();
+    let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; checks.len()];
+    let progress = progress_bar(options.progress, checks.len());
+
+    for (index, check) in checks.iter().copied().enumerate() {
+        let ctx = Arc::clone(&ctx);
+        let permits = Arc::clone(&permits);
+        let timeout = options.check_timeout;
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let begun = Instant::now();
+            let outcome = match tokio::time::timeout(timeout, (check.run)(&ctx)).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    let mut transcript = Transcript::default();
+                    transcript.note(begun.elapsed(), "check timeout reached");
+                    Outcome::error(
+                        format!(
+                            "the check did not finish within {} s (--check-timeout)",
+                            timeout.as_secs_f64()
+                        ),
+                        transcript,
+                    )
+                }
+            };
+            (index, outcome, begun.elapsed())
+        });
+    }
+
+    let deadline = tokio::time::sleep(options.deadline);
+    tokio::pin!(deadline);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut stop = None;
+    while !set.is_empty() {
+        tokio::select! {
+            joined = set.join_next() => {
+                // A panicking check (Err) is a harness bug; its slot is filled below.
+                if let Some(Ok((index, outcome, took))) = joined {
+                    if let Some(slot) = outcomes.get_mut(index) {
+                        *slot = Some((outcome, took));
+                    }
+                    if let Some(bar) = &progress {
+                        bar.inc(1);
+                    }
+                }
+            }
+            _ = &mut deadline => {
+                stop = Some(Stop::Deadline);
+                break;
+            }
+            _ = &mut ctrl_c => {
+                stop = Some(Stop::Interrupted);
+                break;
+            }
+        }
+    }
+    set.abort_all();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let unfinished = match stop {
+        Some(Stop::Deadline) => format!(
+            "not finished before the overall deadline of {} s (--deadline)",
+            options.deadline.as_secs_f64()
+        ),
+        Some(Stop::Interrupted) => "interrupted (Ctrl-C) before it finished".to_owned(),
+        None => "the check's code panicked: a bug in pulsecheck, please report it".to_owned(),
+    };
+    let results = checks
+        .iter()
+        .zip(outcomes)
+        .map(|(check, done)| {
+            let (outcome, took) = done.unwrap_or_else(|| {
+                (
+                    Outcome::error(unfinished.clone(), Transcript::default()),
+                    Duration::ZERO,
+                )
+            });
+            let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            CheckResult::new(
+                &check.info,
+                outcome.graded(check.info.level, options.strict),
+                ms,
+            )
+        })
+        .collect();
+    RunResult {
+        results,
+        interrupted: matches!(stop, Some(Stop::Interrupted)),
+        deadline_reached: matches!(stop, Some(Stop::Deadline)),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} checks {msg}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckInfo, Evidence, Level, Source, Verdict};
+
+    fn check(
+        id: &'static str,
+        level: Level,
+        run: for<'a> fn(&'a ()) -> crate::registry::CheckFuture<'a>,
+    ) -> Check<()> {
+        Check {
+            info: CheckInfo {
+                id,
+                aliases: &[],
+                title: "t",
+                source: Source::Whatwg("9.2"),
+                requirement: "r",
+                level,
+            },
+            run,
+        }
+    }
+
+    fn options(jobs: usize) -> RunOptions {
+        RunOptions {
+            jobs,
+            check_timeout: Duration::from_millis(200),
+            deadline: Duration::from_secs(5),
+            strict: false,
+            progress: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_check_is_accounted_for_and_graded() {
+        let checks = [
+            check("t/a/pass", Level::Must, |_| {
+                Box::pin(async { Outcome::pass("ok") })
+            }),
+            check("t/a/should", Level::Should, |_| {
+                Box::pin(async { Outcome::fail("no", Evidence::default()) })
+            }),
+            check("t/a/slow", Level::Must, |_| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Outcome::pass("never")
+                })
+            }),
+            check("t/a/panics", Level::Must, |_| {
+                Box::pin(async { panic!("bug in a check") })
+            }),
+        ];
+        let run = run(Arc::new(()), &checks, options(2)).await;
+        let verdicts: Vec<Verdict> = run.results.iter().map(|r| r.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Pass, Verdict::Warn, Verdict::Error, Verdict::Error]
+        );
+        assert!(run.results[2].message.contains("--check-timeout"));
+        assert!(run.results[3].message.contains("panicked"));
+        assert!(!run.interrupted && !run.deadline_reached);
+    }
+
+    #[tokio::test]
+    async fn the_deadline_stops_the_run_and_marks_what_did_not_finish() {
+        let checks = [
+            check("t/a/fast", Level::Must, |_| {
+                Box::pin(async { Outcome::pass("ok") })
+            }),
+            check("t/a/slow", Level::Must, |_| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Outcome::pass("never")
+                })
+            }),
+        ];
+        let mut opts = options(4);
+        opts.check_timeout = Duration::from_secs(60);
+        opts.deadline = Duration::from_millis(100);
+        let started = Instant::now();
+        let run = run(Arc::new(()), &checks, opts).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(run.deadline_reached);
+        assert_eq!(run.results[0].verdict, Verdict::Pass);
+        assert_eq!(run.results[1].verdict, Verdict::Error);
+        assert!(run.results[1].message.contains("--deadline"));
+    }
+
+    #[tokio::test]
+    async fn jobs_bound_the_checks_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        let body: for<'a> fn(&'a ()) -> crate::registry::CheckFuture<'a> = |_| {
+            Box::pin(async {
+                let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+                PEAK.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                Outcome::pass("ok")
+            })
+        };
+        let checks: Vec<Check<()>> = (0..8).map(|_| check("t/a/b", Level::Must, body)).collect();
+        let run = run(Arc::new(()), &checks, options(3)).await;
+        assert_eq!(run.results.len(), 8);
+        assert!(PEAK.load(Ordering::SeqCst) <= 3);
+    }
+}
