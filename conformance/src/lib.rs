@@ -27,6 +27,7 @@
 
 pub mod check;
 pub mod decode;
+pub mod http;
 pub mod registry;
 pub mod report;
 pub mod runner;
