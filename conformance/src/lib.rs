@@ -31,3 +31,4 @@ pub mod http;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod sse;
