@@ -26,3 +26,4 @@
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod serve;
