@@ -31,4 +31,5 @@ pub mod http;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod serve;
 pub mod sse;
