@@ -1,6 +1,8 @@
 //! The `pulsecheck` command.
 #![forbid(unsafe_code)]
 
+mod commands;
+
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::num::NonZeroUsize;
@@ -29,9 +31,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Probe an SSE server for conformance, check by check (no URL: the built-in
+    /// reference server).
+    Probe(commands::probe::ProbeArgs),
+    /// List the checks: ID, level, title, source and requirement.
+    List(commands::probe::ListArgs),
+    /// Run a reference server.
+    #[command(subcommand)]
+    Serve(ServeCommand),
     /// Decode a captured byte stream into JSON Lines, one object per item.
     #[command(subcommand)]
     Decode(DecodeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ServeCommand {
+    /// A conformant SSE server on loopback, or one with `--fault NAME`.
+    Sse(commands::serve::ServeSseArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +120,9 @@ struct SseArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Probe(args) => ExitCode::from(commands::probe::run_probe(&args)),
+        Command::List(args) => ExitCode::from(commands::probe::run_list(&args)),
+        Command::Serve(ServeCommand::Sse(args)) => ExitCode::from(commands::serve::run(&args)),
         Command::Decode(DecodeCommand::Sse(args)) => ExitCode::from(decode_sse(&args)),
         Command::Decode(DecodeCommand::Ws(args)) => ExitCode::from(decode_ws(&args)),
     }

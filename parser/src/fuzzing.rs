@@ -87,6 +87,7 @@ pub fn encode_parse_roundtrip(data: &[u8]) {
             event_type: event.event_type.unwrap_or("message").to_owned(),
             data: event.data.replace("\r\n", "\n").replace('\r', "\n"),
             last_event_id: last_id.clone(),
+            sets_id: id.is_some(),
             offset: 0,
         });
     }

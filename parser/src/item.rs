@@ -54,6 +54,9 @@ pub struct Event<'a> {
     /// The stream's last event ID at dispatch: the most recent `id` field seen in
     /// this or an earlier block (empty if none).
     pub last_event_id: Text<'a>,
+    /// Whether this event's own block had a valid `id` field; when false, the last
+    /// event ID was inherited from an earlier block.
+    pub sets_id: bool,
     /// Byte offset of the first line of the event's block.
     pub offset: u64,
 }

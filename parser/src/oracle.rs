@@ -25,6 +25,8 @@ pub enum OracleItem {
         data: String,
         /// The last event ID string at dispatch.
         last_event_id: String,
+        /// Whether the event's own block had a valid `id` field.
+        sets_id: bool,
         /// Offset of the block's first line.
         offset: u64,
     },
@@ -79,6 +81,9 @@ pub fn interpret(stream: &[u8]) -> (Vec<OracleItem>, OracleEnd) {
     let mut last_event_id_string = String::new();
     let mut reconnection_time: Option<u64> = None;
     let mut block_start: Option<u64> = None;
+    // Not in the spec: whether the current block set the last event ID buffer,
+    // which the parser reports with each event.
+    let mut id_in_block = false;
 
     // §9.2.5: end-of-line = ( cr lf / cr / lf ). A line runs until the next CR or
     // LF; a CR directly followed by LF is one end of line.
@@ -113,6 +118,7 @@ pub fn interpret(stream: &[u8]) -> (Vec<OracleItem>, OracleEnd) {
             // 1. "Set the last event ID string of the event source to the value of
             //    the last event ID buffer. The buffer does not get reset."
             last_event_id_string = last_event_id_buffer.clone();
+            let sets_id = std::mem::take(&mut id_in_block);
             // 2. "If the data buffer is an empty string, set the data buffer and the
             //    event type buffer to the empty string and return."
             if data_buffer.is_empty() {
@@ -140,6 +146,7 @@ pub fn interpret(stream: &[u8]) -> (Vec<OracleItem>, OracleEnd) {
                 event_type,
                 data: data_buffer.clone(),
                 last_event_id: last_event_id_string.clone(),
+                sets_id,
                 offset: first_line,
             });
             // 7. "Set the data buffer and the event type buffer to the empty string."
@@ -193,6 +200,7 @@ pub fn interpret(stream: &[u8]) -> (Vec<OracleItem>, OracleEnd) {
                     items.push(ignored(IgnoreReason::IdContainsNul));
                 } else {
                     last_event_id_buffer = value.to_owned();
+                    id_in_block = true;
                 }
             }
             // "If the field name is "retry" — If the field value consists of only ASCII
@@ -239,6 +247,7 @@ pub fn observe_parser<'c>(
                     event_type: e.event_type.to_str().into_owned(),
                     data: e.data.to_str().into_owned(),
                     last_event_id: e.last_event_id.to_str().into_owned(),
+                    sets_id: e.sets_id,
                     offset: e.offset,
                 },
                 Item::Comment(c) => OracleItem::Comment {

@@ -802,6 +802,7 @@ impl Parser {
     {
         // Step 1: "Set the last event ID string of the event source to the value of
         // the last event ID buffer. The buffer does not get reset."
+        let sets_id = self.id_dirty;
         if self.id_dirty {
             self.id_dirty = false;
             self.last_id = self.id_buffer.clone();
@@ -837,6 +838,7 @@ impl Parser {
             event_type,
             data,
             last_event_id: self.last_id.text(chunk, &self.last_id_owned, valid_up_to),
+            sets_id,
             offset: block_start.unwrap_or(0),
         }));
         // Step 7: "Set the data buffer and the event type buffer to the empty string."
@@ -1004,6 +1006,24 @@ mod tests {
             ],
             "end id=\"\" retry=None discarded=false",
         );
+    }
+
+    #[test]
+    fn events_say_whether_their_own_block_set_the_id() {
+        let mut parser = Parser::new();
+        let mut sets = Vec::new();
+        parser
+            .feed(
+                b"id: 1\ndata: a\n\ndata: b\n\nid: 1\ndata: c\n\nid: \0\ndata: d\n\n",
+                |item| {
+                    if let Item::Event(e) = item {
+                        sets.push((e.sets_id, e.last_event_id.to_str().into_owned()));
+                    }
+                },
+            )
+            .unwrap();
+        let expected = [(true, "1"), (false, "1"), (true, "1"), (false, "1")];
+        assert_eq!(sets, expected.map(|(s, id)| (s, id.to_owned())));
     }
 
     #[test]

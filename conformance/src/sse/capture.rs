@@ -50,9 +50,8 @@ pub enum SeenKind {
         data: String,
         /// The last event ID at dispatch.
         id: String,
-        /// Whether an `id` field in this event's block set it (rather than an
-        /// earlier block).
-        id_set_here: bool,
+        /// Whether this event's own block set the id (rather than inheriting it).
+        sets_id: bool,
     },
     /// A comment (heartbeat).
     Comment(String),
@@ -95,6 +94,9 @@ pub struct Capture {
     /// The unfinished block at the end: `Some` when the body ended inside an event
     /// (data lines or a partial line), counted only when the server closed.
     pub ended_inside_event: bool,
+    /// Where the unfinished block the server closed the stream in began (comments
+    /// and fields without data count), if it did.
+    pub closed_inside_block: Option<u64>,
     /// The last event ID at the end.
     pub last_event_id: String,
     /// How the body ended.
@@ -114,7 +116,12 @@ impl Capture {
 
     /// A capture of a response with this head; feed it the body with
     /// [`Capture::push`] and close it with [`Capture::finish`].
-    pub fn new(status: u16, version: &str, headers: Vec<(String, String)>, head_at: Duration) -> Self {
+    pub fn new(
+        status: u16,
+        version: &str,
+        headers: Vec<(String, String)>,
+        head_at: Duration,
+    ) -> Self {
         Capture {
             status,
             version: version.to_owned(),
@@ -128,6 +135,7 @@ impl Capture {
             bom_elsewhere: Vec::new(),
             invalid_utf8_at: None,
             ended_inside_event: false,
+            closed_inside_block: None,
             last_event_id: String::new(),
             end: BodyEnd::WindowOver,
             observed_for: head_at,
@@ -160,7 +168,13 @@ impl Capture {
         let kept: usize = self.chunks.iter().map(|(_, c)| c.len()).sum();
         if kept < Self::MAX_KEPT_BYTES {
             let room = Self::MAX_KEPT_BYTES - kept;
-            self.chunks.push((at, chunk.get(..room.min(chunk.len())).unwrap_or_default().to_vec()));
+            self.chunks.push((
+                at,
+                chunk
+                    .get(..room.min(chunk.len()))
+                    .unwrap_or_default()
+                    .to_vec(),
+            ));
         }
         let seen = &mut self.seen;
         let fed = self.parser.feed(chunk, |item| {
@@ -169,7 +183,7 @@ impl Capture {
                     event_type: e.event_type.to_str().into_owned(),
                     data: e.data.to_str().into_owned(),
                     id: e.last_event_id.to_str().into_owned(),
-                    id_set_here: false,
+                    sets_id: e.sets_id,
                 },
                 Item::Comment(c) => SeenKind::Comment(c.text.to_str().into_owned()),
                 Item::Retry(r) => SeenKind::Retry(r.ms),
@@ -241,7 +255,10 @@ impl Capture {
             self.observed_for = observed_for;
             return;
         }
-        if end == BodyEnd::Closed && self.invalid_utf8_at.is_none() && self.utf8_checked < self.body_bytes {
+        if end == BodyEnd::Closed
+            && self.invalid_utf8_at.is_none()
+            && self.utf8_checked < self.body_bytes
+        {
             // The body ended inside a character.
             self.invalid_utf8_at = Some(self.utf8_checked);
         }
@@ -249,6 +266,10 @@ impl Capture {
         self.line_endings = state.line_endings;
         self.last_event_id = String::from_utf8_lossy(state.last_event_id).into_owned();
         self.ended_inside_event = end == BodyEnd::Closed && state.discarded_partial_event();
+        self.closed_inside_block = state
+            .discarded
+            .filter(|_| end == BodyEnd::Closed)
+            .map(|d| d.offset);
         self.end = end;
         self.observed_for = observed_for;
     }
@@ -328,7 +349,11 @@ pub(crate) mod tests {
     use super::*;
 
     /// A capture of `chunks` arriving at the given milliseconds, closed by the server.
-    pub(crate) fn capture(headers: &[(&str, &str)], chunks: &[(u64, &[u8])], end: BodyEnd) -> Capture {
+    pub(crate) fn capture(
+        headers: &[(&str, &str)],
+        chunks: &[(u64, &[u8])],
+        end: BodyEnd,
+    ) -> Capture {
         let headers = headers
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
@@ -345,8 +370,16 @@ pub(crate) mod tests {
 
     #[test]
     fn items_are_timed_by_the_chunk_that_completed_them() {
-        let c = capture(&[], &[(10, b"data: a\n"), (20, b"\n: hb\n"), (30, b"retry: 5\n\n")], BodyEnd::Closed);
-        let kinds: Vec<(u64, &SeenKind)> = c.seen.iter().map(|s| (s.at.as_millis() as u64, &s.kind)).collect();
+        let c = capture(
+            &[],
+            &[(10, b"data: a\n"), (20, b"\n: hb\n"), (30, b"retry: 5\n\n")],
+            BodyEnd::Closed,
+        );
+        let kinds: Vec<(u64, &SeenKind)> = c
+            .seen
+            .iter()
+            .map(|s| (s.at.as_millis() as u64, &s.kind))
+            .collect();
         assert_eq!(kinds.len(), 3);
         assert_eq!(kinds[0].0, 20);
         assert!(matches!(kinds[0].1, SeenKind::Event { data, .. } if data == "a"));
@@ -356,7 +389,15 @@ pub(crate) mod tests {
 
     #[test]
     fn boms_and_invalid_utf8_are_found_across_chunk_boundaries() {
-        let c = capture(&[], &[(1, b"\xEF\xBB\xBFdata: a\n\n\xEF"), (2, b"\xBB\xBFdata: \xC3"), (3, b"\xA9 \xFF\n\n")], BodyEnd::Closed);
+        let c = capture(
+            &[],
+            &[
+                (1, b"\xEF\xBB\xBFdata: a\n\n\xEF"),
+                (2, b"\xBB\xBFdata: \xC3"),
+                (3, b"\xA9 \xFF\n\n"),
+            ],
+            BodyEnd::Closed,
+        );
         assert!(c.bom_at_start);
         assert_eq!(c.bom_elsewhere, [12]);
         assert_eq!(c.invalid_utf8_at, Some(24));
@@ -374,8 +415,15 @@ pub(crate) mod tests {
 
     #[test]
     fn longest_silence_counts_the_end_of_the_window() {
-        let c = capture(&[], &[(100, b": hb\n"), (300, b": hb\n")], BodyEnd::WindowOver);
+        let c = capture(
+            &[],
+            &[(100, b": hb\n"), (300, b": hb\n")],
+            BodyEnd::WindowOver,
+        );
         // head at 5 ms, chunks at 100 and 300 ms, window until 310 ms.
-        assert_eq!(c.longest_silence(), (Duration::from_millis(200), Duration::from_millis(100)));
+        assert_eq!(
+            c.longest_silence(),
+            (Duration::from_millis(200), Duration::from_millis(100))
+        );
     }
 }

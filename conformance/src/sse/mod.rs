@@ -2,3 +2,5 @@
 //! and the checks that judge it.
 
 pub mod capture;
+pub mod checks;
+pub mod probe;

@@ -1,0 +1,299 @@
+//! `pulsecheck probe [URL]` and `pulsecheck list`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use pulsecheck::check::Level;
+use pulsecheck::http::{Client, ClientConfig, ClientError, parse_header_arg};
+use pulsecheck::registry::{Pattern, lint, select, unmatched};
+use pulsecheck::report::{Comparison, Report};
+use pulsecheck::runner::{RunOptions, run};
+use pulsecheck::serve::sse::{SseServerConfig, start};
+use pulsecheck::sse::checks::CHECKS;
+use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use url::Url;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Grouped by area, failures with Requirement / Expected / Actual.
+    Human,
+    /// The JSON report (schema in the `pulsecheck::report` docs).
+    Json,
+    /// JUnit XML, for CI test views.
+    Junit,
+}
+
+/// Arguments of `probe`.
+#[derive(Debug, Args)]
+pub(crate) struct ProbeArgs {
+    /// The event stream to probe (http or https). Without one, pulsecheck starts its
+    /// reference server on loopback and probes that.
+    pub(crate) url: Option<String>,
+    /// How long to watch the stream, in seconds (the heartbeat check needs 16).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub(crate) observe: f64,
+    /// Checks run at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    pub(crate) jobs: usize,
+    /// Seconds one check may take.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub(crate) check_timeout: f64,
+    /// Seconds the whole probe may take.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub(crate) deadline: f64,
+    /// SHOULD-level failures fail the run.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Run only checks whose ID or alias matches (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) only: Vec<String>,
+    /// Skip checks whose ID or alias matches (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) skip: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Compare with a saved JSON report: exit 1 on any regression (not on known failures).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// A request header for every request, e.g. 'Authorization: Bearer …' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub(crate) insecure: bool,
+    /// Trust the CA certificates in this PEM file (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cacert: Vec<PathBuf>,
+    /// Speak HTTP/2 over plain TCP (h2c) without negotiation.
+    #[arg(long)]
+    pub http2_prior_knowledge: bool,
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
+    if value.is_finite() && value > 0.0 && value < 86_400.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "{flag} must be a number of seconds above 0 (got {value})"
+        ))
+    }
+}
+
+/// Runs a probe; returns the exit code: 0 all required checks pass (or, with
+/// `--baseline`, no regression), 1 failures or regressions, 2 usage errors or an
+/// unreachable target.
+pub(crate) fn run_probe(args: &ProbeArgs) -> u8 {
+    match probe(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("pulsecheck: {message}");
+            2
+        }
+    }
+}
+
+fn probe(args: &ProbeArgs) -> Result<u8, String> {
+    let observe = seconds(args.observe, "--observe")?;
+    let check_timeout = seconds(args.check_timeout, "--check-timeout")?;
+    let deadline = seconds(args.deadline, "--deadline")?;
+    if args.jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    let only = args
+        .only
+        .iter()
+        .map(|p| Pattern::new(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let skip = args
+        .skip
+        .iter()
+        .map(|p| Pattern::new(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(p) = unmatched(CHECKS, &only).first() {
+        return Err(format!(
+            "--only {:?} matches no check (see `pulsecheck list`)",
+            p.as_str()
+        ));
+    }
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header_arg(h).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let baseline =
+        match &args.baseline {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
+                Some(Report::from_json(&text).map_err(|e| {
+                    format!("{} is not a pulsecheck JSON report: {e}", path.display())
+                })?)
+            }
+            None => None,
+        };
+    let client = Client::new(ClientConfig {
+        insecure: args.insecure,
+        ca_certs: args.cacert.clone(),
+        http2_prior_knowledge: args.http2_prior_knowledge,
+        headers,
+        ..ClientConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let selected: Vec<_> = select(CHECKS, &only, &skip).into_iter().copied().collect();
+    let options = ProbeOptions {
+        observe,
+        ..ProbeOptions::default()
+    };
+
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (report, interrupted) = runtime.block_on(async {
+        // Without a URL: the reference server, in this process, on loopback.
+        let server = match &args.url {
+            Some(_) => None,
+            None => Some(
+                start(SseServerConfig::default())
+                    .await
+                    .map_err(|e| format!("cannot start the reference server: {e}"))?,
+            ),
+        };
+        let target = match (&args.url, &server) {
+            (Some(url), _) => url.clone(),
+            (None, Some(s)) => s.url(),
+            (None, None) => return Err("no URL and no reference server".to_owned()),
+        };
+        let url = Url::parse(&target).map_err(|e| format!("invalid URL {target:?}: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "{target}: only http and https URLs are event streams"
+            ));
+        }
+        if server.is_some() {
+            eprintln!(
+                "pulsecheck: no URL given; probing the built-in reference server at {target}"
+            );
+        }
+        let probe = Arc::new(SseProbe::new(client, url, options));
+        // An unreachable target is a usage problem, not a conformance failure.
+        if let Err(e) = probe.main().await
+            && !matches!(e, ClientError::Timeout { .. } | ClientError::Http { .. })
+        {
+            return Err(format!("cannot reach {target}: {e}"));
+        }
+        let started = Instant::now();
+        let result = run(
+            Arc::clone(&probe),
+            &selected,
+            RunOptions {
+                jobs: args.jobs,
+                check_timeout,
+                deadline,
+                strict: args.strict,
+                progress: true,
+            },
+        )
+        .await;
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        Ok((
+            Report::new(&target, args.strict, result.results, elapsed),
+            result.interrupted,
+        ))
+    })?;
+
+    let text = match args.format {
+        Format::Human => report.to_human(),
+        Format::Json => report.to_json(),
+        Format::Junit => report.to_junit(),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprint!("{}", summary_line(&report));
+        }
+        None => print!("{text}"),
+    }
+    if interrupted {
+        eprintln!("pulsecheck: interrupted; the report shows what finished");
+    }
+    Ok(match baseline {
+        Some(baseline) => {
+            let comparison = Comparison::new(&baseline, &report);
+            eprint!("{}", comparison.to_human());
+            u8::from(comparison.has_regressions() || interrupted)
+        }
+        None => u8::from(report.failed() || interrupted),
+    })
+}
+
+fn summary_line(report: &Report) -> String {
+    report
+        .to_human()
+        .lines()
+        .last()
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default()
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Prints the catalogue of checks.
+pub(crate) fn run_list(args: &ListArgs) -> u8 {
+    let problems = lint(CHECKS);
+    if !problems.is_empty() {
+        eprintln!(
+            "pulsecheck: the catalogue is inconsistent: {}",
+            problems.join("; ")
+        );
+        return 2;
+    }
+    if args.json {
+        let list: Vec<_> = CHECKS
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.info.id,
+                    "aliases": c.info.aliases,
+                    "title": c.info.title,
+                    "level": c.info.level,
+                    "source": c.info.source.to_string(),
+                    "requirement": c.info.requirement,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+    } else {
+        for c in CHECKS {
+            let level = match c.info.level {
+                Level::Must => "MUST",
+                Level::Should => "SHOULD",
+                Level::Info => "INFO",
+            };
+            println!("{:<40} {:<6} {}", c.info.id, level, c.info.title);
+            println!(
+                "{:<40} {:<6} {} — {}",
+                "", "", c.info.source, c.info.requirement
+            );
+        }
+    }
+    0
+}

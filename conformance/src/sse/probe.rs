@@ -1,0 +1,181 @@
+//! The SSE probe's context: the target, the client, and the observations that
+//! several checks share (one long look at the stream, one with compression
+//! offered), each made once, on first use.
+
+use std::time::{Duration, Instant};
+
+use http::{HeaderName, HeaderValue, Method};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::http::{Client, ClientError, Next, Response};
+use crate::sse::capture::{BodyEnd, Capture};
+
+/// How a probe observes a server.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeOptions {
+    /// How long the main observation reads the stream (`--observe`).
+    pub observe: Duration,
+    /// The most body bytes one observation reads.
+    pub max_body_bytes: u64,
+    /// Connections opened and dropped by the robustness checks.
+    pub burst: usize,
+    /// Streams held open at once by the concurrency check.
+    pub concurrent_streams: usize,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            observe: Duration::from_secs(20),
+            max_body_bytes: 16 << 20,
+            burst: 20,
+            concurrent_streams: 8,
+        }
+    }
+}
+
+/// Everything the SSE checks run against.
+pub struct SseProbe {
+    /// The HTTP client (TLS, HTTP/2, `-H` headers).
+    pub client: Client,
+    /// The event stream's URL.
+    pub url: Url,
+    /// How to observe.
+    pub options: ProbeOptions,
+    main: OnceCell<Result<Capture, ClientError>>,
+    compressed: OnceCell<Result<Capture, ClientError>>,
+}
+
+/// The request headers of an EventSource (WHATWG §9.2.3): `Accept:
+/// text/event-stream` and `Cache-Control: no-cache`.
+pub fn event_source_headers() -> Vec<(HeaderName, HeaderValue)> {
+    vec![
+        (
+            http::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        ),
+        (
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ),
+    ]
+}
+
+/// A header pair from static strings.
+pub fn header(name: &'static str, value: &str) -> Option<(HeaderName, HeaderValue)> {
+    Some((
+        HeaderName::from_static(name),
+        HeaderValue::from_str(value).ok()?,
+    ))
+}
+
+impl SseProbe {
+    /// A probe of `url`.
+    pub fn new(client: Client, url: Url, options: ProbeOptions) -> Self {
+        SseProbe {
+            client,
+            url,
+            options,
+            main: OnceCell::new(),
+            compressed: OnceCell::new(),
+        }
+    }
+
+    /// Opens a stream like an EventSource would, plus `extra` headers.
+    pub async fn open(&self, extra: &[(HeaderName, HeaderValue)]) -> Result<Response, ClientError> {
+        let mut headers = event_source_headers();
+        headers.extend(extra.iter().cloned());
+        self.client.get(&self.url, &headers).await
+    }
+
+    /// Sends a request with another method (a CORS preflight).
+    pub async fn request(
+        &self,
+        method: Method,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<Response, ClientError> {
+        self.client.request(method, &self.url, headers).await
+    }
+
+    /// The main observation: one stream read for [`ProbeOptions::observe`].
+    pub async fn main(&self) -> Result<&Capture, &ClientError> {
+        self.main
+            .get_or_init(|| observe(self, &[], self.options.observe))
+            .await
+            .as_ref()
+    }
+
+    /// A shorter observation with `Accept-Encoding: gzip, br` offered.
+    pub async fn compressed(&self) -> Result<&Capture, &ClientError> {
+        self.compressed
+            .get_or_init(|| async {
+                let accept = header("accept-encoding", "gzip, br");
+                let window = self.options.observe.min(Duration::from_secs(6));
+                observe(self, accept.as_slice(), window).await
+            })
+            .await
+            .as_ref()
+    }
+}
+
+/// Opens a stream with `extra` headers and reads it for `window` (or until the
+/// server ends it, or the byte limit), into a [`Capture`].
+pub async fn observe(
+    probe: &SseProbe,
+    extra: &[(HeaderName, HeaderValue)],
+    window: Duration,
+) -> Result<Capture, ClientError> {
+    let started = Instant::now();
+    let response = probe.open(extra).await?;
+    Ok(read_stream(response, started, window, probe.options.max_body_bytes).await)
+}
+
+/// Reads an open response into a capture, for at most `window` since `started`.
+pub async fn read_stream(
+    mut response: Response,
+    started: Instant,
+    window: Duration,
+    max_bytes: u64,
+) -> Capture {
+    let headers = response
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut capture = Capture::new(
+        response.status.as_u16(),
+        &format!("{:?}", response.version),
+        headers,
+        response.timing.head_at,
+    );
+    let end = loop {
+        let remaining = window.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            break BodyEnd::WindowOver;
+        }
+        match response.next_chunk_within(remaining).await {
+            Ok(Next::Chunk(chunk)) => {
+                if !capture.push(chunk.at, &chunk.bytes) {
+                    break BodyEnd::WindowOver; // the capture recorded the parser limit
+                }
+                if capture.body_bytes >= max_bytes {
+                    break BodyEnd::ByteLimit;
+                }
+            }
+            Ok(Next::End) => break BodyEnd::Closed,
+            Ok(Next::Idle) => break BodyEnd::WindowOver,
+            Err(e) => break BodyEnd::Failed(e.to_string()),
+        }
+    };
+    capture.finish(
+        end,
+        started.elapsed().min(window.max(response.timing.head_at)),
+    );
+    capture
+}
