@@ -1244,9 +1244,7 @@ async fn served(probe: &SseProbe) -> Result<Duration, String> {
 }
 
 async fn dropped_burst(probe: &SseProbe) -> Outcome {
-    let opened: Vec<_> =
-        futures::future::join_all((0..probe.options.burst).map(|_| probe.open(&[])).collect())
-            .await;
+    let opened = futures::future::join_all((0..probe.options.burst).map(|_| probe.open(&[]))).await;
     let count = opened.iter().filter(|r| r.is_ok()).count();
     drop(opened);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1268,7 +1266,7 @@ async fn dropped_burst(probe: &SseProbe) -> Outcome {
 
 async fn concurrent_streams(probe: &SseProbe) -> Outcome {
     let n = probe.options.concurrent_streams;
-    let results = futures::future::join_all((0..n).map(|_| served(probe)).collect()).await;
+    let results = futures::future::join_all((0..n).map(|_| served(probe))).await;
     let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
     if failures.is_empty() {
         Outcome::pass(format!("{n} concurrent streams all served"))
