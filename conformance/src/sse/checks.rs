@@ -838,10 +838,51 @@ async fn first_bytes(probe: &SseProbe) -> Outcome {
 }
 
 async fn compression(probe: &SseProbe) -> Outcome {
-    match probe.compressed().await {
-        Ok(c) => promptness(c, "with compression offered"),
-        Err(e) => held_head(e),
+    let c = match probe.compressed().await {
+        Ok(c) => c,
+        Err(e) => return held_head(e),
+    };
+    let first = promptness(c, "with compression offered");
+    if first.verdict != crate::check::Verdict::Pass {
+        return first;
     }
+    // A compressor that is not flushed per event sends its header at once and then
+    // holds the events: compare the silences with the uncompressed stream's.
+    let plain = match probe.main().await {
+        Ok(m) => m.longest_silence().0,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    let (silence, from) = c.longest_silence();
+    let encoding = c.header("content-encoding").unwrap_or("identity");
+    if silence > plain + Duration::from_secs(2) {
+        let mut ev = evidence(
+            c,
+            format!(
+                "events flowing as without compression (longest silence {:.1} s)",
+                plain.as_secs_f64()
+            ),
+            format!(
+                "Content-Encoding: {encoding}; silent for {:.1} s after {:.1} s",
+                silence.as_secs_f64(),
+                from.as_secs_f64()
+            ),
+            None,
+        );
+        ev.transcript.note(from, "silence begins");
+        return Outcome::fail(
+            format!(
+                "with compression ({encoding}) the stream stalls for {:.1} s; uncompressed, its longest silence is {:.1} s",
+                silence.as_secs_f64(),
+                plain.as_secs_f64()
+            ),
+            ev,
+        );
+    }
+    Outcome::pass(format!(
+        "Content-Encoding: {encoding}; longest silence {:.1} s (uncompressed {:.1} s)",
+        silence.as_secs_f64(),
+        plain.as_secs_f64()
+    ))
 }
 
 /// A response head that never came is the buffering symptom itself.

@@ -1,0 +1,257 @@
+//! Self-tests of the SSE suite against the reference server: every check passes
+//! (or is information, or skipped with a reason) against the conformant server,
+//! and every check fails against the fault it exists to detect. A table ties each
+//! check to its fault; a test keeps the table complete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulsecheck::check::Verdict;
+use pulsecheck::http::{Client, ClientConfig};
+use pulsecheck::registry::{Pattern, lint, select};
+use pulsecheck::report::CheckResult;
+use pulsecheck::runner::{RunOptions, run};
+use pulsecheck::serve::sse::{Fault, SseServerConfig, start};
+use pulsecheck::sse::checks::CHECKS;
+use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use url::Url;
+
+/// One self-test: a server (clean or with a fault), how to probe it, and what the
+/// check must find.
+struct Case {
+    check: &'static str,
+    fault: Option<&'static str>,
+    /// Appended to the events URL (`?limit=5`, or a wrong path).
+    path: &'static str,
+    observe_secs: u64,
+    max_connections: usize,
+    h2c: bool,
+    expect: Expect,
+}
+
+enum Expect {
+    Verdict(Verdict),
+    /// An INFO check's message contains this.
+    Says(&'static str),
+}
+
+const fn case(check: &'static str, fault: &'static str) -> Case {
+    Case {
+        check,
+        fault: Some(fault),
+        path: "",
+        observe_secs: 3,
+        max_connections: 256,
+        h2c: false,
+        expect: Expect::Verdict(Verdict::Fail),
+    }
+}
+
+/// Checks the reference server cannot break, and why.
+const CANNOT_BE_FAULTED: &[(&str, &str)] = &[(
+    "sse/http2/connection-headers",
+    "hyper removes connection-specific headers from every HTTP/2 response",
+)];
+
+fn fault_cases() -> Vec<Case> {
+    vec![
+        Case {
+            path: "/../nope",
+            fault: None,
+            ..case("sse/response/status", "")
+        },
+        case("sse/response/content-type", "wrong-content-type"),
+        case("sse/response/charset", "charset-latin1"),
+        case("sse/response/cache-control", "no-cache-control"),
+        case("sse/format/utf8", "invalid-utf8"),
+        case("sse/format/bom", "bom-mid-stream"),
+        case("sse/format/line-endings", "mixed-line-endings"),
+        case("sse/format/known-fields", "unknown-field"),
+        case("sse/format/orphan-lines", "raw-newline-in-data"),
+        case("sse/format/line-length", "never-ends-line"),
+        Case {
+            path: "?limit=5",
+            ..case("sse/format/event-termination", "cuts-last-event")
+        },
+        case("sse/retry/digits", "bad-retry"),
+        Case {
+            path: "?limit=5",
+            ..case("sse/retry/kept", "retry-in-dropped-block")
+        },
+        case("sse/ids/no-nul", "id-with-nul"),
+        case("sse/ids/unique", "duplicate-ids"),
+        Case {
+            expect: Expect::Says("not increasing"),
+            ..case("sse/ids/increasing", "duplicate-ids")
+        },
+        Case {
+            expect: Expect::Says("CORS-safelisted"),
+            fault: None,
+            ..case("sse/ids/cors-safe", "")
+        },
+        Case {
+            observe_secs: 17,
+            ..case("sse/heartbeat/interval", "no-heartbeat")
+        },
+        case("sse/buffering/first-bytes", "buffered"),
+        case("sse/buffering/compression", "gzip-buffered"),
+        case("sse/reconnect/prompt", "reconnect-refused"),
+        case(
+            "sse/reconnect/last-event-id-replay",
+            "ignores-last-event-id",
+        ),
+        case("sse/reconnect/last-event-id-replay", "replay-gap"),
+        case("sse/reconnect/last-event-id-replay", "replay-duplicates"),
+        case("sse/reconnect/unknown-id", "error-on-unknown-id"),
+        case("sse/reconnect/empty-id", "error-on-empty-id"),
+        case("sse/cors/allow-origin", "no-cors"),
+        case("sse/cors/preflight", "no-cors"),
+        case("sse/robustness/dropped-burst", "dies-after-drops"),
+        Case {
+            fault: None,
+            max_connections: 4,
+            ..case("sse/robustness/concurrent-streams", "")
+        },
+        Case {
+            fault: None,
+            h2c: true,
+            expect: Expect::Verdict(Verdict::Pass),
+            ..case("sse/http2/connection-headers", "")
+        },
+    ]
+}
+
+/// Starts the server a case asks for and runs the checks matching `only` on it.
+async fn probe(case: &Case, only: &str) -> Vec<CheckResult> {
+    let fault = case
+        .fault
+        .map(|f| f.parse::<Fault>().expect("a known fault"));
+    let server = start(SseServerConfig {
+        event_interval: Duration::from_millis(40),
+        heartbeat_interval: Duration::from_millis(if fault.is_some() { 15_000 } else { 500 }),
+        max_connections: case.max_connections,
+        fault,
+        ..SseServerConfig::default()
+    })
+    .await
+    .expect("the reference server starts");
+    let url = Url::parse(&format!("{}{}", server.url(), case.path)).expect("a URL");
+    let client = Client::new(ClientConfig {
+        http2_prior_knowledge: case.h2c,
+        response_timeout: Duration::from_secs(4),
+        ..ClientConfig::default()
+    })
+    .expect("a client");
+    let options = ProbeOptions {
+        observe: Duration::from_secs(case.observe_secs),
+        ..ProbeOptions::default()
+    };
+    let probe = Arc::new(SseProbe::new(client, url, options));
+    let only = [Pattern::new(only).expect("a pattern")];
+    let selected: Vec<_> = select(CHECKS, &only, &[]).into_iter().copied().collect();
+    let run = run(
+        probe,
+        &selected,
+        RunOptions {
+            jobs: 8,
+            check_timeout: Duration::from_secs(40),
+            deadline: Duration::from_secs(60),
+            strict: true,
+            progress: false,
+        },
+    )
+    .await;
+    drop(server);
+    run.results
+}
+
+#[test]
+fn the_catalogue_is_consistent_and_every_check_has_a_self_test() {
+    assert_eq!(lint(CHECKS), Vec::<String>::new());
+    let cases = fault_cases();
+    for check in CHECKS {
+        let id = check.info.id;
+        let tested = cases.iter().any(|c| {
+            c.check == id
+                && (c.fault.is_some() || !matches!(c.expect, Expect::Verdict(Verdict::Pass)))
+        });
+        let exempt = CANNOT_BE_FAULTED.iter().any(|(c, _)| *c == id);
+        assert!(tested || exempt, "{id} has no self-test that makes it fail");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_against_the_clean_reference_server() {
+    let clean = Case {
+        fault: None,
+        observe_secs: 3,
+        ..case("", "")
+    };
+    let results = probe(&clean, "*").await;
+    // With ?limit the server ends the stream, so the end-of-stream checks judge too.
+    let limited = Case {
+        fault: None,
+        path: "?limit=20",
+        ..case("", "")
+    };
+    let ended = probe(&limited, "sse/{format/event-termination,retry/kept}").await;
+    let mut problems = Vec::new();
+    for r in results.iter().chain(&ended) {
+        let fine = matches!(r.verdict, Verdict::Pass | Verdict::Info | Verdict::Skipped);
+        if !fine {
+            problems.push(format!("{}: {} — {}", r.id, r.verdict, r.message));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the clean server failed: {problems:#?}"
+    );
+    for r in &ended {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.id, r.message);
+    }
+    // Checks that can judge in a 3 s window must pass, not skip.
+    for id in [
+        "sse/response/status",
+        "sse/reconnect/last-event-id-replay",
+        "sse/heartbeat/interval",
+        "sse/ids/unique",
+    ] {
+        let r = results.iter().find(|r| r.id == id).expect("the check ran");
+        assert_eq!(r.verdict, Verdict::Pass, "{id}: {}", r.message);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_fails_against_its_fault() {
+    let cases = fault_cases();
+    let runs = cases
+        .iter()
+        .map(|c| async move { (c, probe(c, c.check).await) });
+    let mut problems = Vec::new();
+    for (case, results) in futures::future::join_all(runs).await {
+        let label = format!(
+            "{} against {}",
+            case.check,
+            case.fault.unwrap_or("the clean server")
+        );
+        let Some(r) = results.iter().find(|r| r.id == case.check) else {
+            problems.push(format!("{label}: the check did not run"));
+            continue;
+        };
+        let ok = match &case.expect {
+            Expect::Verdict(v) => r.verdict == *v,
+            Expect::Says(text) => r.verdict == Verdict::Info && r.message.contains(text),
+        };
+        if !ok {
+            problems.push(format!("{label}: got {} — {}", r.verdict, r.message));
+        }
+        if r.verdict == Verdict::Fail {
+            let e = r.evidence.as_ref().expect("a failure carries evidence");
+            assert!(!e.expected.is_empty() && !e.actual.is_empty(), "{label}");
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "self-tests that did not see their fault: {problems:#?}"
+    );
+}
