@@ -35,8 +35,8 @@ pub(crate) struct ProbeArgs {
     /// How long to watch the stream, in seconds (the heartbeat check needs 16).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     pub(crate) observe: f64,
-    /// Checks run at once.
-    #[arg(long, short = 'j', default_value_t = 8)]
+    /// Checks run at once (they mostly wait on the network).
+    #[arg(long, short = 'j', default_value_t = 32)]
     pub(crate) jobs: usize,
     /// Seconds one check may take.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
@@ -181,13 +181,14 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
             );
         }
         let probe = Arc::new(SseProbe::new(client, url, options));
-        // An unreachable target is a usage problem, not a conformance failure.
-        if let Err(e) = probe.main().await
+        let started = Instant::now();
+        // An unreachable target is a usage problem, not a conformance failure. A
+        // server that accepts but holds its answer is reachable (and buffered).
+        if let Err(e) = probe.open(&[]).await
             && !matches!(e, ClientError::Timeout { .. } | ClientError::Http { .. })
         {
             return Err(format!("cannot reach {target}: {e}"));
         }
-        let started = Instant::now();
         let result = run(
             Arc::clone(&probe),
             &selected,

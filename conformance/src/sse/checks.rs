@@ -990,11 +990,11 @@ async fn read_events(
     mut response: crate::http::Response,
     count: usize,
     limit: Duration,
+    mut transcript: Transcript,
 ) -> (Vec<(String, String)>, Transcript) {
     let started = Instant::now();
     let mut parser = pulsecheck_sse::Parser::new();
     let mut events = Vec::new();
-    let mut transcript = Transcript::default();
     while events.len() < count {
         let remaining = limit.saturating_sub(started.elapsed());
         if remaining.is_zero() {
@@ -1080,12 +1080,13 @@ async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
         }
         Err(e) => return unavailable(&e.to_string()),
     };
-    let (replayed, mut transcript) =
-        read_events(second, missed.len(), Duration::from_secs(5)).await;
-    transcript.note(
+    let mut note = Transcript::default();
+    note.note(
         Duration::ZERO,
         format!("reconnected with Last-Event-ID: {resume_id}"),
     );
+    let (replayed, transcript) =
+        read_events(second, missed.len(), Duration::from_secs(5), note).await;
     let show = |v: &[(String, String)]| {
         v.iter()
             .map(|(id, _)| format!("id {id:?}"))
