@@ -4,9 +4,24 @@
 //! Events (`text/event-stream`, WHATWG HTML §9.2) and WebSocket (RFC 6455), as one
 //! native binary.
 //!
-//! This crate holds the `pulsecheck` command and the pieces behind it. Today that is
-//! the stream decoders ([`decode`]), which show what a parser made of a captured
-//! stream, item by item, as JSON Lines:
+//! This crate holds the `pulsecheck` command and everything behind it, in layers a
+//! newcomer can read in order:
+//!
+//! - [`check`]: what a check is (a stable ID, a title, the [`check::Source`] of its
+//!   rule, the requirement quoted, a [`check::Level`]) and what running one finds
+//!   (a [`check::Verdict`] with [`check::Evidence`]: expected, actual, a transcript);
+//! - [`registry`]: suites as lists of checks, `--only`/`--skip` globs, a lint that
+//!   keeps the catalogue honest;
+//! - [`runner`]: checks run concurrently under timeouts and a deadline, every one
+//!   accounted for, Ctrl-C included;
+//! - [`report`]: JSON (documented schema), human text, JUnit XML, and the
+//!   comparison with a saved baseline;
+//! - [`http`]: the probe's HTTP client (hyper, rustls, HTTP/2), which shows the
+//!   bytes with their timings;
+//! - [`sse`]: the SSE suite — what a probe observes and the checks that judge it;
+//! - [`serve`]: reference servers, conformant or with a chosen fault, for
+//!   self-tests and for `pulsecheck probe` with no URL;
+//! - [`decode`]: captured streams as JSON Lines, item by item:
 //!
 //! ```
 //! use pulsecheck::decode::sse::{DecodeOptions, decode_to_string};
