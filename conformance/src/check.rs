@@ -1,6 +1,6 @@
 //! The check model: what a conformance check is, and what running one found.
 //!
-//! A [`Check`] is one requirement of a specification tested against a server. It
+//! A [`Check`](crate::registry::Check) is one requirement of a specification tested against a server. It
 //! has a stable string ID (`sse/reconnect/last-event-id-replay`: suite, area,
 //! name — IDs never change meaning, so reports can be diffed across versions), a
 //! title, the [`Source`] of the rule, the requirement quoted as a sentence, and a
