@@ -117,3 +117,107 @@ fn decode_ws_reports_an_unfinished_stream_as_incomplete() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("odd number of hex digits"));
 }
+
+#[test]
+fn probe_without_a_url_checks_the_reference_server_in_every_format() {
+    let dir = std::env::temp_dir().join(format!("pulsecheck-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json_path = dir.join("report.json");
+    let out = pulsecheck(
+        &[
+            "probe",
+            "--observe",
+            "2",
+            "--format",
+            "json",
+            "-o",
+            json_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 29);
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["verdict"] != "fail" && c["verdict"] != "error")
+    );
+    assert_eq!(report["summary"]["fail"], 0);
+
+    let junit = pulsecheck(
+        &[
+            "probe",
+            "--observe",
+            "1",
+            "--format",
+            "junit",
+            "--only",
+            "sse/response/*",
+        ],
+        b"",
+    );
+    assert_eq!(junit.status.code(), Some(0), "{}", stderr(&junit));
+    assert!(stdout(&junit).contains("<testsuite name=\"sse\" tests=\"4\" failures=\"0\""));
+
+    // The saved report is a baseline: the same server gives no regression.
+    let human = pulsecheck(
+        &[
+            "probe",
+            "--observe",
+            "2",
+            "--baseline",
+            json_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
+    assert!(stdout(&human).contains("29 checks: "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn probe_usage_errors_and_unreachable_targets_exit_2() {
+    for (args, says) in [
+        (
+            &["probe", "--only", "sse/nothing/*"][..],
+            "matches no check",
+        ),
+        (&["probe", "--observe", "0"], "--observe"),
+        (&["probe", "--jobs", "0"], "--jobs"),
+        (&["probe", "-H", "no colon"], "header"),
+        (
+            &["probe", "--baseline", "/nonexistent/base.json"],
+            "baseline",
+        ),
+        (&["probe", "ftp://127.0.0.1/events"], "http"),
+        (&["probe", "http://127.0.0.1:1/events"], "cannot reach"),
+        (
+            &["serve", "sse", "--fault", "no-such-fault"],
+            "no-such-fault",
+        ),
+    ] {
+        let out = pulsecheck(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).to_lowercase().contains(&says.to_lowercase()),
+            "{args:?} says {:?}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn list_prints_every_check_with_its_requirement() {
+    let out = pulsecheck(&["list", "--json"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 29);
+    assert!(
+        list.iter()
+            .all(|c| !c["requirement"].as_str().unwrap().is_empty())
+    );
+}
