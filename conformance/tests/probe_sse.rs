@@ -255,3 +255,31 @@ async fn every_check_fails_against_its_fault() {
         "self-tests that did not see their fault: {problems:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_get_outcomes_not_hangs() {
+    // A line that never ends, a 48 MiB event, a head and then nothing: the whole
+    // suite still finishes within its time bounds, and every check reports.
+    let started = std::time::Instant::now();
+    let runs = ["never-ends-line", "huge-event", "stalls"].map(|fault| async move {
+        let hostile = Case {
+            observe_secs: 2,
+            ..case("", fault)
+        };
+        (fault, probe(&hostile, "*").await)
+    });
+    for (fault, results) in futures::future::join_all(runs).await {
+        assert_eq!(results.len(), CHECKS.len(), "{fault}");
+        assert!(
+            results.iter().all(|r| !r.message.contains("panicked")),
+            "{fault}: a check panicked"
+        );
+        let judged = results.iter().any(|r| r.verdict == Verdict::Fail);
+        assert!(judged, "{fault}: nothing failed against a hostile server");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "took {:?}",
+        started.elapsed()
+    );
+}
