@@ -1099,12 +1099,26 @@ async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
             missed.len()
         ))
     } else {
-        let problem = if replayed.first().is_some_and(|(id, _)| *id == resume_id) {
-            "the event the client already had was sent again"
-        } else if replayed.len() < missed.len() {
-            "fewer events than were missed"
+        // Name the problem: events the client had already seen sent again, or
+        // missed events that never came (a gap), or something else.
+        let already_had: std::collections::HashSet<(&str, &str)> = events[..=resume]
+            .iter()
+            .map(|(_, id, data)| (*id, *data))
+            .collect();
+        let repeated = replayed
+            .iter()
+            .filter(|(id, data)| already_had.contains(&(id.as_str(), data.as_str())))
+            .count();
+        let never_came = missed.iter().filter(|m| !replayed.contains(m)).count();
+        let problem = if repeated > 0 {
+            "events the client already had were sent again".to_owned()
+        } else if never_came > 0 {
+            format!(
+                "{never_came} of the {} missed event(s) never came",
+                missed.len()
+            )
         } else {
-            "not the events that were missed"
+            "the missed events came in the wrong order".to_owned()
         };
         Outcome::fail(
             format!("after Last-Event-ID {resume_id:?}: {problem}"),

@@ -8,10 +8,13 @@
 // its docs show no replay pattern, so this app does not replay either.
 //
 // Usage: node server.cjs [PORT]   (default: $PORT, else 0 = any free port)
-// Prints `listening on http://127.0.0.1:PORT/sse` once it accepts connections.
+// Prints `listening on http://127.0.0.1:PORT/sse (better-sse X, express Y)` once it
+// accepts connections: the versions actually loaded.
 // Needs NODE_PATH pointing at the node_modules that setup.sh installed.
 "use strict";
 
+const fs = require("node:fs");
+const path = require("node:path");
 const express = require("express");
 const { createSession, createChannel } = require("better-sse");
 
@@ -28,11 +31,24 @@ app.get("/sse", async (req, res) => {
 	ticker.register(session);
 });
 
+// The version in a package's package.json (better-sse does not export that file).
+function installedVersion(name) {
+	let dir = path.dirname(require.resolve(name));
+	while (!fs.existsSync(path.join(dir, "package.json"))) {
+		if (dir === path.dirname(dir)) return "unknown";
+		dir = path.dirname(dir);
+	}
+	return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version;
+}
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const server = app.listen(port, "127.0.0.1", (error) => {
 	if (error) {
 		console.error(`cannot listen: ${error.message}`);
 		process.exit(1);
 	}
-	console.log(`listening on http://127.0.0.1:${server.address().port}/sse`);
+	const versions = ["better-sse", "express"]
+		.map((name) => `${name} ${installedVersion(name)}`)
+		.join(", ");
+	console.log(`listening on http://127.0.0.1:${server.address().port}/sse (${versions})`);
 });

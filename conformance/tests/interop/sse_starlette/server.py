@@ -7,13 +7,15 @@ Neither sse-starlette nor its documentation resumes a stream from Last-Event-ID,
 so this app does not either: every connection counts from 1 again.
 
 Usage: server.py [--port N]   (default: $PORT, else 0 = any free port)
-Prints `listening on http://127.0.0.1:PORT/events` once uvicorn accepts connections.
+Prints `listening on http://127.0.0.1:PORT/events (sse-starlette X, starlette Y,
+uvicorn Z)` once uvicorn accepts connections: the versions actually loaded.
 """
 
 import argparse
 import asyncio
 import os
 import sys
+from importlib.metadata import version
 
 import uvicorn
 from sse_starlette import EventSourceResponse
@@ -51,7 +53,10 @@ async def main(port: int) -> int:
             return 1
         await asyncio.sleep(0.05)
     bound = server.servers[0].sockets[0].getsockname()[1]
-    print(f"listening on http://127.0.0.1:{bound}/events", flush=True)
+    versions = ", ".join(
+        f"{name} {version(name)}" for name in ("sse-starlette", "starlette", "uvicorn")
+    )
+    print(f"listening on http://127.0.0.1:{bound}/events ({versions})", flush=True)
     await serving
     return 0
 

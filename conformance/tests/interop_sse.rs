@@ -1,0 +1,478 @@
+//! Interop tests: `pulsecheck probe` against real third-party SSE servers.
+//!
+//! Each test starts one server from the registries on 127.0.0.1 — sse-starlette
+//! under uvicorn (PyPI), better-sse on Express (npm) — written as the library's own
+//! docs show (`conformance/tests/interop/*/`), probes it with every SSE check exactly
+//! as `pulsecheck probe URL --observe 6 -j 8` does, and compares a timing-free rendering
+//! of the report with a reviewed insta snapshot in `fixtures/interop/`.
+//! `conformance/tests/interop/README.md` explains every verdict other than pass, and a
+//! test keeps that table in step with what the servers get.
+//!
+//! The servers are installed by `conformance/tests/interop/setup.sh` into
+//! `target/interop/` (or `$PULSECHECK_INTEROP_DIR`); CI runs it before `cargo test`.
+//! Without it these tests fail, saying so: they never pass by skipping.
+//!
+//! # The rendering
+//!
+//! One line per check, `id verdict message`, after a line naming the target and the
+//! library versions the server reported, and before the verdict counts. [`normalise`]
+//! takes out what changes from run to run:
+//!
+//! - the server's port becomes `<port>`;
+//! - a UUID (better-sse's event ids) becomes `<uuid>`;
+//! - a number of milliseconds or seconds (`3 ms`, `0.5 s`) becomes `<ms>` or `<s>`;
+//! - a count that grows with how long the stream was read (`451 bytes`, `12 ids`,
+//!   `12 events`, `49 CRLF`) becomes `<n>`, except 0, which says that something
+//!   never appeared;
+//! - the id a Last-Event-ID reconnection resumed from becomes `<id>`: which event
+//!   the check resumes from depends on how the first events were chunked.
+//!
+//! Verdicts that need a longer look than 6 s are skipped, stably: the heartbeat
+//! check needs 16 s (both servers pass it then; see the README).
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pulsecheck::check::Verdict;
+use pulsecheck::http::{Client, ClientConfig};
+use pulsecheck::registry::select;
+use pulsecheck::report::Report;
+use pulsecheck::runner::{RunOptions, run};
+use pulsecheck::sse::checks::CHECKS;
+use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use url::Url;
+
+/// How long the main observation reads each stream (`--observe`).
+const OBSERVE: Duration = Duration::from_secs(6);
+/// How long a server may take to say it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const SETUP: &str = "conformance/tests/interop/setup.sh";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate sits in the workspace")
+        .to_path_buf()
+}
+
+fn interop_dir() -> PathBuf {
+    std::env::var_os("PULSECHECK_INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/interop"))
+}
+
+fn scripts() -> PathBuf {
+    workspace().join("conformance/tests/interop")
+}
+
+/// Fails the test, saying how to install, when `path` is missing.
+fn installed(path: PathBuf, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is not installed ({} is missing): run {SETUP} first \
+         (it installs the interop servers into {})",
+        path.display(),
+        interop_dir().display()
+    );
+    path
+}
+
+/// A running server; dropping it kills the process, whatever path the test takes.
+struct Server {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+    /// The event stream's URL, as the server printed it.
+    url: String,
+    /// What the server printed after the URL: the library versions it loaded.
+    versions: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `command` (stderr to a log file), waits for its
+    /// `listening on URL (versions)` line, then until the port accepts connections.
+    fn start(name: &'static str, mut command: Command) -> Server {
+        let log = interop_dir().join(format!("{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("the log file can be created");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {name} server: {e}"));
+        let mut server = Server {
+            name,
+            child,
+            log,
+            url: String::new(),
+            versions: String::new(),
+        };
+        let stdout = server.child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        // Reads the ready line, then drains stdout so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => server.fail("did not print its `listening on` line"),
+        };
+        let Some((url, versions)) = line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_once(' '))
+        else {
+            server.fail(&format!(
+                "printed {line:?}, not `listening on URL (versions)`"
+            ))
+        };
+        server.url = url.to_owned();
+        server.versions = versions.to_owned();
+        server.wait_until_it_answers();
+        server
+    }
+
+    fn port(&self) -> u16 {
+        Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or_else(|| self.fail(&format!("printed a URL without a port: {}", self.url)))
+    }
+
+    fn wait_until_it_answers(&mut self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port()));
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
+            if started.elapsed() > START_TIMEOUT {
+                self.fail(&format!("does not accept connections on {addr}"));
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.fail(&format!("exited ({status})"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "the {} server {what}; if its packages are missing or stale, run {SETUP}.\n\
+             Its stderr ({}):\n{}",
+            self.name,
+            self.log.display(),
+            tail.join("\n")
+        );
+    }
+}
+
+fn sse_starlette() -> Server {
+    let dir = interop_dir();
+    let python = installed(dir.join("venv/bin/python"), "sse-starlette");
+    installed(dir.join("venv/.pulsecheck-stamp"), "sse-starlette");
+    let mut command = Command::new(python);
+    command
+        .arg(scripts().join("sse_starlette/server.py"))
+        .args(["--port", "0"]);
+    Server::start("sse-starlette", command)
+}
+
+fn better_sse() -> Server {
+    let modules = installed(interop_dir().join("node/node_modules"), "better-sse");
+    installed(modules.join("better-sse"), "better-sse");
+    installed(interop_dir().join("node/.pulsecheck-stamp"), "better-sse");
+    let mut command = Command::new("node");
+    command
+        .env("NODE_PATH", &modules)
+        .arg(scripts().join("better_sse/server.cjs"))
+        .arg("0");
+    Server::start("better-sse", command)
+}
+
+/// Probes `url` with every SSE check, as `pulsecheck probe URL --observe 6 -j 8` does.
+async fn probe(url: &str) -> Report {
+    let client = Client::new(ClientConfig::default()).expect("a client");
+    let target = Url::parse(url).expect("the server printed a URL");
+    let options = ProbeOptions {
+        observe: OBSERVE,
+        ..ProbeOptions::default()
+    };
+    let probe = Arc::new(SseProbe::new(client, target, options));
+    // As the CLI does: the target must answer before the checks run.
+    if let Err(e) = probe.open(&[]).await {
+        panic!("{url} does not answer: {e}");
+    }
+    let selected: Vec<_> = select(CHECKS, &[], &[]).into_iter().copied().collect();
+    let started = Instant::now();
+    let result = run(
+        Arc::clone(&probe),
+        &selected,
+        RunOptions {
+            jobs: 8,
+            check_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(60),
+            strict: false,
+            progress: false,
+        },
+    )
+    .await;
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Report::new(url, false, result.results, elapsed)
+}
+
+/// Whether `s[at..]` starts a UUID (8-4-4-4-12 hex digits).
+fn uuid_at(s: &[u8], at: usize) -> bool {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let mut i = at;
+    for (n, len) in GROUPS.iter().enumerate() {
+        if n > 0 {
+            if s.get(i) != Some(&b'-') {
+                return false;
+            }
+            i += 1;
+        }
+        match s.get(i..i + len) {
+            Some(group) if group.iter().all(u8::is_ascii_hexdigit) => i += len,
+            _ => return false,
+        }
+    }
+    !s.get(i).is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Words after a count that grows with the observation window.
+const WINDOW_COUNTS: &[&str] = &[
+    " bytes",
+    " ids",
+    " numeric ids",
+    " distinct ids",
+    " events",
+    " LF",
+    " CRLF",
+    " CR",
+];
+
+/// Takes run-to-run variation out of a report line (see the module docs).
+fn normalise(line: &str, port: u16) -> String {
+    let line = line.replace(&format!(":{port}"), ":<port>");
+    let line = match line.split_once("Last-Event-ID \"") {
+        Some((before, after)) => match after.split_once('"') {
+            Some((_, rest)) => format!("{before}Last-Event-ID \"<id>\"{rest}"),
+            None => line,
+        },
+        None => line,
+    };
+    let s = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    let word_start = |i: usize| i == 0 || !(s[i - 1].is_ascii_alphanumeric() || s[i - 1] == b'.');
+    while i < s.len() {
+        if word_start(i) && uuid_at(s, i) {
+            out.push_str("<uuid>");
+            i += 36;
+            continue;
+        }
+        if word_start(i) && s[i].is_ascii_digit() {
+            let mut end = i;
+            while end < s.len() && s[end].is_ascii_digit() {
+                end += 1;
+            }
+            if s.get(end) == Some(&b'.') && s.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+                while end < s.len() && s[end].is_ascii_digit() {
+                    end += 1;
+                }
+            }
+            let number = &line[i..end];
+            let rest = &line[end..];
+            let unit_ends = |unit: &str| {
+                rest.strip_prefix(unit)
+                    .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            };
+            if unit_ends(" ms") || unit_ends("ms") {
+                out.push_str("<ms>");
+                i = end + if rest.starts_with(' ') { 3 } else { 2 };
+                continue;
+            }
+            if unit_ends(" s") {
+                out.push_str("<s>");
+                i = end + 2;
+                continue;
+            }
+            if number != "0" && WINDOW_COUNTS.iter().any(|w| unit_ends(w)) {
+                out.push_str("<n>");
+            } else {
+                out.push_str(number);
+            }
+            i = end;
+            continue;
+        }
+        let c = line[i..].chars().next().expect("i is on a char boundary");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// The snapshot text: target and versions, one line per check, the counts.
+fn render(server: &Server, report: &Report) -> String {
+    let port = server.port();
+    let mut out = format!(
+        "target: {} {}\n",
+        normalise(&report.target, port),
+        server.versions
+    );
+    for c in &report.checks {
+        out.push_str(&format!(
+            "{:<38} {:<7} {}\n",
+            c.id,
+            c.verdict.to_string(),
+            normalise(&c.message, port)
+        ));
+    }
+    let s = report.summary;
+    out.push_str(&format!(
+        "{} checks: {} pass, {} fail, {} warn, {} info, {} skipped, {} error\n",
+        s.total(),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.info,
+        s.skipped,
+        s.error
+    ));
+    out
+}
+
+/// The README's table rows for `server`: `(check id, verdict)` from lines like
+/// ``| `sse/cors/allow-origin` | warn | … |`` under the heading `## {server} …`.
+fn explained(server: &str) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(scripts().join("README.md")).expect("the README");
+    let heading = format!("## {server} ");
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in readme.lines() {
+        if line.starts_with("## ") {
+            inside = line.starts_with(&heading);
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if inside && cells.len() > 3 && cells[1].starts_with('`') {
+            rows.push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
+        }
+    }
+    rows
+}
+
+/// Probes a started server, checks every non-pass verdict is explained in the
+/// README, and compares the rendering with the snapshot.
+fn interop(server: Server) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let report = runtime.block_on(probe(&server.url));
+    assert_eq!(report.checks.len(), CHECKS.len(), "every check ran");
+    let text = render(&server, &report);
+
+    let mut unexplained = Vec::new();
+    let rows = explained(server.name);
+    for c in &report.checks {
+        let verdict = c.verdict.to_string();
+        let row = rows.iter().any(|(id, v)| *id == c.id && *v == verdict);
+        if c.verdict != Verdict::Pass && !row {
+            unexplained.push(format!("{} {verdict}: {}", c.id, c.message));
+        }
+    }
+    for (id, verdict) in &rows {
+        let got = report.checks.iter().find(|c| c.id == *id);
+        if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
+            unexplained.push(format!(
+                "the README explains {id} {verdict}, but the server got {}",
+                got.map_or("no such check".to_owned(), |c| c.verdict.to_string())
+            ));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "conformance/tests/interop/README.md must explain each verdict other than pass \
+         that {} gets, and only those:\n{}\n\nThe whole report:\n{text}",
+        server.name,
+        unexplained.join("\n")
+    );
+
+    insta::with_settings!({
+        snapshot_path => "../../fixtures/interop",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => format!(
+            "pulsecheck probe --observe 6 against the {} app of conformance/tests/interop/; \
+             every verdict but pass is explained in its README.md",
+            server.name
+        ),
+    }, {
+        insta::assert_snapshot!(server.name, text);
+    });
+    drop(server);
+}
+
+#[test]
+fn sse_starlette_under_uvicorn() {
+    interop(sse_starlette());
+}
+
+#[test]
+fn better_sse_on_express() {
+    interop(better_sse());
+}
+
+#[test]
+fn the_normaliser_strips_timings_ports_ids_and_window_counts() {
+    let cases = [
+        (
+            "plain: head after 3 ms, first bytes after 12ms",
+            "plain: head after <ms>, first bytes after <ms>",
+        ),
+        (
+            "longest silence 0.5 s (uncompressed 1.0 s); 6 s observation",
+            "longest silence <s> (uncompressed <s>); <s> observation",
+        ),
+        ("0 LF, 49 CRLF, 0 CR", "0 LF, <n> CRLF, 0 CR"),
+        ("12 events, 12 distinct ids", "<n> events, <n> distinct ids"),
+        (
+            "all 6 ids are safe; 451 bytes",
+            "all <n> ids are safe; <n> bytes",
+        ),
+        (
+            "target http://127.0.0.1:4242/sse, 200 OK, 8 concurrent streams, 3 streams",
+            "target http://127.0.0.1:<port>/sse, 200 OK, 8 concurrent streams, 3 streams",
+        ),
+        (
+            "after Last-Event-ID \"ebb678a1-2bbf-4d09-a5a3-6ade65150818\": gap",
+            "after Last-Event-ID \"<id>\": gap",
+        ),
+        (
+            "id 834fddb4-7887-42e9-82b0-05179625011a, HTTP/1.1, retry: 3000",
+            "id <uuid>, HTTP/1.1, retry: 3000",
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(normalise(line, 4242), want, "{line}");
+    }
+}
