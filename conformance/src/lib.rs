@@ -48,3 +48,4 @@ pub mod report;
 pub mod runner;
 pub mod serve;
 pub mod sse;
+pub mod ws;

@@ -13,6 +13,7 @@ use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::serve::sse::{SseServerConfig, start};
 use pulsecheck::sse::checks::CHECKS;
 use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use pulsecheck::ws::checks::{CHECKS as WS_CHECKS, WsProbe};
 use url::Url;
 
 /// Report formats.
@@ -29,8 +30,9 @@ pub(crate) enum Format {
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
-    /// The event stream to probe (http or https). Without one, pulsecheck starts its
-    /// reference server on loopback and probes that.
+    /// The server to probe: an event stream (http, https) or a WebSocket endpoint
+    /// (ws, wss). Without one, pulsecheck starts its SSE reference server on
+    /// loopback and probes that.
     pub(crate) url: Option<String>,
     /// How long to watch the stream, in seconds (the heartbeat check needs 16).
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
@@ -116,7 +118,16 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         .iter()
         .map(|p| Pattern::new(p))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(p) = unmatched(CHECKS, &only).first() {
+    let websocket = args
+        .url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("ws://") || u.starts_with("wss://"));
+    let unknown = if websocket {
+        unmatched(WS_CHECKS, &only)
+    } else {
+        unmatched(CHECKS, &only)
+    };
+    if let Some(p) = unknown.first() {
         return Err(format!(
             "--only {:?} matches no check (see `pulsecheck list`)",
             p.as_str()
@@ -146,6 +157,16 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         ..ClientConfig::default()
     })
     .map_err(|e| e.to_string())?;
+    let run_options = RunOptions {
+        jobs: args.jobs,
+        check_timeout,
+        deadline,
+        strict: args.strict,
+        progress: true,
+    };
+    if websocket {
+        return probe_websocket(args, client, &only, &skip, run_options, baseline);
+    }
     let selected: Vec<_> = select(CHECKS, &only, &skip).into_iter().copied().collect();
     let options = ProbeOptions {
         observe,
@@ -189,18 +210,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         {
             return Err(format!("cannot reach {target}: {e}"));
         }
-        let result = run(
-            Arc::clone(&probe),
-            &selected,
-            RunOptions {
-                jobs: args.jobs,
-                check_timeout,
-                deadline,
-                strict: args.strict,
-                progress: true,
-            },
-        )
-        .await;
+        let result = run(Arc::clone(&probe), &selected, run_options).await;
         let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Some(server) = server {
             server.shutdown().await;
@@ -211,6 +221,46 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         ))
     })?;
 
+    finish(args, &report, interrupted, baseline)
+}
+
+/// Probes a WebSocket endpoint with the WebSocket checks.
+fn probe_websocket(
+    args: &ProbeArgs,
+    client: Client,
+    only: &[Pattern],
+    skip: &[Pattern],
+    options: RunOptions,
+    baseline: Option<Report>,
+) -> Result<u8, String> {
+    let target = args.url.clone().unwrap_or_default();
+    let url = Url::parse(&target).map_err(|e| format!("invalid URL {target:?}: {e}"))?;
+    let selected: Vec<_> = select(WS_CHECKS, only, skip).into_iter().copied().collect();
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (report, interrupted) = runtime.block_on(async {
+        let started = Instant::now();
+        if let Err(e) = client.connect_raw(&url).await {
+            return Err(format!("cannot reach {target}: {e}"));
+        }
+        let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(5)));
+        let result = run(probe, &selected, options).await;
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok((
+            Report::new(&target, args.strict, result.results, elapsed),
+            result.interrupted,
+        ))
+    })?;
+    finish(args, &report, interrupted, baseline)
+}
+
+/// Writes the report and returns the exit code.
+fn finish(
+    args: &ProbeArgs,
+    report: &Report,
+    interrupted: bool,
+    baseline: Option<Report>,
+) -> Result<u8, String> {
     let text = match args.format {
         Format::Human => report.to_human(),
         Format::Json => report.to_json(),
@@ -220,7 +270,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         Some(path) => {
             std::fs::write(path, &text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            eprint!("{}", summary_line(&report));
+            eprint!("{}", summary_line(report));
         }
         None => print!("{text}"),
     }
@@ -229,7 +279,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
     }
     Ok(match baseline {
         Some(baseline) => {
-            let comparison = Comparison::new(&baseline, &report);
+            let comparison = Comparison::new(&baseline, report);
             eprint!("{}", comparison.to_human());
             u8::from(comparison.has_regressions() || interrupted)
         }
@@ -256,7 +306,8 @@ pub(crate) struct ListArgs {
 
 /// Prints the catalogue of checks.
 pub(crate) fn run_list(args: &ListArgs) -> u8 {
-    let problems = lint(CHECKS);
+    let mut problems = lint(CHECKS);
+    problems.extend(lint(WS_CHECKS));
     if !problems.is_empty() {
         eprintln!(
             "pulsecheck: the catalogue is inconsistent: {}",
@@ -265,16 +316,19 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
         return 2;
     }
     if args.json {
-        let list: Vec<_> = CHECKS
+        let infos = CHECKS
             .iter()
-            .map(|c| {
+            .map(|c| c.info)
+            .chain(WS_CHECKS.iter().map(|c| c.info));
+        let list: Vec<_> = infos
+            .map(|info| {
                 serde_json::json!({
-                    "id": c.info.id,
-                    "aliases": c.info.aliases,
-                    "title": c.info.title,
-                    "level": c.info.level,
-                    "source": c.info.source.to_string(),
-                    "requirement": c.info.requirement,
+                    "id": info.id,
+                    "aliases": info.aliases,
+                    "title": info.title,
+                    "level": info.level,
+                    "source": info.source.to_string(),
+                    "requirement": info.requirement,
                 })
             })
             .collect();
@@ -283,16 +337,20 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
             serde_json::to_string_pretty(&list).unwrap_or_default()
         );
     } else {
-        for c in CHECKS {
-            let level = match c.info.level {
+        for info in CHECKS
+            .iter()
+            .map(|c| c.info)
+            .chain(WS_CHECKS.iter().map(|c| c.info))
+        {
+            let level = match info.level {
                 Level::Must => "MUST",
                 Level::Should => "SHOULD",
                 Level::Info => "INFO",
             };
-            println!("{:<40} {:<6} {}", c.info.id, level, c.info.title);
+            println!("{:<40} {:<6} {}", info.id, level, info.title);
             println!(
                 "{:<40} {:<6} {} — {}",
-                "", "", c.info.source, c.info.requirement
+                "", "", info.source, info.requirement
             );
         }
     }

@@ -77,6 +77,7 @@
 
 mod connect;
 mod error;
+mod raw;
 mod response;
 mod tls;
 
@@ -90,6 +91,7 @@ use tokio::time::{Instant, timeout_at};
 use url::{Position, Url};
 
 pub use error::{ClientError, HttpStage, Phase, TlsFailure};
+pub use raw::{RawIo, RawStream};
 pub use response::{Next, Redirect, Response, TimedChunk, Timing};
 
 use connect::{RequestBody, Sender};

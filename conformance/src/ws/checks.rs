@@ -1,0 +1,753 @@
+//! The WebSocket checks beyond Autobahn|Testsuite: the opening handshake, masking,
+//! non-minimal lengths, the newer close codes, the closing of TCP, ping/pong. Each
+//! sends its own bytes on its own connection.
+
+use std::time::Duration;
+
+use pulsecheck_ws::handshake::{accept_key, encode_key};
+use pulsecheck_ws::{LengthEncoding, ProtocolError};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript};
+use crate::http::Client;
+use crate::registry::Check;
+use crate::ws::connection::{WsConnection, WsError, WsEvent, open, random_bytes, raw_handshake};
+
+/// Everything the WebSocket checks run against.
+pub struct WsProbe {
+    /// Connections (TCP, TLS with `--cacert`/`--insecure`).
+    pub client: Client,
+    /// The endpoint (`ws://` or `wss://`).
+    pub url: Url,
+    /// How long to wait for an answer.
+    pub wait: Duration,
+    echo: OnceCell<Result<bool, String>>,
+}
+
+impl WsProbe {
+    /// A probe of `url`.
+    pub fn new(client: Client, url: Url, wait: Duration) -> Self {
+        WsProbe {
+            client,
+            url,
+            wait,
+            echo: OnceCell::new(),
+        }
+    }
+
+    /// Opens a connection with a standard handshake.
+    pub async fn open(&self) -> Result<WsConnection, WsError> {
+        open(&self.client, &self.url, self.wait).await
+    }
+
+    /// Whether the server echoes messages (checked once): checks that need an
+    /// echo are skipped on servers that do not.
+    pub async fn echoes(&self) -> Result<bool, &str> {
+        self.echo
+            .get_or_init(|| async {
+                let mut conn = self.open().await.map_err(|e| e.to_string())?;
+                let probe = b"pulsecheck echo probe";
+                conn.send_message(1, probe)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let deadline = Instant::now() + self.wait;
+                loop {
+                    match conn.next_event(deadline).await {
+                        WsEvent::Message { data, .. } => return Ok(data == probe),
+                        WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+                        _ => return Ok(false),
+                    }
+                }
+            })
+            .await
+            .as_ref()
+            .map(|b| *b)
+            .map_err(String::as_str)
+    }
+
+    /// The request line and `Host` of a hand-written handshake.
+    fn request_start(&self) -> String {
+        let host = self.url.host_str().unwrap_or("localhost");
+        let host = match self.url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        let path = &self.url[url::Position::BeforePath..url::Position::AfterQuery];
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n")
+    }
+}
+
+macro_rules! check {
+    ($id:literal, $title:literal, $source:expr, $level:ident, $requirement:literal, $run:ident) => {
+        Check {
+            info: CheckInfo {
+                id: $id,
+                aliases: &[],
+                title: $title,
+                source: $source,
+                requirement: $requirement,
+                level: Level::$level,
+            },
+            run: |probe| Box::pin($run(probe)),
+        }
+    };
+}
+
+/// The WebSocket checks beyond Autobahn|Testsuite.
+pub const CHECKS: &[Check<WsProbe>] = &[
+    check!(
+        "ws/handshake/accept",
+        "Sec-WebSocket-Accept is right",
+        Source::Rfc(6455, "4.2.2"),
+        Must,
+        "The server answers 101 with Sec-WebSocket-Accept = base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")).",
+        handshake_accept
+    ),
+    check!(
+        "ws/handshake/version",
+        "Another version is refused with the versions supported",
+        Source::Rfc(6455, "4.2.2"),
+        Must,
+        "A version the server does not understand gets an appropriate HTTP error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header field indicating the version(s) the server is capable of understanding.",
+        handshake_version
+    ),
+    check!(
+        "ws/handshake/missing-key",
+        "A handshake without a key is refused",
+        Source::Rfc(6455, "4.2.1"),
+        Must,
+        "A handshake without Sec-WebSocket-Key is not a valid opening handshake: the server returns an error such as 400 Bad Request and does not upgrade.",
+        handshake_missing_key
+    ),
+    check!(
+        "ws/handshake/malformed-key",
+        "A key that is not 16 bytes in base64 is refused",
+        Source::Rfc(6455, "4.2.1"),
+        Should,
+        "Sec-WebSocket-Key, when decoded, is 16 bytes in length; a server refuses other keys with 400.",
+        handshake_malformed_key
+    ),
+    check!(
+        "ws/handshake/token-case",
+        "Upgrade and Connection tokens are case-insensitive",
+        Source::Rfc(6455, "4.2.1"),
+        Must,
+        "Upgrade: websocket and the Upgrade token of Connection are treated as ASCII case-insensitive values, within comma-separated lists.",
+        handshake_token_case
+    ),
+    check!(
+        "ws/handshake/subprotocol",
+        "Only an offered subprotocol is selected",
+        Source::Rfc(6455, "4.2.2"),
+        Must,
+        "The server selects one or none of the subprotocols the client offered.",
+        handshake_subprotocol
+    ),
+    check!(
+        "ws/handshake/no-unrequested-extension",
+        "No extension the client did not offer",
+        Source::Rfc(6455, "9.1"),
+        Must,
+        "The server's Sec-WebSocket-Extensions only names extensions the client offered; none when none were offered.",
+        handshake_extensions
+    ),
+    check!(
+        "ws/masking/unmasked-client-frame",
+        "An unmasked client frame fails the connection",
+        Source::Rfc(6455, "5.1"),
+        Must,
+        "The server MUST close the connection upon receiving a frame that is not masked.",
+        unmasked_client_frame
+    ),
+    check!(
+        "ws/masking/server-frames-unmasked",
+        "Server frames are not masked",
+        Source::Rfc(6455, "5.1"),
+        Must,
+        "A server MUST NOT mask any frames that it sends to the client.",
+        server_frames_unmasked
+    ),
+    check!(
+        "ws/framing/non-minimal-16",
+        "A non-minimal 16-bit length fails the connection",
+        Source::Rfc(6455, "5.2"),
+        Should,
+        "The minimal number of bytes MUST be used to encode the length (a 16-bit length below 126 breaks it); a strict endpoint fails the connection on such a frame.",
+        non_minimal_16
+    ),
+    check!(
+        "ws/framing/non-minimal-64",
+        "A non-minimal 64-bit length fails the connection",
+        Source::Rfc(6455, "5.2"),
+        Should,
+        "The minimal number of bytes MUST be used to encode the length (a 64-bit length below 65536 breaks it); a strict endpoint fails the connection on such a frame.",
+        non_minimal_64
+    ),
+    check!(
+        "ws/framing/length-top-bit",
+        "A 64-bit length with its top bit set fails the connection",
+        Source::Rfc(6455, "5.2"),
+        Must,
+        "The most significant bit MUST be 0 in a 64-bit payload length; such a frame fails the connection (1002, or 1009 as too big).",
+        length_top_bit
+    ),
+    check!(
+        "ws/ping/pong",
+        "A ping is answered with a pong carrying its payload",
+        Source::Rfc(6455, "5.5.2"),
+        Must,
+        "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, with identical Application data.",
+        ping_pong
+    ),
+    check!(
+        "ws/close/new-iana-codes",
+        "Close codes 1012-1014 are accepted",
+        Source::Rfc(6455, "7.4.2"),
+        Should,
+        "1012, 1013 and 1014 are registered close codes (IANA); a Close carrying one is answered with a Close, not a protocol error.",
+        close_new_codes
+    ),
+    check!(
+        "ws/close/code-1015-refused",
+        "Close code 1015 on the wire is a protocol error",
+        Source::Rfc(6455, "7.4.1"),
+        Must,
+        "1015 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint.",
+        close_1015
+    ),
+    check!(
+        "ws/close/server-closes-tcp",
+        "The server closes TCP after the close handshake",
+        Source::Rfc(6455, "7.1.1"),
+        Should,
+        "The underlying TCP connection, in most normal cases, SHOULD be closed first by the server.",
+        server_closes_tcp
+    ),
+];
+
+fn no_connection(e: &WsError) -> Outcome {
+    Outcome::error(
+        format!("could not open a connection: {e}"),
+        Transcript::default(),
+    )
+}
+
+fn evidence(
+    conn: &WsConnection,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Evidence {
+    Evidence {
+        expected: expected.into(),
+        actual: actual.into(),
+        transcript: conn.transcript.clone(),
+    }
+}
+
+/// Sends a hand-written handshake; the reply or an error outcome.
+async fn handshake(
+    probe: &WsProbe,
+    headers: &str,
+) -> Result<(WsConnection, crate::ws::connection::HandshakeReply), Outcome> {
+    let request = format!("{}{headers}\r\n", probe.request_start());
+    raw_handshake(&probe.client, &probe.url, request.as_bytes(), probe.wait)
+        .await
+        .map_err(|e| no_connection(&e))
+}
+
+fn standard_headers(key: &str, version: &str) -> String {
+    format!(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n"
+    )
+}
+
+async fn handshake_accept(probe: &WsProbe) -> Outcome {
+    let key = encode_key(random_bytes());
+    let (conn, reply) = match handshake(probe, &standard_headers(&key, "13")).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    let expected = accept_key(&key);
+    match (reply.status, reply.header("sec-websocket-accept")) {
+        (101, Some(a)) if a.trim() == expected => {
+            Outcome::pass(format!("101 with Sec-WebSocket-Accept {expected}"))
+        }
+        (status, accept) => Outcome::fail(
+            format!("status {status}, Sec-WebSocket-Accept {accept:?}"),
+            evidence(
+                &conn,
+                format!("101 and Sec-WebSocket-Accept: {expected}"),
+                format!("status {status}, accept {accept:?}"),
+            ),
+        ),
+    }
+}
+
+async fn handshake_version(probe: &WsProbe) -> Outcome {
+    let key = encode_key(random_bytes());
+    let (conn, reply) = match handshake(probe, &standard_headers(&key, "12")).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    let versions = reply.header("sec-websocket-version").unwrap_or("");
+    let lists_13 = versions.split(',').any(|v| v.trim() == "13");
+    if (400..500).contains(&reply.status) && lists_13 {
+        Outcome::pass(format!(
+            "{} with Sec-WebSocket-Version: {versions}",
+            reply.status
+        ))
+    } else if reply.status == 101 {
+        Outcome::fail(
+            "version 12 was upgraded",
+            evidence(
+                &conn,
+                "426 Upgrade Required with Sec-WebSocket-Version: 13",
+                "101 Switching Protocols",
+            ),
+        )
+    } else {
+        Outcome::fail(
+            format!(
+                "status {}, Sec-WebSocket-Version {versions:?}",
+                reply.status
+            ),
+            evidence(
+                &conn,
+                "426 Upgrade Required with Sec-WebSocket-Version: 13",
+                format!(
+                    "status {}, Sec-WebSocket-Version {versions:?}",
+                    reply.status
+                ),
+            ),
+        )
+    }
+}
+
+/// A refused handshake: any 4xx, and certainly not 101.
+fn refused(conn: &WsConnection, status: u16, what: &str) -> Outcome {
+    if (400..500).contains(&status) {
+        Outcome::pass(format!("{what}: refused with {status}"))
+    } else {
+        Outcome::fail(
+            format!("{what}: status {status}"),
+            evidence(
+                conn,
+                "a 4xx answer (400 Bad Request), no upgrade",
+                format!("status {status}"),
+            ),
+        )
+    }
+}
+
+async fn handshake_missing_key(probe: &WsProbe) -> Outcome {
+    match handshake(
+        probe,
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n",
+    )
+    .await
+    {
+        Ok((conn, reply)) => refused(&conn, reply.status, "no Sec-WebSocket-Key"),
+        Err(o) => o,
+    }
+}
+
+async fn handshake_malformed_key(probe: &WsProbe) -> Outcome {
+    // 12 bytes in base64: valid base64, wrong length.
+    match handshake(probe, &standard_headers("AAAAAAAAAAAAAAAA", "13")).await {
+        Ok((conn, reply)) => refused(&conn, reply.status, "a 12-byte key"),
+        Err(o) => o,
+    }
+}
+
+async fn handshake_token_case(probe: &WsProbe) -> Outcome {
+    let key = encode_key(random_bytes());
+    let headers = format!(
+        "Upgrade: WebSocket\r\nConnection: keep-alive, UPGRADE\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    let (conn, reply) = match handshake(probe, &headers).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    if reply.status == 101
+        && reply
+            .header("sec-websocket-accept")
+            .is_some_and(|a| a.trim() == accept_key(&key))
+    {
+        Outcome::pass("Upgrade: WebSocket and Connection: keep-alive, UPGRADE accepted")
+    } else {
+        Outcome::fail(
+            format!("status {}", reply.status),
+            evidence(
+                &conn,
+                "101: tokens are case-insensitive",
+                format!("status {}", reply.status),
+            ),
+        )
+    }
+}
+
+async fn handshake_subprotocol(probe: &WsProbe) -> Outcome {
+    let key = encode_key(random_bytes());
+    let headers = format!(
+        "{}Sec-WebSocket-Protocol: pulsecheck.a, pulsecheck.b\r\n",
+        standard_headers(&key, "13")
+    );
+    let (conn, reply) = match handshake(probe, &headers).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    match reply.header("sec-websocket-protocol") {
+        None => Outcome::pass(format!("status {}; no subprotocol selected", reply.status)),
+        Some(p) if matches!(p.trim(), "pulsecheck.a" | "pulsecheck.b") => {
+            Outcome::pass(format!("selected the offered {p}"))
+        }
+        Some(p) => Outcome::fail(
+            format!("selected {p:?}, which was not offered"),
+            evidence(
+                &conn,
+                "pulsecheck.a, pulsecheck.b or none",
+                format!("Sec-WebSocket-Protocol: {p}"),
+            ),
+        ),
+    }
+}
+
+async fn handshake_extensions(probe: &WsProbe) -> Outcome {
+    let key = encode_key(random_bytes());
+    let (conn, reply) = match handshake(probe, &standard_headers(&key, "13")).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    match reply.header("sec-websocket-extensions") {
+        None => Outcome::pass("no extension answered to a handshake that offered none"),
+        Some(e) => Outcome::fail(
+            format!("answered Sec-WebSocket-Extensions: {e}"),
+            evidence(
+                &conn,
+                "no Sec-WebSocket-Extensions",
+                format!("Sec-WebSocket-Extensions: {e}"),
+            ),
+        ),
+    }
+}
+
+/// After sending something the server must reject: did it fail the connection
+/// (a Close, ideally 1002, or dropping TCP) without echoing?
+async fn expect_failed_connection(
+    mut conn: WsConnection,
+    wait: Duration,
+    what: &str,
+    codes: &[u16],
+) -> Outcome {
+    let deadline = Instant::now() + wait;
+    loop {
+        match conn.next_event(deadline).await {
+            WsEvent::Close { code, .. } => {
+                return if code.is_none_or(|c| codes.contains(&c)) {
+                    Outcome::pass(format!(
+                        "{what}: the server closed with {}",
+                        code.map_or("no code".into(), |c| c.to_string())
+                    ))
+                } else {
+                    Outcome::fail(
+                        format!("{what}: closed with {code:?}, not one of {codes:?}"),
+                        evidence(
+                            &conn,
+                            "Close with an expected code, or the connection dropped",
+                            format!("Close {code:?}"),
+                        ),
+                    )
+                };
+            }
+            WsEvent::Eof => {
+                return Outcome::pass(format!("{what}: the server dropped the connection"));
+            }
+            WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+            WsEvent::Message { .. } => {
+                return Outcome::fail(
+                    format!("{what}: the server answered as if nothing was wrong"),
+                    evidence(
+                        &conn,
+                        "the connection failed (Close 1002 or dropped)",
+                        "a data message",
+                    ),
+                );
+            }
+            WsEvent::Violation(v) => {
+                return Outcome::fail(
+                    format!(
+                        "{what}: the server's own frames break {}",
+                        v.error.section()
+                    ),
+                    evidence(&conn, "the connection failed cleanly", v.error.to_string()),
+                );
+            }
+            WsEvent::Timeout => {
+                return Outcome::fail(
+                    format!("{what}: no reaction within {:.0} s", wait.as_secs_f64()),
+                    evidence(
+                        &conn,
+                        "the connection failed (Close 1002 or dropped)",
+                        "silence",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+async fn unmasked_client_frame(probe: &WsProbe) -> Outcome {
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    if let Err(e) = conn.send_frame(true, 1, b"unmasked", false, None).await {
+        return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
+    }
+    expect_failed_connection(conn, probe.wait, "unmasked text frame", &[1002]).await
+}
+
+async fn server_frames_unmasked(probe: &WsProbe) -> Outcome {
+    match probe.echoes().await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Outcome::skipped("the server does not echo, so it sent no frame to inspect");
+        }
+        Err(e) => {
+            return Outcome::error(
+                format!("could not open a connection: {e}"),
+                Transcript::default(),
+            );
+        }
+    }
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    let _ = conn.send_message(1, b"mask?").await;
+    match conn.next_event(Instant::now() + probe.wait).await {
+        WsEvent::Violation(v) if v.error == ProtocolError::MaskedServerFrame => Outcome::fail(
+            "the server masked its frame",
+            evidence(&conn, "unmasked server frames", v.error.to_string()),
+        ),
+        WsEvent::Message { .. } => Outcome::pass("the echo came unmasked"),
+        other => Outcome::error(
+            format!("no echo to inspect: {other:?}"),
+            conn.transcript.clone(),
+        ),
+    }
+}
+
+/// Sends a 20-byte text frame with a forced length encoding and expects failure.
+async fn forced_length(probe: &WsProbe, header: &[u8], what: &str, codes: &[u16]) -> Outcome {
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    let key = random_bytes::<4>();
+    let payload = b"non-minimal length!!";
+    let mut frame = header.to_vec();
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    if let Err(e) = conn.send_raw(&frame).await {
+        return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
+    }
+    expect_failed_connection(conn, probe.wait, what, codes).await
+}
+
+async fn non_minimal_16(probe: &WsProbe) -> Outcome {
+    // FIN + text, MASK + 126, then 20 as a 16-bit length.
+    forced_length(
+        probe,
+        &[0x81, 0xFE, 0x00, 20],
+        "20 bytes with a 16-bit length",
+        &[1002],
+    )
+    .await
+}
+
+async fn non_minimal_64(probe: &WsProbe) -> Outcome {
+    forced_length(
+        probe,
+        &[0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 20],
+        "20 bytes with a 64-bit length",
+        &[1002],
+    )
+    .await
+}
+
+async fn length_top_bit(probe: &WsProbe) -> Outcome {
+    forced_length(
+        probe,
+        &[0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 20],
+        "a 64-bit length with its top bit set",
+        &[1002, 1009],
+    )
+    .await
+}
+
+async fn ping_pong(probe: &WsProbe) -> Outcome {
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    let payload = b"pulsecheck ping \x00\xff";
+    let sent = Instant::now();
+    if let Err(e) = conn
+        .send_frame(true, 9, payload, true, Some(LengthEncoding::Short))
+        .await
+    {
+        return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
+    }
+    let deadline = Instant::now() + probe.wait;
+    loop {
+        match conn.next_event(deadline).await {
+            WsEvent::Pong(data) if data == payload => {
+                return Outcome::pass(format!(
+                    "pong with the same payload after {} ms",
+                    sent.elapsed().as_millis()
+                ));
+            }
+            WsEvent::Pong(data) => {
+                return Outcome::fail(
+                    "the pong's payload differs",
+                    evidence(&conn, format!("{payload:?}"), format!("{data:?}")),
+                );
+            }
+            WsEvent::Ping(_) => {}
+            other => {
+                return Outcome::fail(
+                    format!("no pong: {other:?}"),
+                    evidence(
+                        &conn,
+                        "a Pong with the ping's payload",
+                        format!("{other:?}"),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Sends a Close with `code`; returns the connection and what came back.
+async fn close_with(probe: &WsProbe, code: u16) -> Result<(WsConnection, WsEvent), Outcome> {
+    let mut conn = probe.open().await.map_err(|e| no_connection(&e))?;
+    let mut body = code.to_be_bytes().to_vec();
+    body.extend_from_slice(b"pulsecheck");
+    if let Err(e) = conn.send_frame(true, 8, &body, true, None).await {
+        return Err(Outcome::error(
+            format!("could not send: {e}"),
+            conn.transcript.clone(),
+        ));
+    }
+    let deadline = Instant::now() + probe.wait;
+    let event = loop {
+        match conn.next_event(deadline).await {
+            WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+            other => break other,
+        }
+    };
+    Ok((conn, event))
+}
+
+async fn close_new_codes(probe: &WsProbe) -> Outcome {
+    for code in [1012u16, 1013, 1014] {
+        let (conn, event) = match close_with(probe, code).await {
+            Ok(r) => r,
+            Err(o) => return o,
+        };
+        match event {
+            WsEvent::Close {
+                code: Some(1002), ..
+            }
+            | WsEvent::Eof
+            | WsEvent::Timeout => {
+                return Outcome::fail(
+                    format!("a Close with {code} was treated as an error"),
+                    evidence(
+                        &conn,
+                        "a Close in answer (echoing the code is customary)",
+                        format!("{event:?}"),
+                    ),
+                );
+            }
+            WsEvent::Close { .. } => {}
+            other => {
+                return Outcome::fail(
+                    format!("a Close with {code} got {other:?}"),
+                    evidence(&conn, "a Close in answer", format!("{other:?}")),
+                );
+            }
+        }
+    }
+    Outcome::pass("Close 1012, 1013 and 1014 each answered with a Close")
+}
+
+async fn close_1015(probe: &WsProbe) -> Outcome {
+    let (conn, event) = match close_with(probe, 1015).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    match event {
+        WsEvent::Close {
+            code: Some(1002), ..
+        } => Outcome::pass("answered with Close 1002"),
+        WsEvent::Eof => Outcome::pass("the server dropped the connection"),
+        other => Outcome::fail(
+            format!("Close 1015 got {other:?}"),
+            evidence(
+                &conn,
+                "Close 1002 (protocol error) or the connection dropped",
+                format!("{other:?}"),
+            ),
+        ),
+    }
+}
+
+async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
+    let (mut conn, event) = match close_with(probe, 1000).await {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    match event {
+        WsEvent::Close { .. } => {
+            let started = Instant::now();
+            if conn
+                .wait_for_eof(Instant::now() + Duration::from_secs(2))
+                .await
+            {
+                Outcome::pass(format!(
+                    "TCP closed {} ms after the Close",
+                    started.elapsed().as_millis()
+                ))
+            } else {
+                Outcome::fail(
+                    "the server left TCP open after the close handshake",
+                    evidence(
+                        &conn,
+                        "the server closes TCP first",
+                        "TCP still open 2 s after the Close",
+                    ),
+                )
+            }
+        }
+        WsEvent::Eof => Outcome::fail(
+            "the server dropped TCP without answering the Close",
+            evidence(
+                &conn,
+                "a Close in answer, then TCP closed",
+                "TCP closed with no Close",
+            ),
+        ),
+        other => Outcome::fail(
+            format!("no Close in answer: {other:?}"),
+            evidence(
+                &conn,
+                "a Close in answer, then TCP closed",
+                format!("{other:?}"),
+            ),
+        ),
+    }
+}

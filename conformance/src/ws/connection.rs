@@ -1,0 +1,351 @@
+//! A probe's WebSocket connection: it sends exactly the bytes a check asks for
+//! (valid or not) and reads what the server sends back through the framing crate,
+//! noticing every rule the server breaks.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use pulsecheck_ws::handshake::{ClientRequest, validate_server_response};
+use pulsecheck_ws::{
+    Assembled, FrameConfig, FrameHeader, LengthEncoding, Opcode, Role, Rsv, Status, StreamReader,
+    Violation, encode_frame,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{Instant, timeout_at};
+use url::Url;
+
+use crate::check::{Direction, Transcript};
+use crate::http::{Client, RawIo};
+
+/// The most bytes of a handshake response read before giving up on it.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Unpredictable bytes for keys and masks (RFC 6455 §5.3 asks masking keys to be
+/// unpredictable; a probe needs no cryptographic strength).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    for chunk in out.chunks_mut(8) {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(0x9E37_79B9_7F4A_7C15);
+        let word = h.finish().to_le_bytes();
+        for (o, w) in chunk.iter_mut().zip(word) {
+            *o = w;
+        }
+    }
+    out
+}
+
+/// What the server answered to an opening handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeReply {
+    /// The status code.
+    pub status: u16,
+    /// Header fields, names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// The response head as text, for transcripts.
+    pub head: String,
+}
+
+impl HandshakeReply {
+    /// The first value of a header (lowercase name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a connection could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WsError {
+    /// Connecting failed (the message says how).
+    #[error("{0}")]
+    Connect(#[from] crate::http::ClientError),
+    /// Reading or writing failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// No complete response head in time.
+    #[error("no handshake response within {0:?}")]
+    Timeout(Duration),
+    /// The response is not an HTTP response head.
+    #[error("the handshake response is not HTTP: {0}")]
+    BadResponse(String),
+    /// The server refused or botched the upgrade.
+    #[error("the opening handshake failed: {0}")]
+    Handshake(String),
+}
+
+/// What arrived from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEvent {
+    /// A complete data message: opcode 1 (text) or 2 (binary).
+    Message {
+        /// 1 or 2.
+        opcode: u8,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// A ping with its payload.
+    Ping(Vec<u8>),
+    /// A pong with its payload.
+    Pong(Vec<u8>),
+    /// A close frame.
+    Close {
+        /// The code, if the body had one.
+        code: Option<u16>,
+        /// The reason.
+        reason: String,
+    },
+    /// The server broke a rule of RFC 6455 in what it sent.
+    Violation(Violation),
+    /// The server closed the TCP connection.
+    Eof,
+    /// Nothing arrived before the deadline.
+    Timeout,
+}
+
+/// An open WebSocket connection (after a successful handshake), or a raw one.
+pub struct WsConnection {
+    io: Box<dyn RawIo>,
+    reader: StreamReader,
+    buf: Vec<u8>,
+    start: usize,
+    started: Instant,
+    eof: bool,
+    /// What was sent and received, with timings.
+    pub transcript: Transcript,
+}
+
+/// Sends `request` on a new connection to `url` and reads the response head.
+pub async fn raw_handshake(
+    client: &Client,
+    url: &Url,
+    request: &[u8],
+    limit: Duration,
+) -> Result<(WsConnection, HandshakeReply), WsError> {
+    let stream = client.connect_raw(url).await?;
+    let mut conn = WsConnection {
+        io: stream.io,
+        reader: StreamReader::new(FrameConfig::new(Role::Server)),
+        buf: Vec::new(),
+        start: 0,
+        started: Instant::now(),
+        eof: false,
+        transcript: Transcript::default(),
+    };
+    conn.send_raw(request).await?;
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut storage = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut storage);
+        match response.parse(&conn.buf) {
+            Ok(httparse::Status::Complete(used)) => {
+                let reply = HandshakeReply {
+                    status: response.code.unwrap_or(0),
+                    headers: response
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_ascii_lowercase(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    head: String::from_utf8_lossy(conn.buf.get(..used).unwrap_or_default())
+                        .into_owned(),
+                };
+                conn.start = used;
+                return Ok((conn, reply));
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(e) => return Err(WsError::BadResponse(e.to_string())),
+        }
+        if conn.buf.len() > MAX_HEAD {
+            return Err(WsError::BadResponse(format!(
+                "no end of the head in {MAX_HEAD} bytes"
+            )));
+        }
+        match conn.fill(deadline).await? {
+            Fill::Data => {}
+            Fill::Eof => {
+                return Err(WsError::BadResponse(
+                    "the server closed the connection".into(),
+                ));
+            }
+            Fill::Timeout => return Err(WsError::Timeout(limit)),
+        }
+    }
+}
+
+/// A standard client handshake to `url`, offering `protocols`.
+pub fn request_for<'a>(url: &'a Url, protocols: &[&'a str]) -> (ClientRequest<'a>, Vec<u8>) {
+    let host = url.host_str().unwrap_or("localhost");
+    let resource = match url.query() {
+        Some(_) => &url[url::Position::BeforePath..url::Position::AfterQuery],
+        None => url.path(),
+    };
+    let mut request = ClientRequest::new(host, resource, random_bytes());
+    request.protocols = protocols.to_vec();
+    let mut bytes = Vec::new();
+    request.write(&mut bytes);
+    (request, bytes)
+}
+
+/// Opens a WebSocket connection with a standard handshake and checks the answer.
+pub async fn open(client: &Client, url: &Url, limit: Duration) -> Result<WsConnection, WsError> {
+    let (request, bytes) = request_for(url, &[]);
+    let (conn, reply) = raw_handshake(client, url, &bytes, limit).await?;
+    match validate_server_response(reply.head.as_bytes(), &request) {
+        Ok(Status::Complete(_)) => Ok(conn),
+        Ok(Status::Partial) => Err(WsError::Handshake("incomplete response head".into())),
+        Err(e) => Err(WsError::Handshake(format!("{e} (status {})", reply.status))),
+    }
+}
+
+enum Fill {
+    Data,
+    Eof,
+    Timeout,
+}
+
+impl WsConnection {
+    fn at(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn fill(&mut self, deadline: Instant) -> Result<Fill, std::io::Error> {
+        if self.eof {
+            return Ok(Fill::Eof);
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        match timeout_at(deadline, self.io.read(&mut chunk)).await {
+            Err(_) => Ok(Fill::Timeout),
+            Ok(Ok(0)) => {
+                self.eof = true;
+                let at = self.at();
+                self.transcript.note(at, "the server closed TCP");
+                Ok(Fill::Eof)
+            }
+            Ok(Ok(n)) => {
+                let read = chunk.get(..n).unwrap_or_default();
+                let at = self.at();
+                self.transcript.bytes(at, Direction::Received, read);
+                if self.start > 0 && self.start >= self.buf.len() / 2 {
+                    self.buf.drain(..self.start);
+                    self.start = 0;
+                }
+                self.buf.extend_from_slice(read);
+                Ok(Fill::Data)
+            }
+            // A reset is the server dropping the connection.
+            Ok(Err(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                self.eof = true;
+                let at = self.at();
+                self.transcript
+                    .note(at, format!("the connection was reset: {e}"));
+                Ok(Fill::Eof)
+            }
+            Ok(Err(e)) => Err(e),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let at = self.at();
+        self.transcript.bytes(at, Direction::Sent, bytes);
+        self.io.write_all(bytes).await?;
+        self.io.flush().await
+    }
+
+    /// Sends one frame, masked with a fresh key unless `masked` is false, with the
+    /// minimal length encoding unless `encoding` forces one.
+    pub async fn send_frame(
+        &mut self,
+        fin: bool,
+        opcode: u8,
+        payload: &[u8],
+        masked: bool,
+        encoding: Option<LengthEncoding>,
+    ) -> std::io::Result<()> {
+        let opcode = Opcode::new(opcode & 0x0F).unwrap_or(Opcode::BINARY);
+        let mut header = FrameHeader::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        header.rsv = Rsv::NONE;
+        header.mask = masked.then(random_bytes::<4>);
+        if let Some(encoding) = encoding {
+            header.length_encoding = encoding;
+        }
+        let mut out = Vec::with_capacity(payload.len() + 14);
+        encode_frame(&mut out, &header, payload)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.send_raw(&out).await
+    }
+
+    /// Sends a complete masked message in one frame.
+    pub async fn send_message(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        self.send_frame(true, opcode, payload, true, None).await
+    }
+
+    /// Reads until the next event (fragments are assembled), or `deadline`.
+    pub async fn next_event(&mut self, deadline: Instant) -> WsEvent {
+        loop {
+            let unconsumed = self.buf.get_mut(self.start..).unwrap_or_default();
+            match self.reader.read(unconsumed) {
+                Ok(Status::Complete((decoded, used))) => {
+                    let event = match decoded.event {
+                        Assembled::Fragment => None,
+                        Assembled::Message(m) => Some(WsEvent::Message {
+                            opcode: match m.kind() {
+                                pulsecheck_ws::MessageKind::Text => 1,
+                                pulsecheck_ws::MessageKind::Binary => 2,
+                            },
+                            data: m.data().to_vec(),
+                        }),
+                        Assembled::Ping(p) => Some(WsEvent::Ping(p.to_vec())),
+                        Assembled::Pong(p) => Some(WsEvent::Pong(p.to_vec())),
+                        Assembled::Close(c) => Some(WsEvent::Close {
+                            code: c.code.map(|c| c.get()),
+                            reason: c.reason.to_owned(),
+                        }),
+                    };
+                    self.start += used;
+                    if let Some(event) = event {
+                        return event;
+                    }
+                    continue;
+                }
+                Ok(Status::Partial) => {}
+                Err(v) => return WsEvent::Violation(v),
+            }
+            match self.fill(deadline).await {
+                Ok(Fill::Data) => {}
+                Ok(Fill::Eof) => return WsEvent::Eof,
+                Ok(Fill::Timeout) => return WsEvent::Timeout,
+                Err(e) => {
+                    let at = self.at();
+                    self.transcript.note(at, format!("read error: {e}"));
+                    return WsEvent::Eof;
+                }
+            }
+        }
+    }
+
+    /// Waits until the server closes TCP (or `deadline`); returns whether it did.
+    pub async fn wait_for_eof(&mut self, deadline: Instant) -> bool {
+        loop {
+            match self.fill(deadline).await {
+                Ok(Fill::Eof) | Err(_) => return true,
+                Ok(Fill::Timeout) => return false,
+                Ok(Fill::Data) => {}
+            }
+        }
+    }
+}
