@@ -6,3 +6,4 @@
 //! and to fail (or warn) against the fault it exists to catch.
 
 pub mod sse;
+pub mod ws;

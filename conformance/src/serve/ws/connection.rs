@@ -1,0 +1,439 @@
+//! One upgraded connection: the framing crate's [`StreamReader`] reads what the
+//! client sends; the connection echoes messages, answers pings, and closes, with
+//! the framing faults applied.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+use pulsecheck_ws::{
+    Assembled, CloseCode, FrameConfig, FrameHeader, MessageKind, Opcode, ProtocolError, Role,
+    Status, StreamReader, decode_header, encode_frame, encode_message, write_close_body,
+};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::fault::{ECHO_FRAGMENTS, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK};
+use super::{WsServerConfig, stopped};
+
+/// The least free room the read buffer has before each read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A buffer this large is given back once it is mostly empty again (after a big
+/// message).
+const SHRINK_ABOVE: usize = 4 << 20;
+
+/// How long the server keeps reading (and discarding) after it has closed its
+/// side, waiting for the client to close its side too.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// How long the Close of a server that stops may take to leave.
+const GOING_AWAY_WRITE: Duration = Duration::from_secs(1);
+
+/// The payload of the pings [`WsServerConfig::ping_interval`] sends.
+const IDLE_PING: &[u8] = b"pulsecheck idle ping";
+
+/// How the connection ends, once a frame has decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client sent a valid Close and the server answered it.
+    Replied,
+    /// The client broke a rule; the server sent its Close.
+    Failed,
+    /// The client sent a Close and [`Fault::DropsOnClose`] answers nothing.
+    Dropped,
+}
+
+/// The state of one upgraded connection.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    tcp: TcpStream,
+    fault: Option<Fault>,
+    ping_interval: Option<Duration>,
+    reader: StreamReader,
+    /// Received bytes not consumed by the reader yet (the front of the next frame).
+    buf: Vec<u8>,
+    /// Bytes to send.
+    out: Vec<u8>,
+    /// Stream offset of the last frame an input-rewriting fault has looked at.
+    rewritten_at: Option<u64>,
+    /// Whether the message in progress was sent as text and rewritten as binary by
+    /// [`Fault::SkipsUtf8Validation`] or [`Fault::Utf8AtMessageEnd`].
+    text_as_binary: bool,
+    /// Pongs [`Fault::PongsLate`] holds, with the time each is due.
+    late_pongs: VecDeque<(Instant, Vec<u8>)>,
+    /// When the client last sent anything (or the server last pinged it).
+    last_heard: Instant,
+}
+
+impl Connection {
+    /// A connection whose handshake is done; `leftover` are the bytes the client
+    /// sent after its request head.
+    pub(crate) fn new(tcp: TcpStream, config: &WsServerConfig, leftover: Vec<u8>) -> Self {
+        // A server reads client frames: every one must be masked (RFC 6455 §5.1). No
+        // extension is negotiated, so no RSV bit is allowed (§5.2). The message limit
+        // bounds frames too, so the buffer never holds more than one frame of it.
+        let frames = FrameConfig::new(Role::Client)
+            .with_max_frame_payload(config.max_message_size)
+            .with_max_message_size(config.max_message_size);
+        Self {
+            tcp,
+            fault: config.fault,
+            ping_interval: config.ping_interval,
+            reader: StreamReader::new(frames),
+            buf: leftover,
+            out: Vec::new(),
+            rewritten_at: None,
+            text_as_binary: false,
+            late_pongs: VecDeque::new(),
+            last_heard: Instant::now(),
+        }
+    }
+
+    /// Serves the connection until it ends or the server stops.
+    pub(crate) async fn run(mut self, stop: &mut watch::Receiver<bool>) {
+        loop {
+            let end = self.process();
+            if self.flush(stop).await.is_err() {
+                return;
+            }
+            match end {
+                None => {}
+                Some(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
+                    self.hold_open(stop).await;
+                    return;
+                }
+                Some(End::Replied | End::Failed | End::Dropped) => {
+                    linger_close(&mut self.tcp, stop).await;
+                    return;
+                }
+            }
+            self.make_room();
+            let pong_due = self.late_pongs.front().map(|(due, _)| *due);
+            let ping_due = self
+                .ping_interval
+                .and_then(|every| self.last_heard.checked_add(every));
+            tokio::select! {
+                () = stopped(stop) => {
+                    // RFC 6455 §7.4.1: 1001 "indicates that an endpoint is "going
+                    // away", such as a server going down".
+                    write_close(&mut self.out, self.fault, CloseCode::GOING_AWAY);
+                    let _sent = timeout(GOING_AWAY_WRITE, self.tcp.write_all(&self.out)).await;
+                    let _closed = self.tcp.shutdown().await;
+                    return;
+                }
+                read = self.tcp.read_buf(&mut self.buf) => match read {
+                    // The client went away without a closing handshake.
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => self.last_heard = Instant::now(),
+                },
+                () = sleep_until(pong_due.unwrap_or_else(Instant::now)), if pong_due.is_some() => {
+                    self.send_due_pongs();
+                }
+                () = sleep_until(ping_due.unwrap_or_else(Instant::now)), if ping_due.is_some() => {
+                    write_frame(&mut self.out, self.fault, Opcode::PING, IDLE_PING);
+                    self.last_heard = Instant::now();
+                }
+            }
+        }
+    }
+
+    /// Handles every complete frame in the buffer, queueing the answers in `out`;
+    /// returns how the connection ends if a frame decided it.
+    fn process(&mut self) -> Option<End> {
+        let mut start = 0_usize;
+        let end = loop {
+            if !self.rewrite(start) {
+                break None;
+            }
+            let Self {
+                reader,
+                buf,
+                out,
+                fault,
+                text_as_binary,
+                late_pongs,
+                ..
+            } = self;
+            let fault = *fault;
+            let front = buf.get_mut(start..).unwrap_or_default();
+            let frame = match reader.read(front) {
+                Ok(Status::Partial) => break None,
+                Ok(Status::Complete((frame, used))) => {
+                    start = start.saturating_add(used);
+                    frame
+                }
+                Err(violation) => {
+                    // RFC 6455 §7.1.7: "An endpoint MUST NOT continue to attempt to
+                    // process data (including a responding Close frame) from the remote
+                    // endpoint after being instructed to _Fail the WebSocket
+                    // Connection_." The code is the framing crate's one table:
+                    // 1007 for invalid UTF-8, 1009 above the size limit, 1002 otherwise.
+                    let code = match (fault, violation.error) {
+                        (
+                            Some(Fault::EchoesInvalidCloseCodes),
+                            ProtocolError::InvalidCloseCode { code },
+                        ) => code,
+                        _ => violation.close_code(),
+                    };
+                    write_close(out, fault, code);
+                    break Some(End::Failed);
+                }
+            };
+            match frame.event {
+                // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not
+                // expected."
+                Assembled::Fragment | Assembled::Pong(_) => {}
+                Assembled::Message(message) => {
+                    let text = message.kind() == MessageKind::Text || *text_as_binary;
+                    if text
+                        && fault == Some(Fault::Utf8AtMessageEnd)
+                        && core::str::from_utf8(message.data()).is_err()
+                    {
+                        write_close(out, fault, CloseCode::INVALID_PAYLOAD);
+                        break Some(End::Failed);
+                    }
+                    let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
+                    echo(out, fault, opcode, message.data());
+                }
+                // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a
+                // Pong frame in response, unless it already received a Close frame. It
+                // SHOULD respond with Pong frame as soon as is practical." and §5.5.3: "A
+                // Pong frame sent in response to a Ping frame must have identical
+                // "Application data" as found in the message body of the Ping frame
+                // being replied to." The pong leaves with this batch of frames, before
+                // the server waits for more bytes: between fragments too.
+                Assembled::Ping(payload) => match fault {
+                    Some(Fault::NoPong) => {}
+                    Some(Fault::PongsLate) => {
+                        if late_pongs.len() < MAX_LATE_PONGS {
+                            late_pongs.push_back((Instant::now() + LATE_PONG, payload.to_vec()));
+                        }
+                    }
+                    _ => write_frame(out, fault, Opcode::PONG, payload),
+                },
+                // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
+                // previously send a Close frame, the endpoint MUST send a Close frame in
+                // response. (When sending a Close frame in response, the endpoint
+                // typically echos the status code it received.)" An empty body has no
+                // code to echo: 1000 (normal closure) then.
+                Assembled::Close(close) => {
+                    if fault == Some(Fault::DropsOnClose) {
+                        break Some(End::Dropped);
+                    }
+                    let code = if fault == Some(Fault::ClosesWith1005) {
+                        CloseCode::NO_STATUS_RECEIVED
+                    } else {
+                        close.code.unwrap_or(CloseCode::NORMAL)
+                    };
+                    write_close(out, fault, code);
+                    break Some(End::Replied);
+                }
+            }
+        };
+        let consumed = start.min(self.buf.len());
+        self.buf.drain(..consumed);
+        end
+    }
+
+    /// Applies an input-rewriting fault to the frame at `buf[start..]` once its
+    /// header is complete; returns whether the reader may look at the frame.
+    ///
+    /// The reader stays the framing crate's, unchanged: the faults change what it
+    /// is given. [`Fault::AcceptsUnmaskedFrames`] sets the MASK bit of an unmasked
+    /// frame and inserts an all-zero key (XOR with zero leaves the payload as
+    /// sent); [`Fault::SkipsUtf8Validation`] and [`Fault::Utf8AtMessageEnd`] turn a
+    /// text frame into a binary one (which the reader does not validate) and
+    /// remember that the message was text.
+    fn rewrite(&mut self, start: usize) -> bool {
+        let Some(fault) = self.fault.filter(|f| f.rewrites_input()) else {
+            return true;
+        };
+        let Some(front) = self.buf.get_mut(start..) else {
+            return false;
+        };
+        // The whole header first: the reader decides the mask rule at the second
+        // byte, before an unmasked header could be rewritten.
+        let Status::Complete((header, header_len)) = decode_header(front) else {
+            return false;
+        };
+        let at = self.reader.offset();
+        if self.rewritten_at == Some(at) {
+            return true;
+        }
+        self.rewritten_at = Some(at);
+        if fault == Fault::AcceptsUnmaskedFrames {
+            if header.mask.is_none() {
+                if let Some(second) = front.get_mut(1) {
+                    *second |= 0x80;
+                }
+                let key_at = start.saturating_add(header_len);
+                self.buf.splice(key_at..key_at, [0_u8; 4]);
+            }
+        } else if header.opcode == Opcode::TEXT && header.rsv.is_empty() {
+            if let Some(first) = front.get_mut(0) {
+                *first = (*first & 0xF0) | Opcode::BINARY.get();
+            }
+            self.text_as_binary = true;
+        } else if header.opcode == Opcode::BINARY {
+            self.text_as_binary = false;
+        }
+        true
+    }
+
+    /// Queues the late pongs that are due.
+    fn send_due_pongs(&mut self) {
+        let now = Instant::now();
+        while let Some((due, _)) = self.late_pongs.front() {
+            if *due > now {
+                break;
+            }
+            if let Some((_, payload)) = self.late_pongs.pop_front() {
+                write_frame(&mut self.out, self.fault, Opcode::PONG, &payload);
+            }
+        }
+    }
+
+    /// Sends what is queued, unless the server stops first.
+    async fn flush(&mut self, stop: &mut watch::Receiver<bool>) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        tokio::select! {
+            written = self.tcp.write_all(&self.out) => written?,
+            () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
+        }
+        self.out.clear();
+        if self.out.capacity() > SHRINK_ABOVE {
+            self.out.shrink_to(READ_CHUNK);
+        }
+        Ok(())
+    }
+
+    /// Gives the read buffer room for the next read, and memory back after a big
+    /// message.
+    fn make_room(&mut self) {
+        if self.buf.capacity() > SHRINK_ABOVE && self.buf.len() < READ_CHUNK {
+            self.buf.shrink_to(READ_CHUNK.saturating_mul(2));
+        }
+        if self.buf.capacity().saturating_sub(self.buf.len()) < READ_CHUNK {
+            self.buf.reserve(READ_CHUNK);
+        }
+    }
+
+    /// [`Fault::NeverClosesTcp`]: reads and discards until the client closes the
+    /// connection (or the server stops).
+    async fn hold_open(&mut self, stop: &mut watch::Receiver<bool>) {
+        let mut scratch = vec![0_u8; 4096];
+        loop {
+            tokio::select! {
+                read = self.tcp.read(&mut scratch) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+                () = stopped(stop) => return,
+            }
+        }
+    }
+}
+
+/// Closes the server's side of `tcp`, then reads and discards until the client
+/// closes its side (at most [`CLOSE_LINGER`]).
+///
+/// RFC 6455 §7.1.1: "the server SHOULD close the underlying TCP connection first";
+/// the FIN goes now. Reading on until the client's FIN keeps the socket from being
+/// dropped with unread bytes, which would send a reset that can destroy the
+/// server's last frames before the client reads them.
+pub(crate) async fn linger_close(tcp: &mut TcpStream, stop: &mut watch::Receiver<bool>) {
+    let _closed = tcp.shutdown().await;
+    let mut scratch = vec![0_u8; 4096];
+    let drain = async {
+        loop {
+            match tcp.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = timeout(CLOSE_LINGER, drain) => {}
+        () = stopped(stop) => {}
+    }
+}
+
+/// Queues one frame; [`Fault::MasksServerFrames`] masks it.
+fn write_frame(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, payload: &[u8]) {
+    // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client."
+    let mask = (fault == Some(Fault::MasksServerFrames)).then_some(SERVER_MASK);
+    encode_message(out, opcode, mask, payload);
+}
+
+/// Queues a Close carrying `code` and no reason.
+fn write_close(out: &mut Vec<u8>, fault: Option<Fault>, code: CloseCode) {
+    let mut body = Vec::with_capacity(2);
+    write_close_body(&mut body, code, b"");
+    write_frame(out, fault, Opcode::CLOSE, &body);
+}
+
+/// Queues the echo of a message: one frame with the message's opcode, or, for
+/// [`Fault::FragmentsEcho`], [`ECHO_FRAGMENTS`] frames (two for a message of one
+/// byte or none).
+fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, data: &[u8]) {
+    if fault != Some(Fault::FragmentsEcho) {
+        write_frame(out, fault, opcode, data);
+        return;
+    }
+    // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit
+    // clear and an opcode other than 0, followed by zero or more frames with the FIN
+    // bit clear and the opcode set to 0, and terminated by a single frame with the FIN
+    // bit set and an opcode of 0."
+    let size = data.len().div_ceil(ECHO_FRAGMENTS).max(1);
+    let mut pieces: Vec<&[u8]> = data.chunks(size).collect();
+    while pieces.len() < 2 {
+        pieces.push(&[]);
+    }
+    let last = pieces.len().saturating_sub(1);
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let first = i == 0;
+        let mut header = FrameHeader::new(
+            if first { opcode } else { Opcode::CONTINUATION },
+            piece.len() as u64,
+        );
+        header.fin = i == last;
+        // The minimal length encoding holds every length: this cannot fail.
+        let _written = encode_frame(out, &header, piece);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragmented_echo_reassembles_to_the_message() {
+        for len in [0, 1, 2, 3, 5, 300] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut out = Vec::new();
+            echo(&mut out, Some(Fault::FragmentsEcho), Opcode::BINARY, &data);
+            let mut reader = StreamReader::new(FrameConfig::new(Role::Server));
+            let mut start = 0;
+            let mut frames = 0;
+            let message = loop {
+                let Ok(Status::Complete((frame, used))) = reader.read(&mut out[start..]) else {
+                    panic!("a complete frame");
+                };
+                start += used;
+                frames += 1;
+                if let Assembled::Message(m) = frame.event {
+                    break (m.kind(), m.data().to_vec(), m.frames());
+                }
+            };
+            assert_eq!(message, (MessageKind::Binary, data, frames), "{len}");
+            assert!(frames >= 2, "{len}");
+            assert_eq!(start, out.len());
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The reference WebSocket server: a conformant echo server on the framing crate
+//! (`pulsecheck-ws`), and a [`Fault`] for each violation the WebSocket suite
+//! detects.
+//!
+//! ```no_run
+//! use pulsecheck::serve::ws::{self, WsServerConfig};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = ws::start(WsServerConfig {
+//!     subprotocols: vec!["chat".to_owned()],
+//!     ..WsServerConfig::default()
+//! })
+//! .await?;
+//! println!("echoing at {}", server.url()); // ws://127.0.0.1:PORT/
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What the clean server does (PROTOCOL.md §3, RFC 6455)
+//!
+//! It runs in-process on the caller's tokio runtime, on raw TCP: every byte it
+//! reads goes through the framing crate's handshake validator and
+//! [`StreamReader`](pulsecheck_ws::StreamReader), every byte it writes through its
+//! encoder. Any request target is accepted.
+//!
+//! * **Opening handshake** (§4.2): the request is validated with
+//!   [`validate_client_request`](pulsecheck_ws::handshake::validate_client_request).
+//!   A missing or other `Sec-WebSocket-Version` than 13 gets `426 Upgrade Required`
+//!   with `Sec-WebSocket-Version: 13`; any other problem (not GET, HTTP/1.0, no
+//!   `Host`, no `Upgrade: websocket` or `Connection: Upgrade`, a key that is not
+//!   base64 of 16 bytes, a malformed subprotocol or extension list) gets `400 Bad
+//!   Request`; a head over 16 KiB gets 431. A valid request gets `101 Switching
+//!   Protocols` with `Sec-WebSocket-Accept`, the first offered subprotocol that is
+//!   in [`WsServerConfig::subprotocols`] (none by default), and no extension:
+//!   permessage-deflate is never accepted.
+//! * **Echo**: every complete data message comes back as one unmasked frame with
+//!   the same opcode, fragmented messages included. Text is validated as UTF-8
+//!   incrementally, across fragments and inside frames still arriving, so an
+//!   invalid byte fails the connection as soon as it is read.
+//! * **Control frames**: a ping is answered with a pong carrying the same payload
+//!   as soon as the frames read with it are handled, between the fragments of a
+//!   message too; unsolicited pongs are ignored.
+//! * **Violations**: the first broken rule fails the connection: a Close with the
+//!   code [`ProtocolError::close_code`](pulsecheck_ws::ProtocolError::close_code)
+//!   gives (1007 for invalid UTF-8 in a text message or a close reason, 1009 for a
+//!   frame or message above [`WsServerConfig::max_message_size`], 1002 for every
+//!   other rule: unmasked frame, reserved opcode or RSV bit, fragmented or long
+//!   control frame, bad continuation, 1-byte close body, invalid close code,
+//!   non-minimal length, ...), then the server closes TCP and reads nothing more.
+//! * **Closing handshake** (§5.5.1, §7.1.1): a valid Close is answered with a Close
+//!   echoing its code (1000 when it had none), then the server closes TCP first
+//!   (FIN), reading and discarding until the client's FIN for up to 2 s.
+//! * **Idle pings**: with [`WsServerConfig::ping_interval`] set, a client that has
+//!   sent nothing for that long gets a ping (payload `pulsecheck idle ping`). A
+//!   missing pong is not held against it.
+//! * **Stopping**: [`RunningServer::shutdown`] sends every open connection a
+//!   Close 1001 (going away) and closes it.
+//!
+//! Memory is bounded whatever clients do: a connection's buffers stay within a
+//! small multiple of `max_message_size` (the frame being read, the message being
+//! assembled, its echo being written; the reader refuses a larger frame from its
+//! length field, before its payload arrives), a request head is at most 16 KiB,
+//! and at most 32 late pongs are held ([`Fault::PongsLate`]); above [`WsServerConfig::max_connections`] open
+//! WebSocket connections a handshake gets 503, and TCP connections beyond twice
+//! that (plus a margin) are closed as soon as they are accepted. A client that
+//! does not read its echoes slows only itself: the server stops reading from it
+//! until its echoes are written.
+
+mod connection;
+mod fault;
+mod handshake;
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+pub use fault::{Fault, UnknownFault};
+
+use connection::{Connection, linger_close};
+use handshake::Handshake;
+
+/// How long [`RunningServer::shutdown`] waits for the server's tasks to end.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a client may take to send its request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the server accepts and how much it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsServerConfig {
+    /// Where to listen. Default `127.0.0.1:0` (any free port).
+    pub addr: SocketAddr,
+    /// The subprotocols the server speaks. The first one the client offers (in
+    /// the client's order) that is in this list is selected. Default none.
+    pub subprotocols: Vec<String>,
+    /// The largest message (and frame) accepted, in bytes; a larger one fails the
+    /// connection with 1009. Default 16 MiB; must not be zero.
+    pub max_message_size: u64,
+    /// Ping a client that has sent nothing for this long. Default `None` (never);
+    /// must not be zero.
+    pub ping_interval: Option<Duration>,
+    /// How many WebSocket connections may be open at once; more handshakes get
+    /// 503. Default 256; must not be zero.
+    pub max_connections: usize,
+    /// The violation to commit, or `None` for the conformant server.
+    pub fault: Option<Fault>,
+}
+
+impl WsServerConfig {
+    /// The default [`max_message_size`](Self::max_message_size): 16 MiB, the
+    /// largest message of Autobahn's limits cases (9.1.6, 9.2.6).
+    pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 16 << 20;
+
+    fn validate(&self) -> io::Result<()> {
+        let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        if self.max_message_size == 0 {
+            return invalid("max_message_size must be above zero");
+        }
+        if self.ping_interval.is_some_and(|every| every.is_zero()) {
+            return invalid("ping_interval must be above zero");
+        }
+        if self.max_connections == 0 {
+            return invalid("max_connections must be above zero");
+        }
+        Ok(())
+    }
+}
+
+impl Default for WsServerConfig {
+    fn default() -> Self {
+        WsServerConfig {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            subprotocols: Vec::new(),
+            max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
+            ping_interval: None,
+            max_connections: 256,
+            fault: None,
+        }
+    }
+}
+
+/// Held by every task of a server; [`RunningServer::shutdown`] waits until none
+/// is left.
+#[derive(Debug, Clone)]
+struct TaskToken {
+    _alive: mpsc::Sender<()>,
+}
+
+/// What the server's tasks share.
+#[derive(Debug)]
+struct Shared {
+    config: WsServerConfig,
+    /// Open WebSocket connections (handshake done, TCP not yet closed).
+    active: AtomicUsize,
+    /// Becomes true when the server stops.
+    stop: watch::Sender<bool>,
+}
+
+/// One open WebSocket connection, counted in [`Shared::active`] until dropped.
+#[derive(Debug)]
+struct ActiveGuard {
+    shared: Arc<Shared>,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Shared {
+    /// Counts a new connection in, unless `max_connections` are already open.
+    fn admit(self: &Arc<Self>) -> Option<ActiveGuard> {
+        let max = self.config.max_connections;
+        self.active
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ActiveGuard {
+                shared: Arc::clone(self),
+            })
+    }
+}
+
+/// A server started by [`start`]. Dropping it stops the server too, without
+/// waiting.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    done: mpsc::Receiver<()>,
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .field("fault", &self.shared.config.fault)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The address the server listens on (with the port chosen when it was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL to connect to, e.g. `ws://127.0.0.1:41234/`. An unspecified
+    /// listening address (`0.0.0.0`, `::`) is given as loopback.
+    pub fn url(&self) -> String {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        format!("ws://{addr}/")
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &WsServerConfig {
+        &self.shared.config
+    }
+
+    /// How many WebSocket connections are open now: counted from the 101 answer
+    /// until the connection has ended (the server has closed TCP and the client
+    /// has closed its side, or 2 s have passed). When every client has gone, this
+    /// returns to 0; [`Fault::NeverClosesTcp`] keeps its connections counted until
+    /// their clients close them.
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, sends every open connection a Close 1001 and closes it,
+    /// and waits (up to 5 s) until every task of the server has ended.
+    pub async fn shutdown(mut self) {
+        self.shared.stop.send_replace(true);
+        // `None` once every task has dropped its token; a timeout leaves any
+        // straggler to end on its own.
+        let _finished = tokio::time::timeout(SHUTDOWN_GRACE, self.done.recv()).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shared.stop.send_replace(true);
+    }
+}
+
+/// Starts the reference WebSocket server on the current tokio runtime.
+///
+/// Fails when the configuration is invalid (`InvalidInput`: a zero message size,
+/// ping interval or connection limit) or the address cannot be bound.
+pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
+    config.validate()?;
+    let listener = TcpListener::bind(config.addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (stop, _) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        config,
+        active: AtomicUsize::new(0),
+        stop,
+    });
+    let (alive, done) = mpsc::channel(1);
+    let token = TaskToken { _alive: alive };
+    tokio::spawn(accept(listener, Arc::clone(&shared), token));
+    Ok(RunningServer {
+        local_addr,
+        shared,
+        done,
+    })
+}
+
+/// Resolves when the server stops (or can no longer say that it runs).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here: it must not be held across an
+    // await of a task that moves between threads.
+    let _stopping = stop.wait_for(|stopping| *stopping).await.is_ok();
+}
+
+/// Open TCP connections, counted until dropped.
+#[derive(Debug)]
+struct ConnectionGuard(Arc<AtomicUsize>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Accepts connections and serves each on its own task, until the server stops.
+async fn accept(listener: TcpListener, shared: Arc<Shared>, token: TaskToken) {
+    let max_open = shared
+        .config
+        .max_connections
+        .saturating_mul(2)
+        .saturating_add(16);
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut stop = shared.stop.subscribe();
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, or a connection reset before it was
+                // accepted: wait a little and go on.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => return,
+        };
+        if open.fetch_add(1, Ordering::SeqCst) >= max_open {
+            open.fetch_sub(1, Ordering::SeqCst);
+            drop(tcp);
+            continue;
+        }
+        let counted = ConnectionGuard(Arc::clone(&open));
+        // Echoes and pongs are small and must leave at once.
+        let _ = tcp.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let token = token.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            serve(tcp, shared, stop).await;
+            drop(counted);
+            drop(token);
+        });
+    }
+}
+
+/// Serves one TCP connection: the opening handshake, then the WebSocket
+/// connection.
+async fn serve(mut tcp: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let read = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake::read(&mut tcp, &shared.config));
+    let handshake = tokio::select! {
+        read = read => read.unwrap_or(Handshake::Gone),
+        () = stopped(&mut stop) => Handshake::Gone,
+    };
+    match handshake {
+        Handshake::Gone => {}
+        Handshake::Reject(answer) => {
+            if tcp.write_all(&answer).await.is_ok() {
+                linger_close(&mut tcp, &mut stop).await;
+            }
+        }
+        Handshake::Accept { response, leftover } => {
+            let Some(active) = shared.admit() else {
+                if tcp.write_all(&handshake::over_capacity()).await.is_ok() {
+                    linger_close(&mut tcp, &mut stop).await;
+                }
+                return;
+            };
+            if tcp.write_all(&response).await.is_ok() {
+                Connection::new(tcp, &shared.config, leftover)
+                    .run(&mut stop)
+                    .await;
+            }
+            drop(active);
+        }
+    }
+}
