@@ -48,6 +48,8 @@ enum Command {
 enum ServeCommand {
     /// A conformant SSE server on loopback, or one with `--fault NAME`.
     Sse(commands::serve::ServeSseArgs),
+    /// A conformant WebSocket echo server on loopback, or one with `--fault NAME`.
+    Ws(commands::serve::ServeWsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +125,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => ExitCode::from(commands::probe::run_probe(&args)),
         Command::List(args) => ExitCode::from(commands::probe::run_list(&args)),
         Command::Serve(ServeCommand::Sse(args)) => ExitCode::from(commands::serve::run(&args)),
+        Command::Serve(ServeCommand::Ws(args)) => ExitCode::from(commands::serve::run_ws(&args)),
         Command::Decode(DecodeCommand::Sse(args)) => ExitCode::from(decode_sse(&args)),
         Command::Decode(DecodeCommand::Ws(args)) => ExitCode::from(decode_ws(&args)),
     }

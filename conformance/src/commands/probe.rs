@@ -124,6 +124,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         .is_some_and(|u| u.starts_with("ws://") || u.starts_with("wss://"));
     let unknown = if websocket {
         unmatched(WS_CHECKS, &only)
+    } else if args.url.is_none() {
+        // Both suites run against the reference servers.
+        unmatched(CHECKS, &only)
+            .into_iter()
+            .filter(|p| unmatched(WS_CHECKS, std::slice::from_ref(*p)).len() == 1)
+            .collect()
     } else {
         unmatched(CHECKS, &only)
     };
@@ -210,11 +216,33 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         {
             return Err(format!("cannot reach {target}: {e}"));
         }
-        let result = run(Arc::clone(&probe), &selected, run_options).await;
-        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut result = run(Arc::clone(&probe), &selected, run_options).await;
+        let mut target = target;
         if let Some(server) = server {
             server.shutdown().await;
+            // No URL: the WebSocket reference server gets the WebSocket suite too.
+            let ws_server =
+                pulsecheck::serve::ws::start(pulsecheck::serve::ws::WsServerConfig::default())
+                    .await
+                    .map_err(|e| format!("cannot start the WebSocket reference server: {e}"))?;
+            let ws_url = Url::parse(&ws_server.url()).map_err(|e| e.to_string())?;
+            eprintln!("pulsecheck: and the built-in WebSocket reference server at {ws_url}");
+            let ws_selected: Vec<_> = select(WS_CHECKS, &only, &skip)
+                .into_iter()
+                .copied()
+                .collect();
+            let ws_probe = Arc::new(WsProbe::new(
+                probe.client.clone(),
+                ws_url.clone(),
+                Duration::from_secs(5),
+            ));
+            let ws_result = run(ws_probe, &ws_selected, run_options).await;
+            ws_server.shutdown().await;
+            result.results.extend(ws_result.results);
+            result.interrupted |= ws_result.interrupted;
+            target = format!("{target} and {ws_url} (built-in reference servers)");
         }
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok((
             Report::new(&target, args.strict, result.results, elapsed),
             result.interrupted,
