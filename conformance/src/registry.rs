@@ -12,6 +12,25 @@ use globset::GlobMatcher;
 
 use crate::check::{CheckInfo, Outcome};
 
+/// Declares a [`Check`] from its ID, title, source, level, requirement and the
+/// `async fn(&Ctx) -> Outcome` that runs it.
+macro_rules! check {
+    ($id:literal, $title:literal, $source:expr, $level:ident, $requirement:literal, $run:ident) => {
+        $crate::registry::Check {
+            info: $crate::check::CheckInfo {
+                id: $id,
+                aliases: &[],
+                title: $title,
+                source: $source,
+                requirement: $requirement,
+                level: $crate::check::Level::$level,
+            },
+            run: |probe| Box::pin($run(probe)),
+        }
+    };
+}
+pub(crate) use check;
+
 /// The future a check's run function returns.
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 

@@ -48,32 +48,7 @@ pub(crate) fn run(args: &ServeSseArgs) -> u8 {
         fault,
         ..SseServerConfig::default()
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pulsecheck: cannot start the runtime: {e}");
-            return 2;
-        }
-    };
-    runtime.block_on(async {
-        let server = match start(config).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("pulsecheck: cannot serve on {}: {e}", args.addr);
-                return 2;
-            }
-        };
-        println!(
-            "serving {}{} (Ctrl-C to stop)",
-            server.url(),
-            fault
-                .map(|f| format!(" with fault {}", f.name()))
-                .unwrap_or_default()
-        );
-        let _ = tokio::signal::ctrl_c().await;
-        server.shutdown().await;
-        0
-    })
+    serve_until_ctrl_c(args.addr, fault.map(|f| f.name().to_owned()), start(config))
 }
 
 /// Arguments of `serve ws`.
@@ -115,6 +90,19 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
         fault,
         ..WsServerConfig::default()
     };
+    serve_until_ctrl_c(
+        args.addr,
+        fault.map(|f| f.name().to_owned()),
+        start_ws(config),
+    )
+}
+
+/// Starts a server on a fresh runtime, prints its URL, and serves until Ctrl-C.
+fn serve_until_ctrl_c<S, F>(addr: SocketAddr, fault: Option<String>, start: F) -> u8
+where
+    F: std::future::Future<Output = std::io::Result<S>>,
+    S: Served,
+{
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -123,10 +111,10 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
         }
     };
     runtime.block_on(async {
-        let server = match start_ws(config).await {
+        let server = match start.await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("pulsecheck: cannot serve on {}: {e}", args.addr);
+                eprintln!("pulsecheck: cannot serve on {addr}: {e}");
                 return 2;
             }
         };
@@ -134,11 +122,35 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
             "serving {}{} (Ctrl-C to stop)",
             server.url(),
             fault
-                .map(|f| format!(" with fault {}", f.name()))
+                .map(|f| format!(" with fault {f}"))
                 .unwrap_or_default()
         );
         let _ = tokio::signal::ctrl_c().await;
-        server.shutdown().await;
+        server.stop().await;
         0
     })
+}
+
+/// What `serve_until_ctrl_c` needs of a running reference server.
+trait Served {
+    fn url(&self) -> String;
+    async fn stop(self);
+}
+
+impl Served for pulsecheck::serve::sse::RunningServer {
+    fn url(&self) -> String {
+        pulsecheck::serve::sse::RunningServer::url(self)
+    }
+    async fn stop(self) {
+        self.shutdown().await;
+    }
+}
+
+impl Served for pulsecheck::serve::ws::RunningServer {
+    fn url(&self) -> String {
+        pulsecheck::serve::ws::RunningServer::url(self)
+    }
+    async fn stop(self) {
+        self.shutdown().await;
+    }
 }

@@ -9,27 +9,11 @@ use std::time::{Duration, Instant};
 use http::Method;
 use pulsecheck_sse::IgnoreReason;
 
-use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript};
+use crate::check::{Evidence, Outcome, Source, Transcript};
 use crate::http::{ClientError, Next, Phase};
-use crate::registry::Check;
+use crate::registry::{Check, check};
 use crate::sse::capture::{BodyEnd, Capture, SeenKind};
 use crate::sse::probe::{SseProbe, header, read_stream};
-
-macro_rules! check {
-    ($id:literal, $title:literal, $source:expr, $level:ident, $requirement:literal, $run:ident) => {
-        Check {
-            info: CheckInfo {
-                id: $id,
-                aliases: &[],
-                title: $title,
-                source: $source,
-                requirement: $requirement,
-                level: Level::$level,
-            },
-            run: |probe| Box::pin($run(probe)),
-        }
-    };
-}
 
 /// The SSE suite, in catalogue order.
 pub const CHECKS: &[Check<SseProbe>] = &[

@@ -10,9 +10,9 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript};
+use crate::check::{Evidence, Outcome, Source, Transcript};
 use crate::http::Client;
-use crate::registry::Check;
+use crate::registry::{Check, check};
 use crate::ws::connection::{WsConnection, WsError, WsEvent, open, random_bytes, raw_handshake};
 
 /// Everything the WebSocket checks run against.
@@ -77,22 +77,6 @@ impl WsProbe {
         let path = &self.url[url::Position::BeforePath..url::Position::AfterQuery];
         format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n")
     }
-}
-
-macro_rules! check {
-    ($id:literal, $title:literal, $source:expr, $level:ident, $requirement:literal, $run:ident) => {
-        Check {
-            info: CheckInfo {
-                id: $id,
-                aliases: &[],
-                title: $title,
-                source: $source,
-                requirement: $requirement,
-                level: Level::$level,
-            },
-            run: |probe| Box::pin($run(probe)),
-        }
-    };
 }
 
 /// The WebSocket checks beyond Autobahn|Testsuite.
