@@ -139,7 +139,7 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 45, "29 SSE checks and 16 WebSocket checks");
+    assert_eq!(checks.len(), 48, "29 SSE checks and 19 WebSocket checks");
     assert!(
         checks
             .iter()
@@ -174,7 +174,7 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
         b"",
     );
     assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
-    assert!(stdout(&human).contains("45 checks: "));
+    assert!(stdout(&human).contains("48 checks: "));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -215,7 +215,7 @@ fn list_prints_every_check_with_its_requirement() {
     assert_eq!(out.status.code(), Some(0));
     let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 45);
+    assert_eq!(list.len(), 48);
     assert!(
         list.iter()
             .all(|c| !c["requirement"].as_str().unwrap().is_empty())

@@ -60,6 +60,18 @@ const NO_FAULT_YET: &[(&str, &str)] = &[
         "ws/close/new-iana-codes",
         "the server's close-code table is fixed",
     ),
+    (
+        "ws/echo/detected",
+        "information only: the clean server echoes",
+    ),
+    (
+        "ws/robustness/drop-mid-message",
+        "the server releases every connection",
+    ),
+    (
+        "ws/robustness/concurrent-echo",
+        "the server has no connection limit below 8",
+    ),
 ];
 
 async fn probe(fault: Option<&str>, only: &str) -> Vec<CheckResult> {
@@ -104,7 +116,7 @@ async fn every_check_passes_against_the_clean_server() {
     assert_eq!(results.len(), CHECKS.len());
     let problems: Vec<String> = results
         .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
+        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Info))
         .map(|r| format!("{}: {} — {}", r.id, r.verdict, r.message))
         .collect();
     assert!(

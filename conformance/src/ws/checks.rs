@@ -209,6 +209,32 @@ pub const CHECKS: &[Check<WsProbe>] = &[
         "The underlying TCP connection, in most normal cases, SHOULD be closed first by the server.",
         server_closes_tcp
     ),
+    check!(
+        "ws/echo/detected",
+        "Whether the server echoes",
+        Source::Practice(
+            "Autobahn|Testsuite and most WebSocket test suites need an echo endpoint; checks that need one are skipped on servers that do not echo"
+        ),
+        Info,
+        "A text message sent to the endpoint comes back unchanged.",
+        echo_detected
+    ),
+    check!(
+        "ws/robustness/drop-mid-message",
+        "A client dropping TCP mid-message leaves the server working",
+        Source::Rfc(6455, "7.1.1"),
+        Should,
+        "When a client's TCP connection drops in the middle of a frame, new connections are still served.",
+        drop_mid_message
+    ),
+    check!(
+        "ws/robustness/concurrent-echo",
+        "Concurrent connections all echo",
+        Source::Practice("a WebSocket endpoint serves many long-lived connections at once"),
+        Should,
+        "Every one of 8 concurrent connections gets its own message echoed.",
+        concurrent_echo
+    ),
 ];
 
 fn no_connection(e: &WsError) -> Outcome {
@@ -722,5 +748,121 @@ async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
                 format!("{other:?}"),
             ),
         ),
+    }
+}
+
+async fn echo_detected(probe: &WsProbe) -> Outcome {
+    match probe.echoes().await {
+        Ok(true) => Outcome::info(
+            "the server echoes text messages",
+            Evidence {
+                expected: "an echo".into(),
+                actual: "an echo".into(),
+                transcript: Transcript::default(),
+            },
+        ),
+        Ok(false) => Outcome::info(
+            "the server does not echo; echo-based checks are skipped",
+            Evidence {
+                expected: "an echo".into(),
+                actual: "no echo".into(),
+                transcript: Transcript::default(),
+            },
+        ),
+        Err(e) => Outcome::error(
+            format!("could not open a connection: {e}"),
+            Transcript::default(),
+        ),
+    }
+}
+
+/// Sends a message on a fresh connection; whether it came back unchanged.
+async fn echo_once(probe: &WsProbe, message: &[u8]) -> Result<(), String> {
+    let mut conn = probe.open().await.map_err(|e| e.to_string())?;
+    conn.send_message(1, message)
+        .await
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + probe.wait;
+    loop {
+        match conn.next_event(deadline).await {
+            WsEvent::Message { data, .. } if data == message => return Ok(()),
+            WsEvent::Message { data, .. } => {
+                return Err(format!(
+                    "a different message came back ({} bytes)",
+                    data.len()
+                ));
+            }
+            WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+            other => return Err(format!("no echo: {other:?}")),
+        }
+    }
+}
+
+async fn drop_mid_message(probe: &WsProbe) -> Outcome {
+    match probe.echoes().await {
+        Ok(true) => {}
+        Ok(false) => return Outcome::skipped("the server does not echo"),
+        Err(e) => {
+            return Outcome::error(
+                format!("could not open a connection: {e}"),
+                Transcript::default(),
+            );
+        }
+    }
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    // The header of a masked 1000-byte text frame and 10 of its bytes, then gone.
+    let mut partial = vec![0x81, 0xFE, 0x03, 0xE8];
+    partial.extend_from_slice(&random_bytes::<4>());
+    partial.extend_from_slice(&[0x41; 10]);
+    let _ = conn.send_raw(&partial).await;
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    match echo_once(probe, b"still there?").await {
+        Ok(()) => Outcome::pass("after a client vanished mid-frame, a new connection echoed"),
+        Err(why) => Outcome::fail(
+            format!("after a client vanished mid-frame: {why}"),
+            Evidence {
+                expected: "a new connection served".into(),
+                actual: why,
+                transcript: Transcript::default(),
+            },
+        ),
+    }
+}
+
+async fn concurrent_echo(probe: &WsProbe) -> Outcome {
+    match probe.echoes().await {
+        Ok(true) => {}
+        Ok(false) => return Outcome::skipped("the server does not echo"),
+        Err(e) => {
+            return Outcome::error(
+                format!("could not open a connection: {e}"),
+                Transcript::default(),
+            );
+        }
+    }
+    let messages: Vec<Vec<u8>> = (0..8)
+        .map(|i| format!("pulsecheck concurrent {i}").into_bytes())
+        .collect();
+    let results = futures::future::join_all(messages.iter().map(|m| echo_once(probe, m))).await;
+    let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if failures.is_empty() {
+        Outcome::pass("8 concurrent connections each got their own echo")
+    } else {
+        Outcome::fail(
+            format!(
+                "{} of 8 concurrent connections failed: {}",
+                failures.len(),
+                failures[0]
+            ),
+            Evidence {
+                expected: "8 echoes".into(),
+                actual: failures.join("; "),
+                transcript: Transcript::default(),
+            },
+        )
     }
 }
