@@ -332,15 +332,22 @@ pub struct CheckInfo {
     pub level: Level,
 }
 
+/// The suite and the area of a check ID: its first two `/`-separated components
+/// (`sse/reconnect/prompt` → `("sse", "reconnect")`).
+pub fn suite_and_area(id: &str) -> (&str, &str) {
+    let mut parts = id.split('/');
+    (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+}
+
 impl CheckInfo {
     /// The suite: the first component of the ID (`sse`, `ws`).
     pub fn suite(&self) -> &'static str {
-        self.id.split('/').next().unwrap_or(self.id)
+        suite_and_area(self.id).0
     }
 
     /// The area: the second component of the ID (`headers`, `reconnect`, ...).
     pub fn area(&self) -> &'static str {
-        self.id.split('/').nth(1).unwrap_or("")
+        suite_and_area(self.id).1
     }
 
     /// Whether the ID has the documented shape: three or more `/`-separated

@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{CheckInfo, Evidence, Level, Outcome, Verdict};
+use crate::check::{CheckInfo, Evidence, Level, Outcome, Verdict, suite_and_area};
 
 /// How many checks ended with each verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,9 +180,7 @@ impl Report {
         let _ = writeln!(out, "pulsecheck: {}", self.target);
         let mut areas: BTreeMap<String, Vec<&CheckResult>> = BTreeMap::new();
         for c in &self.checks {
-            let mut parts = c.id.splitn(3, '/');
-            let suite = parts.next().unwrap_or_default();
-            let area = parts.next().unwrap_or_default();
+            let (suite, area) = suite_and_area(&c.id);
             areas.entry(format!("{suite}/{area}")).or_default().push(c);
         }
         for (area, checks) in &areas {
@@ -276,7 +274,7 @@ impl Report {
                 checks.len()
             );
             for c in checks {
-                let area = c.id.split('/').nth(1).unwrap_or("");
+                let area = suite_and_area(&c.id).1;
                 let _ = write!(
                     out,
                     "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",

@@ -274,14 +274,6 @@ impl Capture {
         self.observed_for = observed_for;
     }
 
-    /// The dispatched events, in order.
-    pub fn events(&self) -> impl Iterator<Item = (&Seen, &str, &str)> {
-        self.seen.iter().filter_map(|s| match &s.kind {
-            SeenKind::Event { data, id, .. } => Some((s, data.as_str(), id.as_str())),
-            _ => None,
-        })
-    }
-
     /// The ignored lines with the given reason.
     pub fn ignored(&self, reason: IgnoreReason) -> impl Iterator<Item = (&Seen, &str)> {
         self.seen.iter().filter_map(move |s| match &s.kind {

@@ -13,7 +13,7 @@ use crate::check::{Evidence, Outcome, Source, Transcript};
 use crate::http::{ClientError, Next, Phase};
 use crate::registry::{Check, check};
 use crate::sse::capture::{BodyEnd, Capture, SeenKind};
-use crate::sse::probe::{SseProbe, header, read_stream};
+use crate::sse::probe::{SseProbe, header, read_stream, read_stream_until};
 
 /// The SSE suite, in catalogue order.
 pub const CHECKS: &[Check<SseProbe>] = &[
@@ -1013,7 +1013,21 @@ async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
     };
     let window = probe.options.observe.min(Duration::from_secs(10));
     let started = Instant::now();
-    let capture = read_until_ids(first, started, window, 3).await;
+    let has_three_ids = |c: &Capture| {
+        c.seen
+            .iter()
+            .filter(|s| matches!(s.kind, SeenKind::Event { sets_id: true, .. }))
+            .count()
+            >= 3
+    };
+    let capture = read_stream_until(
+        first,
+        started,
+        window,
+        probe.options.max_body_bytes,
+        has_three_ids,
+    )
+    .await;
     let events: Vec<(bool, &str, &str)> = capture
         .seen
         .iter()
@@ -1113,45 +1127,6 @@ async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
             },
         )
     }
-}
-
-/// Reads a stream until `ids` events have set ids, or the window ends.
-async fn read_until_ids(
-    mut response: crate::http::Response,
-    started: Instant,
-    window: Duration,
-    ids: usize,
-) -> Capture {
-    let headers = Vec::new();
-    let mut capture = Capture::new(
-        response.status.as_u16(),
-        "",
-        headers,
-        response.timing.head_at,
-    );
-    let end = loop {
-        let have = capture
-            .seen
-            .iter()
-            .filter(|s| matches!(s.kind, SeenKind::Event { sets_id: true, .. }))
-            .count();
-        let remaining = window.saturating_sub(started.elapsed());
-        if have >= ids || remaining.is_zero() {
-            break BodyEnd::WindowOver;
-        }
-        match response.next_chunk_within(remaining).await {
-            Ok(Next::Chunk(chunk)) => {
-                if !capture.push(chunk.at, &chunk.bytes) {
-                    break BodyEnd::WindowOver;
-                }
-            }
-            Ok(Next::End) => break BodyEnd::Closed,
-            Ok(Next::Idle) => break BodyEnd::WindowOver,
-            Err(e) => break BodyEnd::Failed(e.to_string()),
-        }
-    };
-    capture.finish(end, started.elapsed());
-    capture
 }
 
 const PROBE_ORIGIN: &str = "https://pulsecheck.example";

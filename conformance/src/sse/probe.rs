@@ -133,10 +133,22 @@ pub async fn observe(
 
 /// Reads an open response into a capture, for at most `window` since `started`.
 pub async fn read_stream(
+    response: Response,
+    started: Instant,
+    window: Duration,
+    max_bytes: u64,
+) -> Capture {
+    read_stream_until(response, started, window, max_bytes, |_| false).await
+}
+
+/// Like [`read_stream`], but stops early once `enough` says the capture holds
+/// what the caller needs.
+pub async fn read_stream_until(
     mut response: Response,
     started: Instant,
     window: Duration,
     max_bytes: u64,
+    enough: impl Fn(&Capture) -> bool,
 ) -> Capture {
     let headers = response
         .headers
@@ -156,7 +168,7 @@ pub async fn read_stream(
     );
     let end = loop {
         let remaining = window.saturating_sub(started.elapsed());
-        if remaining.is_zero() {
+        if remaining.is_zero() || enough(&capture) {
             break BodyEnd::WindowOver;
         }
         match response.next_chunk_within(remaining).await {

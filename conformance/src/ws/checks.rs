@@ -273,9 +273,36 @@ fn standard_headers(key: &str, version: &str) -> String {
     )
 }
 
-async fn handshake_accept(probe: &WsProbe) -> Outcome {
+/// A standard handshake with a fresh key, the given version and `extra` header
+/// lines; the key (for the expected accept), the connection and the reply.
+async fn keyed_handshake(
+    probe: &WsProbe,
+    version: &str,
+    extra: &str,
+) -> Result<(String, WsConnection, crate::ws::connection::HandshakeReply), Outcome> {
     let key = encode_key(random_bytes());
-    let (conn, reply) = match handshake(probe, &standard_headers(&key, "13")).await {
+    let (conn, reply) = handshake(
+        probe,
+        &format!("{}{extra}", standard_headers(&key, version)),
+    )
+    .await?;
+    Ok((key, conn, reply))
+}
+
+/// `None` when the server echoes; otherwise the outcome of a check that needs one.
+async fn require_echo(probe: &WsProbe) -> Option<Outcome> {
+    match probe.echoes().await {
+        Ok(true) => None,
+        Ok(false) => Some(Outcome::skipped("the server does not echo")),
+        Err(e) => Some(Outcome::error(
+            format!("could not open a connection: {e}"),
+            Transcript::default(),
+        )),
+    }
+}
+
+async fn handshake_accept(probe: &WsProbe) -> Outcome {
+    let (key, conn, reply) = match keyed_handshake(probe, "13", "").await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -296,8 +323,7 @@ async fn handshake_accept(probe: &WsProbe) -> Outcome {
 }
 
 async fn handshake_version(probe: &WsProbe) -> Outcome {
-    let key = encode_key(random_bytes());
-    let (conn, reply) = match handshake(probe, &standard_headers(&key, "12")).await {
+    let (_, conn, reply) = match keyed_handshake(probe, "12", "").await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -399,12 +425,8 @@ async fn handshake_token_case(probe: &WsProbe) -> Outcome {
 }
 
 async fn handshake_subprotocol(probe: &WsProbe) -> Outcome {
-    let key = encode_key(random_bytes());
-    let headers = format!(
-        "{}Sec-WebSocket-Protocol: pulsecheck.a, pulsecheck.b\r\n",
-        standard_headers(&key, "13")
-    );
-    let (conn, reply) = match handshake(probe, &headers).await {
+    let extra = "Sec-WebSocket-Protocol: pulsecheck.a, pulsecheck.b\r\n";
+    let (_, conn, reply) = match keyed_handshake(probe, "13", extra).await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -425,8 +447,7 @@ async fn handshake_subprotocol(probe: &WsProbe) -> Outcome {
 }
 
 async fn handshake_extensions(probe: &WsProbe) -> Outcome {
-    let key = encode_key(random_bytes());
-    let (conn, reply) = match handshake(probe, &standard_headers(&key, "13")).await {
+    let (_, conn, reply) = match keyed_handshake(probe, "13", "").await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -799,15 +820,8 @@ async fn echo_once(probe: &WsProbe, message: &[u8]) -> Result<(), String> {
 }
 
 async fn drop_mid_message(probe: &WsProbe) -> Outcome {
-    match probe.echoes().await {
-        Ok(true) => {}
-        Ok(false) => return Outcome::skipped("the server does not echo"),
-        Err(e) => {
-            return Outcome::error(
-                format!("could not open a connection: {e}"),
-                Transcript::default(),
-            );
-        }
+    if let Some(outcome) = require_echo(probe).await {
+        return outcome;
     }
     let mut conn = match probe.open().await {
         Ok(c) => c,
@@ -834,15 +848,8 @@ async fn drop_mid_message(probe: &WsProbe) -> Outcome {
 }
 
 async fn concurrent_echo(probe: &WsProbe) -> Outcome {
-    match probe.echoes().await {
-        Ok(true) => {}
-        Ok(false) => return Outcome::skipped("the server does not echo"),
-        Err(e) => {
-            return Outcome::error(
-                format!("could not open a connection: {e}"),
-                Transcript::default(),
-            );
-        }
+    if let Some(outcome) = require_echo(probe).await {
+        return outcome;
     }
     let messages: Vec<Vec<u8>> = (0..8)
         .map(|i| format!("pulsecheck concurrent {i}").into_bytes())

@@ -6,6 +6,8 @@ use core::fmt;
 use core::str::FromStr;
 use std::time::Duration;
 
+use crate::serve::UnknownFault;
+
 /// How many events every content fault leaves alone between two it spoils: the
 /// first event a connection sends and every fourth after it carry the fault, so a
 /// probe reading a handful of events always meets one.
@@ -360,26 +362,6 @@ impl fmt::Display for Fault {
     }
 }
 
-/// A fault name that [`Fault::from_str`] does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownFault {
-    /// The name that was given.
-    pub name: String,
-}
-
-impl fmt::Display for UnknownFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown fault `{}`; known faults:", self.name)?;
-        for (i, fault) in Fault::ALL.iter().enumerate() {
-            f.write_str(if i == 0 { " " } else { ", " })?;
-            f.write_str(fault.name())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for UnknownFault {}
-
 impl FromStr for Fault {
     type Err = UnknownFault;
 
@@ -389,7 +371,10 @@ impl FromStr for Fault {
             .iter()
             .copied()
             .find(|f| f.name() == s)
-            .ok_or_else(|| UnknownFault { name: s.to_owned() })
+            .ok_or_else(|| UnknownFault {
+                name: s.to_owned(),
+                known: Fault::ALL.iter().map(|f| f.name()).collect(),
+            })
     }
 }
 

@@ -59,7 +59,7 @@ mod stream;
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -71,7 +71,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-pub use fault::{Fault, UnknownFault};
+pub use super::UnknownFault;
+pub use fault::Fault;
 
 use events::Events;
 use fault::{DIE_AFTER_DROPS, REFUSE_FOR};
@@ -242,13 +243,7 @@ impl RunningServer {
     /// The URL of the event stream, e.g. `http://127.0.0.1:41234/events`. An
     /// unspecified listening address (`0.0.0.0`, `::`) is given as loopback.
     pub fn url(&self) -> String {
-        let mut addr = self.local_addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
+        let addr = super::client_address(self.local_addr);
         format!("http://{addr}{}", routes::EVENTS_PATH)
     }
 

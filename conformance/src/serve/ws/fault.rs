@@ -6,6 +6,8 @@ use core::fmt;
 use core::str::FromStr;
 use std::time::Duration;
 
+use crate::serve::UnknownFault;
+
 /// How long [`Fault::PongsLate`] holds a pong before it sends it.
 pub(crate) const LATE_PONG: Duration = Duration::from_secs(2);
 
@@ -231,26 +233,6 @@ impl fmt::Display for Fault {
     }
 }
 
-/// A fault name that [`Fault::from_str`] does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownFault {
-    /// The name that was given.
-    pub name: String,
-}
-
-impl fmt::Display for UnknownFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown fault `{}`; known faults:", self.name)?;
-        for (i, fault) in Fault::ALL.iter().enumerate() {
-            f.write_str(if i == 0 { " " } else { ", " })?;
-            f.write_str(fault.name())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for UnknownFault {}
-
 impl FromStr for Fault {
     type Err = UnknownFault;
 
@@ -260,7 +242,10 @@ impl FromStr for Fault {
             .iter()
             .copied()
             .find(|f| f.name() == s)
-            .ok_or_else(|| UnknownFault { name: s.to_owned() })
+            .ok_or_else(|| UnknownFault {
+                name: s.to_owned(),
+                known: Fault::ALL.iter().map(|f| f.name()).collect(),
+            })
     }
 }
 

@@ -73,7 +73,7 @@ mod handshake;
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -82,7 +82,8 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-pub use fault::{Fault, UnknownFault};
+pub use super::UnknownFault;
+pub use fault::Fault;
 
 use connection::{Connection, linger_close};
 use handshake::Handshake;
@@ -217,13 +218,7 @@ impl RunningServer {
     /// The URL to connect to, e.g. `ws://127.0.0.1:41234/`. An unspecified
     /// listening address (`0.0.0.0`, `::`) is given as loopback.
     pub fn url(&self) -> String {
-        let mut addr = self.local_addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
+        let addr = super::client_address(self.local_addr);
         format!("ws://{addr}/")
     }
 
