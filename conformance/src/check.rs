@@ -11,6 +11,7 @@
 //! The model is protocol-neutral: the SSE suite and the WebSocket suite both
 //! describe their checks with it, and the runner and the reports handle both.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -241,6 +242,10 @@ pub struct Outcome {
     pub message: String,
     /// What was expected and seen; present for every verdict but pass.
     pub evidence: Option<Evidence>,
+    /// Measurements and grades a check reports beside its verdict, by name (the
+    /// Autobahn cases give `behavior`, `behaviorClose`, `remoteCloseCode` and
+    /// `duration_ms`). Empty for most checks.
+    pub facts: BTreeMap<String, serde_json::Value>,
 }
 
 impl Outcome {
@@ -250,6 +255,7 @@ impl Outcome {
             verdict: Verdict::Pass,
             message: message.into(),
             evidence: None,
+            facts: BTreeMap::new(),
         }
     }
 
@@ -260,6 +266,7 @@ impl Outcome {
             verdict: Verdict::Fail,
             message: message.into(),
             evidence: Some(evidence),
+            facts: BTreeMap::new(),
         }
     }
 
@@ -269,6 +276,7 @@ impl Outcome {
             verdict: Verdict::Info,
             message: message.into(),
             evidence: Some(evidence),
+            facts: BTreeMap::new(),
         }
     }
 
@@ -283,6 +291,7 @@ impl Outcome {
                 actual: reason,
                 transcript: Transcript::default(),
             }),
+            facts: BTreeMap::new(),
         }
     }
 
@@ -297,7 +306,15 @@ impl Outcome {
                 actual: message,
                 transcript,
             }),
+            facts: BTreeMap::new(),
         }
+    }
+
+    /// Adds a fact (see [`Outcome::facts`]).
+    #[must_use]
+    pub fn with_fact(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.facts.insert(name.to_owned(), value.into());
+        self
     }
 
     /// Applies the check's level: a failed SHOULD is a warning unless `strict`; an

@@ -25,7 +25,7 @@ macro_rules! check {
                 requirement: $requirement,
                 level: $crate::check::Level::$level,
             },
-            run: |probe| Box::pin($run(probe)),
+            run: |probe, _| Box::pin($run(probe)),
         }
     };
 }
@@ -38,8 +38,10 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 pub struct Check<Ctx> {
     /// ID, title, source, requirement, level.
     pub info: CheckInfo,
-    /// Runs the check. It must not panic; network trouble is an error outcome.
-    pub run: for<'a> fn(&'a Ctx) -> CheckFuture<'a>,
+    /// Runs the check, given its own description (table-driven checks, such as
+    /// the Autobahn cases, find their row by it). It must not panic; network
+    /// trouble is an error outcome.
+    pub run: for<'a> fn(&'a Ctx, &'a CheckInfo) -> CheckFuture<'a>,
 }
 
 impl<Ctx> Clone for Check<Ctx> {
@@ -155,7 +157,7 @@ mod tests {
                 requirement: "r",
                 level: Level::Must,
             },
-            run: |_| Box::pin(async { Outcome::pass("ok") }),
+            run: |_, _| Box::pin(async { Outcome::pass("ok") }),
         }
     }
 

@@ -26,6 +26,8 @@
 //!         "transcript": {"entries": [{"at_ms": 3, "direction": "received", "text": "data: a\\n"}],
 //!                        "omitted_bytes": 0}
 //!       },
+//!       "facts": {"behavior": "OK", "behaviorClose": "OK",   // absent when none: grades
+//!                 "remoteCloseCode": 1000, "duration_ms": 3},  // and measurements
 //!       "duration_ms": 12                       // timing: ignored by --baseline
 //!     }
 //!   ],
@@ -98,6 +100,10 @@ pub struct CheckResult {
     /// Expected, actual and transcript; absent on pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// Measurements and grades beside the verdict (Autobahn's `behavior`,
+    /// `behaviorClose`, `remoteCloseCode`, `duration_ms`); absent when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, serde_json::Value>,
     /// How long the check took (ignored by baseline comparison).
     pub duration_ms: u64,
 }
@@ -115,6 +121,7 @@ impl CheckResult {
             verdict: outcome.verdict,
             message: outcome.message,
             evidence: outcome.evidence,
+            facts: outcome.facts,
             duration_ms,
         }
     }
@@ -507,6 +514,7 @@ mod tests {
                     transcript,
                 }
             }),
+            facts: BTreeMap::new(),
         };
         Report::new(
             "http://127.0.0.1:1/events",

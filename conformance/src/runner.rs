@@ -68,7 +68,8 @@ where
         set.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let begun = Instant::now();
-            let outcome = match tokio::time::timeout(timeout, (check.run)(&ctx)).await {
+            let outcome = match tokio::time::timeout(timeout, (check.run)(&ctx, &check.info)).await
+            {
                 Ok(outcome) => outcome,
                 Err(_) => {
                     let mut transcript = Transcript::default();
@@ -174,7 +175,7 @@ mod tests {
     fn check(
         id: &'static str,
         level: Level,
-        run: for<'a> fn(&'a ()) -> crate::registry::CheckFuture<'a>,
+        run: for<'a> fn(&'a (), &'a CheckInfo) -> crate::registry::CheckFuture<'a>,
     ) -> Check<()> {
         Check {
             info: CheckInfo {
@@ -202,19 +203,19 @@ mod tests {
     #[tokio::test]
     async fn every_check_is_accounted_for_and_graded() {
         let checks = [
-            check("t/a/pass", Level::Must, |_| {
+            check("t/a/pass", Level::Must, |_, _| {
                 Box::pin(async { Outcome::pass("ok") })
             }),
-            check("t/a/should", Level::Should, |_| {
+            check("t/a/should", Level::Should, |_, _| {
                 Box::pin(async { Outcome::fail("no", Evidence::default()) })
             }),
-            check("t/a/slow", Level::Must, |_| {
+            check("t/a/slow", Level::Must, |_, _| {
                 Box::pin(async {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     Outcome::pass("never")
                 })
             }),
-            check("t/a/panics", Level::Must, |_| {
+            check("t/a/panics", Level::Must, |_, _| {
                 Box::pin(async { panic!("bug in a check") })
             }),
         ];
@@ -232,10 +233,10 @@ mod tests {
     #[tokio::test]
     async fn the_deadline_stops_the_run_and_marks_what_did_not_finish() {
         let checks = [
-            check("t/a/fast", Level::Must, |_| {
+            check("t/a/fast", Level::Must, |_, _| {
                 Box::pin(async { Outcome::pass("ok") })
             }),
-            check("t/a/slow", Level::Must, |_| {
+            check("t/a/slow", Level::Must, |_, _| {
                 Box::pin(async {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     Outcome::pass("never")
@@ -259,7 +260,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
         static PEAK: AtomicUsize = AtomicUsize::new(0);
-        let body: for<'a> fn(&'a ()) -> crate::registry::CheckFuture<'a> = |_| {
+        let body: for<'a> fn(&'a (), &'a CheckInfo) -> crate::registry::CheckFuture<'a> = |_, _| {
             Box::pin(async {
                 let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
                 PEAK.fetch_max(now, Ordering::SeqCst);

@@ -13,7 +13,8 @@ use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::serve::sse::{SseServerConfig, start};
 use pulsecheck::sse::checks::CHECKS;
 use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
-use pulsecheck::ws::checks::{CHECKS as WS_CHECKS, WsProbe};
+use pulsecheck::ws::all_checks;
+use pulsecheck::ws::checks::WsProbe;
 use url::Url;
 
 /// Report formats.
@@ -123,12 +124,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         .as_deref()
         .is_some_and(|u| u.starts_with("ws://") || u.starts_with("wss://"));
     let unknown = if websocket {
-        unmatched(WS_CHECKS, &only)
+        unmatched(all_checks(), &only)
     } else if args.url.is_none() {
         // Both suites run against the reference servers.
         unmatched(CHECKS, &only)
             .into_iter()
-            .filter(|p| unmatched(WS_CHECKS, std::slice::from_ref(*p)).len() == 1)
+            .filter(|p| unmatched(all_checks(), std::slice::from_ref(*p)).len() == 1)
             .collect()
     } else {
         unmatched(CHECKS, &only)
@@ -227,7 +228,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
                     .map_err(|e| format!("cannot start the WebSocket reference server: {e}"))?;
             let ws_url = Url::parse(&ws_server.url()).map_err(|e| e.to_string())?;
             eprintln!("pulsecheck: and the built-in WebSocket reference server at {ws_url}");
-            let ws_selected: Vec<_> = select(WS_CHECKS, &only, &skip)
+            let ws_selected: Vec<_> = select(all_checks(), &only, &skip)
                 .into_iter()
                 .copied()
                 .collect();
@@ -263,7 +264,10 @@ fn probe_websocket(
 ) -> Result<u8, String> {
     let target = args.url.clone().unwrap_or_default();
     let url = Url::parse(&target).map_err(|e| format!("invalid URL {target:?}: {e}"))?;
-    let selected: Vec<_> = select(WS_CHECKS, only, skip).into_iter().copied().collect();
+    let selected: Vec<_> = select(all_checks(), only, skip)
+        .into_iter()
+        .copied()
+        .collect();
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (report, interrupted) = runtime.block_on(async {
@@ -335,7 +339,7 @@ pub(crate) struct ListArgs {
 /// Prints the catalogue of checks.
 pub(crate) fn run_list(args: &ListArgs) -> u8 {
     let mut problems = lint(CHECKS);
-    problems.extend(lint(WS_CHECKS));
+    problems.extend(lint(all_checks()));
     if !problems.is_empty() {
         eprintln!(
             "pulsecheck: the catalogue is inconsistent: {}",
@@ -347,7 +351,7 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
         let infos = CHECKS
             .iter()
             .map(|c| c.info)
-            .chain(WS_CHECKS.iter().map(|c| c.info));
+            .chain(all_checks().iter().map(|c| c.info));
         let list: Vec<_> = infos
             .map(|info| {
                 serde_json::json!({
@@ -368,7 +372,7 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
         for info in CHECKS
             .iter()
             .map(|c| c.info)
-            .chain(WS_CHECKS.iter().map(|c| c.info))
+            .chain(all_checks().iter().map(|c| c.info))
         {
             let level = match info.level {
                 Level::Must => "MUST",

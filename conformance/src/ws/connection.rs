@@ -182,7 +182,12 @@ pub async fn raw_handshake(
 
 /// A standard client handshake to `url`, offering `protocols`.
 pub fn request_for<'a>(url: &'a Url, protocols: &[&'a str]) -> (ClientRequest<'a>, Vec<u8>) {
-    let host = url.host_str().unwrap_or("localhost");
+    // RFC 6455 §4.1: the host, and the port unless it is the scheme's default
+    // (which `Url` already leaves out).
+    let host = match &url[url::Position::BeforeHost..url::Position::AfterPort] {
+        "" => "localhost",
+        host => host,
+    };
     let resource = match url.query() {
         Some(_) => &url[url::Position::BeforePath..url::Position::AfterQuery],
         None => url.path(),
@@ -347,5 +352,203 @@ impl WsConnection {
                 Ok(Fill::Data) => {}
             }
         }
+    }
+}
+
+/// The read side of a split connection, in a [`WsConnection`] that cannot write.
+struct ReadOnly(tokio::io::ReadHalf<Box<dyn RawIo>>);
+
+impl tokio::io::AsyncRead for ReadOnly {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ReadOnly {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::Error::other(
+            "the read half of a split connection cannot write",
+        )))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A connection whose reading goes on in a task of its own while the owner writes:
+/// what Autobahn's fuzzer does, and what keeps a large echo from deadlocking a
+/// probe that is still sending (both sides' socket buffers full).
+///
+/// Events arrive in order through [`DuplexConnection::next_event`]; after a
+/// [`WsEvent::Violation`] the stream cannot be decoded any more, so the reader only
+/// waits for the server to close TCP (discarding what comes) and then reports
+/// [`WsEvent::Eof`], the last event.
+pub struct DuplexConnection {
+    writer: tokio::io::WriteHalf<Box<dyn RawIo>>,
+    events: tokio::sync::mpsc::Receiver<WsEvent>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    reader: tokio::task::JoinHandle<Transcript>,
+    transcript: Transcript,
+    started: Instant,
+    closed: bool,
+}
+
+impl WsConnection {
+    /// Splits the connection: a task reads and decodes the server's frames.
+    pub fn into_duplex(self) -> DuplexConnection {
+        let (read, writer) = tokio::io::split(self.io);
+        let started = self.started;
+        let mut reader = WsConnection {
+            io: Box::new(ReadOnly(read)),
+            reader: self.reader,
+            buf: self.buf,
+            start: self.start,
+            started,
+            eof: self.eof,
+            transcript: self.transcript,
+        };
+        let (events_tx, events) = tokio::sync::mpsc::channel(16);
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            // Far enough never to matter: the owner ends the connection.
+            let far = Instant::now() + Duration::from_secs(86_400);
+            let mut broken = false;
+            loop {
+                let event = if broken {
+                    tokio::select! {
+                        _ = reader.discard_until_eof(far) => WsEvent::Eof,
+                        _ = &mut stopped => break,
+                    }
+                } else {
+                    tokio::select! {
+                        event = reader.next_event(far) => event,
+                        _ = &mut stopped => break,
+                    }
+                };
+                broken |= matches!(event, WsEvent::Violation(_));
+                let last = matches!(event, WsEvent::Eof);
+                if events_tx.send(event).await.is_err() || last {
+                    break;
+                }
+            }
+            reader.transcript
+        });
+        DuplexConnection {
+            writer,
+            events,
+            stop: Some(stop),
+            reader: task,
+            transcript: Transcript::default(),
+            started,
+            closed: false,
+        }
+    }
+
+    /// Reads and drops whatever arrives until the server closes TCP (true) or
+    /// `deadline` (false): memory stays bounded whatever the server sends.
+    async fn discard_until_eof(&mut self, deadline: Instant) -> bool {
+        loop {
+            self.buf.clear();
+            self.start = 0;
+            match self.fill(deadline).await {
+                Ok(Fill::Eof) | Err(_) => return true,
+                Ok(Fill::Timeout) => return false,
+                Ok(Fill::Data) => {}
+            }
+        }
+    }
+}
+
+impl DuplexConnection {
+    /// Time since the connection was opened.
+    pub fn at(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Writes bytes as they are and flushes them. Errors mean the connection is
+    /// gone; they are noted in the transcript.
+    pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.closed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the probe closed the connection",
+            ));
+        }
+        let at = self.at();
+        self.transcript.bytes(at, Direction::Sent, bytes);
+        let result = async {
+            self.writer.write_all(bytes).await?;
+            self.writer.flush().await
+        }
+        .await;
+        if let Err(e) = &result {
+            let at = self.at();
+            self.transcript.note(at, format!("write failed: {e}"));
+        }
+        result
+    }
+
+    /// Notes a remark of the probe's in the transcript.
+    pub fn note(&mut self, note: impl Into<String>) {
+        let at = self.at();
+        self.transcript.note(at, note);
+    }
+
+    /// The next event from the server; [`WsEvent::Eof`] once TCP is closed (and
+    /// from then on).
+    pub async fn next_event(&mut self) -> WsEvent {
+        self.events.recv().await.unwrap_or(WsEvent::Eof)
+    }
+
+    /// Closes the probe's side of TCP (the reader goes on until the end).
+    pub async fn drop_tcp(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.note("the probe closes TCP");
+            let _ = self.writer.shutdown().await;
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    /// Ends the connection and returns the transcript of both directions, in time
+    /// order.
+    pub async fn finish(mut self) -> Transcript {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.writer.shutdown().await;
+        let received = match tokio::time::timeout(Duration::from_secs(1), &mut self.reader).await {
+            Ok(Ok(t)) => t,
+            _ => {
+                self.reader.abort();
+                Transcript::default()
+            }
+        };
+        let mut merged = self.transcript;
+        merged.omitted_bytes += received.omitted_bytes;
+        merged.entries.extend(received.entries);
+        merged.entries.sort_by_key(|e| e.at_ms);
+        merged
     }
 }

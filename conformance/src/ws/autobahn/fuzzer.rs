@@ -1,0 +1,962 @@
+//! The engine that plays one case: it sends the case's frames the way Autobahn's
+//! fuzzing client does (same bytes, same chopping, same timers), records what the
+//! server sends back, and grades `behavior` and `behaviorClose` by Autobahn's rules
+//! (`fixtures/ws/autobahn-cases.md` §1 describes them; this file follows it section
+//! by section).
+
+use std::fmt;
+use std::time::Duration;
+
+use pulsecheck_ws::{FrameHeader, Opcode, Rsv, encode_frame};
+use tokio::time::Instant;
+
+use crate::check::Transcript;
+use crate::ws::connection::{DuplexConnection, WsEvent, random_bytes};
+
+/// A payload, described rather than stored: the case table stays small and the
+/// megabytes of the limits cases exist only while their case runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// `pattern` repeated until `len` bytes (the last copy may be partial), as
+    /// Autobahn's `payload_len` does.
+    Repeat {
+        /// The bytes repeated.
+        pattern: &'static [u8],
+        /// The total length.
+        len: usize,
+    },
+}
+
+impl Payload {
+    /// `text` as bytes.
+    pub fn text(text: &str) -> Payload {
+        Payload::Bytes(text.as_bytes().to_vec())
+    }
+
+    /// No bytes.
+    pub fn empty() -> Payload {
+        Payload::Bytes(Vec::new())
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Bytes(b) => b.len(),
+            Payload::Repeat { len, .. } => *len,
+        }
+    }
+
+    /// Whether it has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Bytes(b) => b.clone(),
+            Payload::Repeat { pattern, len } => {
+                pattern.iter().copied().cycle().take(*len).collect()
+            }
+        }
+    }
+}
+
+/// How a frame's bytes are written (Autobahn's `chopsize` and `sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chop {
+    /// Together with the frames around it.
+    None,
+    /// As one write of its own ("frame-wise chops").
+    Frame,
+    /// In writes of this many bytes, header included ("octet-wise chops" when 1).
+    Octets(usize),
+}
+
+/// The fuzzer's fallback timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Fail the connection after this long: Close 1001 if still open, else drop TCP.
+    KillAfter(Duration),
+    /// Close after this long (an empty Close) if still open.
+    CloseAfter(Duration),
+}
+
+/// One thing a case does, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// One masked frame, valid or not (`rsv` is Autobahn's 3-bit number: 1 is RSV3).
+    Frame {
+        /// The opcode (any 4-bit value).
+        opcode: u8,
+        /// FIN.
+        fin: bool,
+        /// RSV bits, RSV1 = 4, RSV2 = 2, RSV3 = 1.
+        rsv: u8,
+        /// The payload.
+        payload: Payload,
+        /// How it is written.
+        chop: Chop,
+    },
+    /// A message, in frames of `fragment_size` bytes when it is longer than that
+    /// (with Autobahn's trailing empty FIN frame when the length is a multiple).
+    Message {
+        /// 1 text, 2 binary.
+        opcode: u8,
+        /// The payload.
+        payload: Payload,
+        /// Fragment size; `None` for one frame.
+        fragment_size: Option<usize>,
+    },
+    /// The fuzzer's own Close (not a reply) with this body: from now on the
+    /// connection is closing and the fuzzer is the side that closed first.
+    Close(Vec<u8>),
+    /// The header of one masked frame announcing `len` bytes; its payload follows
+    /// in [`Step::FrameData`] steps (Autobahn's streaming API).
+    BeginFrame {
+        /// The opcode.
+        opcode: u8,
+        /// FIN.
+        fin: bool,
+        /// The announced payload length.
+        len: u64,
+    },
+    /// The next bytes of the frame begun by [`Step::BeginFrame`], masked in place.
+    FrameData(Vec<u8>),
+    /// Wait; then, if the connection is still open, record `("timeout", tag)` (when
+    /// there is a tag) and go on; otherwise stop the script.
+    Wait {
+        /// How long.
+        after: Duration,
+        /// The tag recorded.
+        tag: Option<&'static str>,
+    },
+    /// Start the fallback timer.
+    Timer(Timer),
+    /// Send `count` messages one at a time, each after the previous one's echo
+    /// (groups 9.7 and 9.8).
+    RoundTrips {
+        /// 1 text, 2 binary.
+        opcode: u8,
+        /// Each message's payload.
+        payload: Payload,
+        /// How many.
+        count: usize,
+    },
+}
+
+/// An event the fuzzer records (server pings and closes are not recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A complete (reassembled) data message.
+    Message {
+        /// Binary (opcode 2) or text.
+        binary: bool,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// A pong with its payload.
+    Pong(Vec<u8>),
+    /// A wait ended with the connection open.
+    Timeout(&'static str),
+}
+
+/// An event a case expects, payloads described lazily.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// A message.
+    Message {
+        /// Binary or text.
+        binary: bool,
+        /// The payload.
+        data: Payload,
+    },
+    /// A pong.
+    Pong(Vec<u8>),
+    /// A timeout tag.
+    Timeout(&'static str),
+}
+
+impl Expected {
+    fn materialise(&self) -> Event {
+        match self {
+            Expected::Message { binary, data } => Event::Message {
+                binary: *binary,
+                data: data.to_bytes(),
+            },
+            Expected::Pong(p) => Event::Pong(p.clone()),
+            Expected::Timeout(t) => Event::Timeout(t),
+        }
+    }
+}
+
+/// How `behavior` is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// The recorded events must equal `ok` exactly (OK) or `non_strict` (NON-STRICT).
+    Events {
+        /// The events of a conformant server.
+        ok: Vec<Expected>,
+        /// The events of a server that is conformant but not strict, if any.
+        non_strict: Option<Vec<Expected>>,
+    },
+    /// One message of this type and exact length (content not compared; 9.1–9.6).
+    Length {
+        /// Binary or text.
+        binary: bool,
+        /// The length.
+        len: usize,
+    },
+    /// Every round trip of [`Step::RoundTrips`] echoed with the right type and length.
+    RoundTrips,
+    /// Whatever happens, the result is information (7.1.6, 7.13.x): the spec
+    /// leaves the behaviour open.
+    Informational,
+}
+
+impl Expectation {
+    /// Whether a server that does not echo cannot pass it.
+    pub fn needs_echo(&self) -> bool {
+        match self {
+            Expectation::Events { ok, .. } => {
+                ok.iter().any(|e| matches!(e, Expected::Message { .. }))
+            }
+            Expectation::Length { .. } | Expectation::RoundTrips => true,
+            Expectation::Informational => false,
+        }
+    }
+}
+
+/// How `behaviorClose` is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseExpectation {
+    /// Whether the fuzzer must be the side that sends the first Close.
+    pub by_fuzzer: bool,
+    /// The codes accepted in the server's Close (an empty Close is always accepted).
+    pub codes: Vec<u16>,
+    /// Whether the close must be clean (Closes both ways, the server closing TCP).
+    pub clean: bool,
+    /// Whether `behavior` fails too when the server did not close first.
+    pub wrong_endpoint_fatal: bool,
+    /// Whether `behavior` fails too on a wrong close code (most of group 7).
+    pub wrong_code_fatal: bool,
+}
+
+/// `behavior`: what the server did with the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// As required.
+    Ok,
+    /// Acceptable, not strict (a SHOULD or a desirable behaviour left open).
+    NonStrict,
+    /// Not as required.
+    Failed,
+    /// The spec leaves it open; reported as information.
+    Informational,
+}
+
+impl fmt::Display for Behavior {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Behavior::Ok => "OK",
+            Behavior::NonStrict => "NON-STRICT",
+            Behavior::Failed => "FAILED",
+            Behavior::Informational => "INFORMATIONAL",
+        })
+    }
+}
+
+/// `behaviorClose`: how the connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseBehavior {
+    /// As required.
+    Ok,
+    /// The wrong side closed first, or the handshake failed.
+    Failed,
+    /// A clean close was required and did not happen.
+    Unclean,
+    /// The server's Close carried a code not accepted here.
+    WrongCode,
+    /// The probe had to drop TCP itself.
+    FailedByClient,
+    /// The spec leaves it open.
+    Informational,
+}
+
+impl fmt::Display for CloseBehavior {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CloseBehavior::Ok => "OK",
+            CloseBehavior::Failed => "FAILED",
+            CloseBehavior::Unclean => "UNCLEAN",
+            CloseBehavior::WrongCode => "WRONG CODE",
+            CloseBehavior::FailedByClient => "FAILED BY CLIENT",
+            CloseBehavior::Informational => "INFORMATIONAL",
+        })
+    }
+}
+
+/// One Autobahn case: what to send and how to grade it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Autobahn's case number, e.g. `6.4.3`.
+    pub number: String,
+    /// What the case does, in a line.
+    pub description: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// How `behavior` is decided.
+    pub expect: Expectation,
+    /// How `behaviorClose` is decided.
+    pub close: CloseExpectation,
+    /// Whether the fuzzer sends Close 1000 as soon as the recorded events equal the
+    /// expected ones (all but group 7, where the case closes itself).
+    pub auto_close: bool,
+}
+
+/// The result of playing a case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// `behavior`.
+    pub behavior: Behavior,
+    /// `behaviorClose`.
+    pub behavior_close: CloseBehavior,
+    /// The code of the server's Close, if it sent one with a code.
+    pub remote_close_code: Option<u16>,
+    /// From the end of the opening handshake to the end of the connection.
+    pub duration: Duration,
+    /// What was recorded.
+    pub received: Vec<Event>,
+    /// Why the grades are what they are, for the report.
+    pub notes: Vec<String>,
+    /// Both directions, in time order (bounded).
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    Closing,
+    Closed,
+}
+
+/// The fuzzer's view of one connection.
+struct Fuzzer<'c> {
+    case: &'c Case,
+    conn: DuplexConnection,
+    state: State,
+    /// Data messages are recorded (false for servers that do not echo: what they
+    /// send is not an answer to the case).
+    record_messages: bool,
+    received: Vec<Event>,
+    closed_by_me: bool,
+    failed_by_me: bool,
+    dropped_by_me: bool,
+    sent_close: bool,
+    received_close: bool,
+    timed_out: bool,
+    remote_close_code: Option<u16>,
+    /// Fires [`Timer`].
+    timer: Option<(Instant, Timer)>,
+    /// The close handshake must be answered by then.
+    close_deadline: Option<Instant>,
+    /// The server must close TCP by then.
+    drop_deadline: Option<Instant>,
+    /// The next step waits until then.
+    resume_at: Option<Instant>,
+    next_step: usize,
+    /// The frame being streamed by BeginFrame / FrameData: key and offset.
+    streaming: Option<([u8; 4], usize)>,
+    /// Writes not yet flushed (unchopped frames are written together).
+    pending: Vec<u8>,
+    round_trips: Option<RoundTrips>,
+    computed: Option<Behavior>,
+    notes: Vec<String>,
+}
+
+struct RoundTrips {
+    opcode: u8,
+    payload: Vec<u8>,
+    left: usize,
+}
+
+/// Autobahn's close-handshake and server-drop timeouts.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Plays `case` on `conn` (just opened) and grades it.
+pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) -> CaseResult {
+    let started = Instant::now();
+    let mut fuzzer = Fuzzer {
+        case,
+        conn,
+        state: State::Open,
+        record_messages,
+        received: Vec::new(),
+        closed_by_me: false,
+        failed_by_me: false,
+        dropped_by_me: false,
+        sent_close: false,
+        received_close: false,
+        timed_out: false,
+        remote_close_code: None,
+        timer: None,
+        close_deadline: None,
+        drop_deadline: None,
+        resume_at: None,
+        next_step: 0,
+        streaming: None,
+        pending: Vec::new(),
+        round_trips: None,
+        computed: None,
+        notes: Vec::new(),
+    };
+    fuzzer.run_steps().await;
+    while fuzzer.state != State::Closed {
+        let deadline = [
+            fuzzer.timer.map(|(at, _)| at),
+            fuzzer.close_deadline,
+            fuzzer.drop_deadline,
+            fuzzer.resume_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let event = match deadline {
+            Some(at) => tokio::select! {
+                event = fuzzer.conn.next_event() => Some(event),
+                () = tokio::time::sleep_until(at) => None,
+            },
+            None => Some(fuzzer.conn.next_event().await),
+        };
+        match event {
+            Some(event) => fuzzer.on_event(event).await,
+            None => fuzzer.on_time().await,
+        }
+    }
+    let duration = started.elapsed();
+    let (behavior, behavior_close) = fuzzer.grade();
+    let Fuzzer {
+        conn,
+        received,
+        remote_close_code,
+        notes,
+        ..
+    } = fuzzer;
+    CaseResult {
+        behavior,
+        behavior_close,
+        remote_close_code,
+        duration,
+        received,
+        notes,
+        transcript: conn.finish().await,
+    }
+}
+
+impl Fuzzer<'_> {
+    /// Runs steps until a wait, the end of the script, or a closed connection.
+    async fn run_steps(&mut self) {
+        while let Some(step) = self.case.steps.get(self.next_step) {
+            if self.state == State::Closed {
+                return;
+            }
+            self.next_step += 1;
+            match step {
+                Step::Frame {
+                    opcode,
+                    fin,
+                    rsv,
+                    payload,
+                    chop,
+                } => {
+                    let frame = frame(*opcode, *fin, *rsv, &payload.to_bytes());
+                    self.send(&frame, *chop).await;
+                }
+                Step::Message {
+                    opcode,
+                    payload,
+                    fragment_size,
+                } => {
+                    let bytes = payload.to_bytes();
+                    for frame in message_frames(*opcode, &bytes, *fragment_size) {
+                        self.pending.extend_from_slice(&frame);
+                    }
+                }
+                Step::Close(body) => {
+                    self.flush().await;
+                    self.send_close(body.clone(), false).await;
+                }
+                Step::BeginFrame { opcode, fin, len } => {
+                    let key = random_bytes::<4>();
+                    let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), *len);
+                    header.fin = *fin;
+                    header.mask = Some(key);
+                    let mut out = Vec::new();
+                    // An announced length without its payload: encode the header only.
+                    let _ = encode_frame(&mut out, &header, &[]);
+                    self.streaming = Some((key, 0));
+                    self.send(&out, Chop::Frame).await;
+                }
+                Step::FrameData(data) => {
+                    let (key, offset) = self.streaming.unwrap_or((random_bytes(), 0));
+                    let masked: Vec<u8> = data
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| b ^ key.get((offset + i) % 4).copied().unwrap_or(0))
+                        .collect();
+                    self.streaming = Some((key, offset + data.len()));
+                    self.send(&masked, Chop::Frame).await;
+                }
+                Step::Wait { after, .. } => {
+                    self.flush().await;
+                    self.resume_at = Some(Instant::now() + *after);
+                    return;
+                }
+                Step::Timer(timer) => {
+                    let after = match timer {
+                        Timer::KillAfter(d) | Timer::CloseAfter(d) => *d,
+                    };
+                    self.timer = Some((Instant::now() + after, *timer));
+                }
+                Step::RoundTrips {
+                    opcode,
+                    payload,
+                    count,
+                } => {
+                    let payload = payload.to_bytes();
+                    self.pending
+                        .extend_from_slice(&frame(*opcode, true, 0, &payload));
+                    self.round_trips = Some(RoundTrips {
+                        opcode: *opcode,
+                        payload,
+                        left: *count,
+                    });
+                }
+            }
+        }
+        self.flush().await;
+    }
+
+    /// After a wait: go on if still open.
+    async fn resume(&mut self) {
+        self.resume_at = None;
+        let tag = match self.case.steps.get(self.next_step.wrapping_sub(1)) {
+            Some(Step::Wait { tag, .. }) => *tag,
+            _ => None,
+        };
+        if self.state != State::Open {
+            self.next_step = self.case.steps.len();
+            return;
+        }
+        if let Some(tag) = tag {
+            self.record(Event::Timeout(tag)).await;
+        }
+        self.run_steps().await;
+    }
+
+    async fn send(&mut self, bytes: &[u8], chop: Chop) {
+        match chop {
+            Chop::None => self.pending.extend_from_slice(bytes),
+            Chop::Frame => {
+                self.flush().await;
+                self.write(bytes).await;
+                tokio::task::yield_now().await;
+            }
+            Chop::Octets(size) => {
+                self.flush().await;
+                for piece in bytes.chunks(size.max(1)) {
+                    self.write(piece).await;
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.write(&pending).await;
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        // A failed write means the server has gone: the reader reports it.
+        let _ = self.conn.write(bytes).await;
+    }
+
+    /// Sends a Close: the fuzzer's own (`reply` false) or its answer to the server's.
+    async fn send_close(&mut self, body: Vec<u8>, reply: bool) {
+        if self.state != State::Open {
+            return;
+        }
+        self.flush().await;
+        self.write(&frame(0x8, true, 0, &body)).await;
+        self.sent_close = true;
+        self.state = State::Closing;
+        if !reply {
+            self.closed_by_me = true;
+            self.close_deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+        }
+    }
+
+    /// Fails the connection as Autobahn does: a Close with `code` while open, a
+    /// dropped TCP connection once closing.
+    async fn fail(&mut self, code: u16, why: String) {
+        self.notes.push(why);
+        self.failed_by_me = true;
+        if self.state == State::Open {
+            self.send_close(code.to_be_bytes().to_vec(), false).await;
+        } else {
+            self.drop_tcp().await;
+        }
+    }
+
+    async fn drop_tcp(&mut self) {
+        self.dropped_by_me = true;
+        self.conn.drop_tcp().await;
+        self.state = State::Closed;
+    }
+
+    async fn record(&mut self, event: Event) {
+        self.received.push(event);
+        // Auto-close: when what arrived is exactly what every expected list says.
+        if self.case.auto_close
+            && self.case.close.by_fuzzer
+            && let Expectation::Events { ok, non_strict } = &self.case.expect
+            && equals(&self.received, ok)
+            && non_strict
+                .as_ref()
+                .is_none_or(|n| equals(&self.received, n))
+        {
+            self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+        }
+    }
+
+    async fn on_event(&mut self, event: WsEvent) {
+        match event {
+            WsEvent::Message { opcode, data } => self.on_message(opcode == 2, data).await,
+            WsEvent::Pong(payload) => self.record(Event::Pong(payload)).await,
+            WsEvent::Ping(payload) => {
+                if self.state == State::Open {
+                    self.flush().await;
+                    self.write(&frame(0xA, true, 0, &payload)).await;
+                }
+            }
+            WsEvent::Close { code, reason } => {
+                self.received_close = true;
+                self.remote_close_code = code;
+                let code_text = code.map_or("no code".to_owned(), |c| c.to_string());
+                match self.state {
+                    State::Open => {
+                        self.notes.push(format!(
+                            "the server sent Close ({code_text}{}) first",
+                            reason_suffix(&reason)
+                        ));
+                        self.send_close(1000u16.to_be_bytes().to_vec(), true).await;
+                        // Autobahn waits for the server to close TCP until its
+                        // killAfter fires; without one, as long as a kill would.
+                        if !matches!(self.timer, Some((_, Timer::KillAfter(_)))) {
+                            self.timer = Some((
+                                Instant::now() + 2 * CLOSE_TIMEOUT,
+                                Timer::KillAfter(Duration::ZERO),
+                            ));
+                        }
+                    }
+                    State::Closing => {
+                        self.close_deadline = None;
+                        self.drop_deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+                    }
+                    State::Closed => {}
+                }
+            }
+            WsEvent::Violation(v) => {
+                let code = v.close_code().get();
+                self.fail(code, format!("the server broke RFC 6455: {}", v.error))
+                    .await;
+            }
+            WsEvent::Eof | WsEvent::Timeout => {
+                self.state = State::Closed;
+            }
+        }
+    }
+
+    async fn on_message(&mut self, binary: bool, data: Vec<u8>) {
+        if !self.record_messages {
+            self.conn
+                .note("a data message from a server that does not echo: not recorded");
+            return;
+        }
+        if self.failed_by_me {
+            return;
+        }
+        match &self.case.expect {
+            Expectation::Length {
+                binary: want_binary,
+                len,
+            } => {
+                let (want_binary, len) = (*want_binary, *len);
+                if binary == want_binary && data.len() == len {
+                    self.computed = Some(Behavior::Ok);
+                } else {
+                    self.notes.push(format!(
+                        "expected a {} message of {len} bytes, got a {} message of {} bytes",
+                        kind(want_binary),
+                        kind(binary),
+                        data.len()
+                    ));
+                }
+                self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+            }
+            Expectation::RoundTrips => {
+                let Some(trips) = self.round_trips.as_mut() else {
+                    return;
+                };
+                let want_binary = trips.opcode == 2;
+                if binary != want_binary || data.len() != trips.payload.len() {
+                    self.notes.push(format!(
+                        "round trip {} came back as a {} message of {} bytes",
+                        trips.left,
+                        kind(binary),
+                        data.len()
+                    ));
+                    self.computed = Some(Behavior::Failed);
+                    self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+                    return;
+                }
+                trips.left = trips.left.saturating_sub(1);
+                if trips.left == 0 {
+                    self.computed = Some(Behavior::Ok);
+                    self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+                } else if self.state == State::Open {
+                    let next = frame(trips.opcode, true, 0, &trips.payload);
+                    self.write(&next).await;
+                }
+            }
+            Expectation::Events { .. } | Expectation::Informational => {
+                self.record(Event::Message { binary, data }).await;
+            }
+        }
+    }
+
+    async fn on_time(&mut self) {
+        let now = Instant::now();
+        if self.resume_at.is_some_and(|at| at <= now) {
+            self.resume().await;
+        }
+        if let Some((at, timer)) = self.timer
+            && at <= now
+        {
+            self.timer = None;
+            match (timer, self.state) {
+                (Timer::KillAfter(_), State::Open) => {
+                    self.fail(
+                        1001,
+                        "the case's kill timer fired with the connection open".into(),
+                    )
+                    .await;
+                }
+                (Timer::KillAfter(_), State::Closing) => {
+                    self.notes.push(
+                        "the server had not closed TCP when the case's kill timer fired".into(),
+                    );
+                    self.drop_tcp().await;
+                }
+                (Timer::CloseAfter(_), State::Open) => {
+                    self.notes
+                        .push("the case's close timer fired with the connection open".into());
+                    self.send_close(Vec::new(), false).await;
+                }
+                _ => {}
+            }
+        }
+        if self.close_deadline.is_some_and(|at| at <= now) {
+            self.close_deadline = None;
+            self.notes
+                .push("no Close came back within 1 s of the probe's Close".into());
+            self.timed_out = true;
+            self.drop_tcp().await;
+        }
+        if self.drop_deadline.is_some_and(|at| at <= now) {
+            self.drop_deadline = None;
+            self.notes
+                .push("the server did not close TCP within 1 s of the close handshake".into());
+            self.timed_out = true;
+            self.drop_tcp().await;
+        }
+    }
+
+    /// Autobahn's grading when the connection is lost (§1.4, §1.5).
+    fn grade(&self) -> (Behavior, CloseBehavior) {
+        let expect = &self.case.close;
+        let was_clean = self.sent_close && self.received_close && !self.timed_out;
+        let behavior_close = if self.closed_by_me != expect.by_fuzzer {
+            CloseBehavior::Failed
+        } else if expect.clean && !was_clean {
+            CloseBehavior::Unclean
+        } else if self
+            .remote_close_code
+            .is_some_and(|c| !expect.codes.contains(&c))
+        {
+            CloseBehavior::WrongCode
+        } else if self.dropped_by_me {
+            CloseBehavior::FailedByClient
+        } else {
+            CloseBehavior::Ok
+        };
+        let mut behavior = match &self.case.expect {
+            Expectation::Informational => {
+                return (Behavior::Informational, CloseBehavior::Informational);
+            }
+            Expectation::Events { ok, non_strict } => {
+                if equals(&self.received, ok) {
+                    Behavior::Ok
+                } else if non_strict
+                    .as_ref()
+                    .is_some_and(|n| equals(&self.received, n))
+                {
+                    Behavior::NonStrict
+                } else {
+                    Behavior::Failed
+                }
+            }
+            Expectation::Length { .. } | Expectation::RoundTrips => {
+                self.computed.unwrap_or(Behavior::Failed)
+            }
+        };
+        if expect.wrong_endpoint_fatal && self.closed_by_me != expect.by_fuzzer {
+            behavior = Behavior::Failed;
+        }
+        if expect.wrong_code_fatal && behavior_close == CloseBehavior::WrongCode {
+            behavior = Behavior::Failed;
+        }
+        (behavior, behavior_close)
+    }
+}
+
+/// Whether the recorded events equal the expected ones exactly.
+fn equals(received: &[Event], expected: &[Expected]) -> bool {
+    received.len() == expected.len()
+        && received.iter().zip(expected).all(|(r, e)| match (r, e) {
+            (Event::Message { binary, data }, Expected::Message { binary: b, data: d }) => {
+                binary == b && data.len() == d.len() && *data == d.to_bytes()
+            }
+            _ => *r == e.materialise(),
+        })
+}
+
+fn kind(binary: bool) -> &'static str {
+    if binary { "binary" } else { "text" }
+}
+
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" {reason:?}")
+    }
+}
+
+/// One masked frame, fresh key, minimal length: exactly what Autobahn's
+/// `sendFrame` writes, whatever the opcode and bits.
+pub fn frame(opcode: u8, fin: bool, rsv: u8, payload: &[u8]) -> Vec<u8> {
+    let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), payload.len() as u64);
+    header.fin = fin;
+    header.rsv = Rsv::from_bits(rsv & 0b111);
+    header.mask = Some(random_bytes::<4>());
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    // Every header built here is encodable: the length matches the payload.
+    let _ = encode_frame(&mut out, &header, payload);
+    out
+}
+
+/// The frames of a message sent with `fragment_size`, as Autobahn's
+/// `sendMessage` cuts it: frames of `fragment_size` bytes, FIN on the one whose end
+/// passes the payload's end, so a length that is a multiple of the size ends with
+/// an extra empty FIN frame.
+pub fn message_frames(opcode: u8, payload: &[u8], fragment_size: Option<usize>) -> Vec<Vec<u8>> {
+    let size = match fragment_size {
+        Some(size) if size > 0 && payload.len() > size => size,
+        _ => return vec![frame(opcode, true, 0, payload)],
+    };
+    let mut frames = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + size).min(payload.len());
+        let fin = start + size > payload.len();
+        let op = if start == 0 { opcode } else { 0 };
+        frames.push(frame(
+            op,
+            fin,
+            0,
+            payload.get(start..end).unwrap_or_default(),
+        ));
+        if fin {
+            return frames;
+        }
+        start += size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(frames: &[Vec<u8>]) -> Vec<(u8, usize)> {
+        frames
+            .iter()
+            .map(|f| (f[0], usize::from(f[1] & 0x7F)))
+            .collect()
+    }
+
+    #[test]
+    fn autobahn_rsv_numbers_are_bits_from_rsv3_up() {
+        assert_eq!(frame(1, true, 1, b"x")[0], 0x91);
+        assert_eq!(frame(1, true, 2, b"x")[0], 0xA1);
+        assert_eq!(frame(1, true, 4, b"x")[0], 0xC1);
+        assert_eq!(frame(8, true, 7, b"")[0], 0xF8);
+        assert_eq!(frame(2, true, 5, b"")[0], 0xD2);
+    }
+
+    #[test]
+    fn frames_are_masked_with_the_minimal_length() {
+        let f = frame(9, true, 0, &[0xFE; 126]);
+        assert_eq!(f[1], 0x80 | 126, "a 126-byte ping needs a 16-bit length");
+        assert_eq!(f.len(), 2 + 2 + 4 + 126);
+        let f = frame(1, true, 0, &[]);
+        assert_eq!(
+            f,
+            [0x81, 0x80, f[2], f[3], f[4], f[5]],
+            "mask key even when empty"
+        );
+    }
+
+    #[test]
+    fn a_multiple_of_the_fragment_size_ends_with_an_empty_fin_frame() {
+        // 6.2.4: 11 one-byte frames, all FIN=0, then an empty continuation FIN=1.
+        let frames = message_frames(1, &[b'a'; 11], Some(1));
+        assert_eq!(frames.len(), 12);
+        let h = headers(&frames);
+        assert_eq!(h[0], (0x01, 1));
+        assert!(h[1..11].iter().all(|&x| x == (0x00, 1)));
+        assert_eq!(h[11], (0x80, 0));
+        // 10.1.1: 65536 in 1300: 50 full frames then 536 bytes with FIN.
+        let frames = message_frames(1, &[b'*'; 65536], Some(1300));
+        assert_eq!(frames.len(), 51);
+        assert_eq!(frames[50][0], 0x80);
+        // 9.3.9: the size equals the length: one frame.
+        assert_eq!(message_frames(1, &[0; 64], Some(64)).len(), 1);
+    }
+
+    #[test]
+    fn repeated_payloads_end_with_a_partial_copy() {
+        let p = Payload::Repeat {
+            pattern: b"BAsd7&jh23",
+            len: 65536,
+        };
+        let bytes = p.to_bytes();
+        assert_eq!(bytes.len(), 65536);
+        assert_eq!(&bytes[65530..], b"BAsd7&");
+    }
+}

@@ -1,0 +1,298 @@
+//! Autobahn|Testsuite parity: the 301 cases of its groups 1–7, 9 and 10, each a
+//! check whose alias is Autobahn's case number (`pulsecheck probe --only 7.9.3`).
+//!
+//! Every case runs on its own connection, concurrently with the others, and is
+//! played by [`fuzzer::play`] exactly as Autobahn's fuzzing client plays it: the
+//! same frames, the same chopping, the same timers (its 1 s close timeouts, its
+//! `killAfter`/`closeAfter` fallbacks), the same auto-close when the expected
+//! events are in. It is then graded by Autobahn's rules into `behavior` (OK,
+//! NON-STRICT, FAILED, INFORMATIONAL) and `behaviorClose` (OK, FAILED, UNCLEAN,
+//! WRONG CODE, FAILED BY CLIENT, INFORMATIONAL), which the check's facts carry
+//! (and `--format autobahn` writes as Autobahn's `index.json`). The verdict:
+//!
+//! | behavior | behaviorClose | verdict |
+//! |---|---|---|
+//! | OK | OK | pass |
+//! | NON-STRICT | OK | warn |
+//! | INFORMATIONAL | INFORMATIONAL | info |
+//! | anything else | | fail |
+//!
+//! Autobahn reports the two grades side by side and colours a case by `behavior`;
+//! a pass here needs both, so a server that echoes right but never closes TCP
+//! fails where Autobahn's summary shows OK beside a FAILED BY CLIENT close.
+//!
+//! On a server that does not echo (detected once, [`WsProbe::echoes`]), cases
+//! whose expected events include an echo are skipped, and data messages are not
+//! recorded in the others: what such a server sends is not an answer.
+
+pub mod cases;
+pub mod fuzzer;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use tokio::sync::Semaphore;
+
+use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript, Verdict};
+use crate::registry::{Check, CheckFuture};
+use crate::ws::checks::WsProbe;
+use cases::NamedCase;
+use fuzzer::{Behavior, Case, CaseResult, CloseBehavior, Event, Expectation, Expected, Step};
+
+/// The cases, built once.
+static CASES: LazyLock<Vec<NamedCase>> = LazyLock::new(cases::all);
+
+/// Case number → index in [`CASES`].
+static BY_NUMBER: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
+    CASES
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.case.number.clone(), i))
+        .collect()
+});
+
+/// At most this many cases that move a megabyte or more run at once, whatever
+/// `--jobs` says: each holds its payload, the frames and the echo in memory.
+static HEAVY: Semaphore = Semaphore::const_new(4);
+
+/// Bytes a case sends at the least; cases above a megabyte count as heavy.
+fn bytes_sent(case: &Case) -> usize {
+    case.steps
+        .iter()
+        .map(|s| match s {
+            Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
+            Step::RoundTrips { payload, count, .. } => payload.len() * count,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The 301 Autobahn cases as checks, in Autobahn's order.
+pub fn checks() -> Vec<Check<WsProbe>> {
+    CASES
+        .iter()
+        .map(|c| {
+            // Built once per process: the catalogue's strings live as long as it.
+            let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+            let aliases: &'static [&'static str] =
+                Box::leak(vec![leak(c.case.number.clone())].into_boxed_slice());
+            Check {
+                info: CheckInfo {
+                    id: leak(c.id.clone()),
+                    aliases,
+                    title: leak(c.title.clone()),
+                    source: Source::Rfc(6455, c.section),
+                    requirement: c.requirement,
+                    level: Level::Must,
+                },
+                run: run_case,
+            }
+        })
+        .collect()
+}
+
+fn run_case<'a>(probe: &'a WsProbe, info: &'a CheckInfo) -> CheckFuture<'a> {
+    Box::pin(async move {
+        let Some(named) = info
+            .aliases
+            .first()
+            .and_then(|n| BY_NUMBER.get(*n))
+            .and_then(|&i| CASES.get(i))
+        else {
+            return Outcome::error(
+                format!("{} is not an Autobahn case", info.id),
+                Transcript::default(),
+            );
+        };
+        play_case(probe, &named.case).await
+    })
+}
+
+async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
+    let echoes = match probe.echoes().await {
+        Ok(echoes) => echoes,
+        Err(e) => {
+            return Outcome::error(
+                format!("cannot find out whether the server echoes: {e}"),
+                Transcript::default(),
+            );
+        }
+    };
+    if case.expect.needs_echo() && !echoes {
+        return Outcome::skipped(
+            "the server does not echo messages (ws/echo/detected); this case grades an echo",
+        )
+        .with_fact("behavior", "UNIMPLEMENTED")
+        .with_fact("behaviorClose", "UNIMPLEMENTED");
+    }
+    let _heavy = if bytes_sent(case) >= 1 << 20 {
+        HEAVY.acquire().await.ok()
+    } else {
+        None
+    };
+    let conn = match probe.open().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            let mut transcript = Transcript::default();
+            transcript.note(std::time::Duration::ZERO, e.to_string());
+            let outcome = Outcome::fail(
+                format!("FAILED: the opening handshake failed: {e}"),
+                Evidence {
+                    expected: "a completed opening handshake, then the case".into(),
+                    actual: e.to_string(),
+                    transcript,
+                },
+            );
+            return with_grades(outcome, Behavior::Failed, CloseBehavior::Failed, None, 0);
+        }
+    };
+    let result = fuzzer::play(case, conn.into_duplex(), echoes).await;
+    outcome_of(case, result)
+}
+
+fn with_grades(
+    outcome: Outcome,
+    behavior: Behavior,
+    close: CloseBehavior,
+    code: Option<u16>,
+    duration_ms: u64,
+) -> Outcome {
+    outcome
+        .with_fact("behavior", behavior.to_string())
+        .with_fact("behaviorClose", close.to_string())
+        .with_fact("remoteCloseCode", code.map(serde_json::Value::from))
+        .with_fact("duration_ms", duration_ms)
+}
+
+/// The verdict, message and evidence of a played case.
+fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
+    let code = match result.remote_close_code {
+        Some(c) => format!("the server's Close carried {c}"),
+        None => "no close code from the server".to_owned(),
+    };
+    let message = format!(
+        "behavior {}, close {}; {code}",
+        result.behavior, result.behavior_close
+    );
+    let verdict = match (result.behavior, result.behavior_close) {
+        (Behavior::Ok, CloseBehavior::Ok) => Verdict::Pass,
+        (Behavior::NonStrict, CloseBehavior::Ok) => Verdict::Warn,
+        (Behavior::Informational, _) => Verdict::Info,
+        _ => Verdict::Fail,
+    };
+    let mut outcome = if verdict == Verdict::Pass {
+        Outcome::pass(message)
+    } else {
+        let mut o = Outcome::fail(
+            message,
+            Evidence {
+                expected: expected_text(case),
+                actual: actual_text(&result),
+                transcript: result.transcript.clone(),
+            },
+        );
+        o.verdict = verdict;
+        o
+    };
+    if verdict == Verdict::Pass {
+        outcome.evidence = None;
+    }
+    let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+    with_grades(
+        outcome,
+        result.behavior,
+        result.behavior_close,
+        result.remote_close_code,
+        ms,
+    )
+}
+
+fn expected_text(case: &Case) -> String {
+    let behavior = match &case.expect {
+        Expectation::Events { ok, non_strict } => {
+            let mut s = format!("OK: {}", events_text(ok));
+            if let Some(n) = non_strict {
+                let _ = write!(s, "; NON-STRICT: {}", events_text(n));
+            }
+            s
+        }
+        Expectation::Length { binary, len } => format!(
+            "one {} message of exactly {len} bytes",
+            if *binary { "binary" } else { "text" }
+        ),
+        Expectation::RoundTrips => "every round trip echoed with its type and length".into(),
+        Expectation::Informational => {
+            "anything (the spec leaves it open; reported as information)".into()
+        }
+    };
+    let close = &case.close;
+    let who = if close.by_fuzzer {
+        "the probe closes first and the server answers"
+    } else {
+        "the server fails the connection first (a Close or a dropped TCP connection)"
+    };
+    let codes: Vec<String> = close.codes.iter().map(u16::to_string).collect();
+    format!(
+        "{behavior}. Close: {who}; code {} or none{}",
+        codes.join(" or "),
+        if close.clean {
+            "; a clean close (Close both ways, then the server closes TCP)"
+        } else {
+            ""
+        }
+    )
+}
+
+fn events_text(events: &[Expected]) -> String {
+    if events.is_empty() {
+        return "nothing".into();
+    }
+    let parts: Vec<String> = events
+        .iter()
+        .map(|e| match e {
+            Expected::Message { binary, data } => message_text(*binary, &data.to_bytes()),
+            Expected::Pong(p) => format!("pong {}", short(p)),
+            Expected::Timeout(t) => format!("still open at wait {t}"),
+        })
+        .collect();
+    parts.join(", ")
+}
+
+fn actual_text(result: &CaseResult) -> String {
+    let received: Vec<String> = result
+        .received
+        .iter()
+        .map(|e| match e {
+            Event::Message { binary, data } => message_text(*binary, data),
+            Event::Pong(p) => format!("pong {}", short(p)),
+            Event::Timeout(t) => format!("still open at wait {t}"),
+        })
+        .collect();
+    let mut s = format!(
+        "received: {}",
+        if received.is_empty() {
+            "nothing".to_owned()
+        } else {
+            received.join(", ")
+        }
+    );
+    for note in &result.notes {
+        let _ = write!(s, "; {note}");
+    }
+    s
+}
+
+fn message_text(binary: bool, data: &[u8]) -> String {
+    let kind = if binary { "binary" } else { "text" };
+    format!("{kind} message {}", short(data))
+}
+
+/// A payload in a line: short ones shown (escaped), long ones by length.
+fn short(data: &[u8]) -> String {
+    if data.len() <= 32 {
+        format!("{:?} ({} bytes)", String::from_utf8_lossy(data), data.len())
+    } else {
+        format!("of {} bytes", data.len())
+    }
+}
