@@ -1,6 +1,9 @@
 //! Self-tests of the WebSocket checks against the reference echo server: every
 //! check passes against the conformant server and fails against the fault it
 //! exists to detect. A table ties checks to faults; a test keeps it complete.
+//! The heartbeat checks only measure (INFO): their tests run them against servers
+//! configured to ping, to close idle connections or to pong late, and check the
+//! numbers they report.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,19 +75,41 @@ const NO_FAULT_YET: &[(&str, &str)] = &[
         "ws/robustness/concurrent-echo",
         "the server has no connection limit below 8",
     ),
+    (
+        "ws/heartbeat/pong-latency",
+        "information only: measured against pongs-late and no-pong below",
+    ),
+    (
+        "ws/heartbeat/server-pings",
+        "information only: measured against ping_interval below",
+    ),
+    (
+        "ws/heartbeat/idle-timeout",
+        "information only: measured against idle_timeout below",
+    ),
+    (
+        "ws/heartbeat/unanswered-pings",
+        "information only: measured against ping_interval with idle_timeout below",
+    ),
 ];
 
 async fn probe(fault: Option<&str>, only: &str) -> Vec<CheckResult> {
     let fault = fault.map(|f| f.parse::<Fault>().expect("a known fault"));
-    let server = start(WsServerConfig {
+    let config = WsServerConfig {
         fault,
         ..WsServerConfig::default()
-    })
-    .await
-    .expect("the reference server starts");
+    };
+    probe_with(config, WsProbe::DEFAULT_OBSERVE, only).await
+}
+
+/// Runs the checks matching `only` against a server started with `config`,
+/// watching idle connections for `observe`.
+async fn probe_with(config: WsServerConfig, observe: Duration, only: &str) -> Vec<CheckResult> {
+    let server = start(config).await.expect("the reference server starts");
     let url = Url::parse(&server.url()).expect("a URL");
     let client = Client::new(ClientConfig::default()).expect("a client");
-    let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(3)));
+    let probe = WsProbe::new(client, url, Duration::from_secs(3)).with_observe(observe);
+    let probe = Arc::new(probe);
     let only = [Pattern::new(only).expect("a pattern")];
     let selected: Vec<_> = select(CHECKS, &only, &[]).into_iter().copied().collect();
     let options = RunOptions {
@@ -150,4 +175,139 @@ async fn every_check_fails_against_its_fault() {
         problems.is_empty(),
         "self-tests that did not see their fault: {problems:#?}"
     );
+}
+
+/// The window of the heartbeat tests: long enough for several 0.3-0.5 s pings.
+const OBSERVE: Duration = Duration::from_secs(3);
+
+/// Runs the heartbeat checks against a server started with `config`.
+async fn heartbeats(config: WsServerConfig) -> Vec<CheckResult> {
+    probe_with(config, OBSERVE, "ws/heartbeat/*").await
+}
+
+/// Asserts that check `id` saw its idle connection open for the whole window.
+fn assert_kept_open(results: &[CheckResult], id: &str) {
+    let message = info(results, id);
+    assert!(
+        message.contains("kept open for the whole 3.0 s window"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("--observe extends the window"),
+        "{message}"
+    );
+}
+
+/// The message of the INFO result of check `id`.
+fn info(results: &[CheckResult], id: &str) -> String {
+    let r = results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("{id} did not run"));
+    assert_eq!(r.verdict, Verdict::Info, "{id}: {}", r.message);
+    assert!(r.evidence.as_ref().is_some_and(|e| !e.actual.is_empty()));
+    r.message.clone()
+}
+
+/// The number right after `marker` in `message`.
+fn number_after(message: &str, marker: &str) -> f64 {
+    let at = message
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in {message:?}"));
+    let digits: String = message[at + marker.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {marker:?} in {message:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_checks_measure_a_server_that_neither_pings_nor_times_out() {
+    let results = heartbeats(WsServerConfig::default()).await;
+    let latency = info(&results, "ws/heartbeat/pong-latency");
+    assert!(latency.starts_with("10 of 10 pings answered"), "{latency}");
+    assert!(number_after(&latency, "max ") < 1000.0, "{latency}");
+    assert!(number_after(&latency, "min ") <= number_after(&latency, "median "));
+    let pings = info(&results, "ws/heartbeat/server-pings");
+    assert!(pings.starts_with("no ping within 3.0 s"), "{pings}");
+    assert!(pings.contains("--observe"), "{pings}");
+    assert_kept_open(&results, "ws/heartbeat/idle-timeout");
+    assert_kept_open(&results, "ws/heartbeat/unanswered-pings");
+    let unanswered = info(&results, "ws/heartbeat/unanswered-pings");
+    assert!(
+        unanswered.starts_with("no ping within 3.0 s"),
+        "{unanswered}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_pings_are_counted_at_their_interval() {
+    let config = WsServerConfig {
+        ping_interval: Some(Duration::from_millis(500)),
+        ..WsServerConfig::default()
+    };
+    let results = heartbeats(config).await;
+    let pings = info(&results, "ws/heartbeat/server-pings");
+    let every = number_after(&pings, "pinged every ");
+    assert!((0.45..=1.0).contains(&every), "{pings}");
+    let count = number_after(&pings, "(");
+    assert!((2.0..=7.0).contains(&count), "{pings}");
+    let first = number_after(&pings, "first after ");
+    assert!((0.45..=1.5).contains(&first), "{pings}");
+    // Pinged, never closed, answering or not.
+    assert_kept_open(&results, "ws/heartbeat/idle-timeout");
+    assert_kept_open(&results, "ws/heartbeat/unanswered-pings");
+    let unanswered = info(&results, "ws/heartbeat/unanswered-pings");
+    assert!(number_after(&unanswered, "") >= 2.0, "{unanswered}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_timeout_is_measured_with_its_close_code() {
+    let config = WsServerConfig {
+        idle_timeout: Some(Duration::from_secs(1)),
+        ..WsServerConfig::default()
+    };
+    let results = probe_with(config, OBSERVE, "ws/heartbeat/idle-timeout").await;
+    let idle = info(&results, "ws/heartbeat/idle-timeout");
+    let after = number_after(&idle, "closed after ");
+    assert!((0.9..=2.5).contains(&after), "{idle}");
+    assert!(idle.contains(" s with 1001"), "{idle}");
+    assert!(!idle.contains("--observe"), "{idle}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_pings_is_told_from_an_idle_one() {
+    let config = WsServerConfig {
+        ping_interval: Some(Duration::from_millis(300)),
+        idle_timeout: Some(Duration::from_millis(1200)),
+        ..WsServerConfig::default()
+    };
+    let results = heartbeats(config).await;
+    // Its pongs keep the client that answers alive.
+    assert_kept_open(&results, "ws/heartbeat/idle-timeout");
+    let unanswered = info(&results, "ws/heartbeat/unanswered-pings");
+    let pings = number_after(&unanswered, "");
+    assert!((2.0..=5.0).contains(&pings), "{unanswered}");
+    let after = number_after(&unanswered, "closed after ");
+    assert!((1.1..=2.8).contains(&after), "{unanswered}");
+    assert!(unanswered.contains(" s with 1001"), "{unanswered}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pong_latency_reports_late_and_missing_pongs() {
+    let (late, none) = tokio::join!(
+        probe(Some("pongs-late"), "ws/heartbeat/pong-latency"),
+        probe(Some("no-pong"), "ws/heartbeat/pong-latency"),
+    );
+    let late = info(&late, "ws/heartbeat/pong-latency");
+    // A 2 s late pong, then the 3 s budget runs out on the second ping.
+    assert!(late.starts_with("1 of 10 pings answered"), "{late}");
+    assert!(number_after(&late, "median ") >= 1500.0, "{late}");
+    assert!(late.contains("ping 2: no pong within 3.0 s"), "{late}");
+
+    let none = info(&none, "ws/heartbeat/pong-latency");
+    assert!(none.starts_with("0 of 10 pings answered"), "{none}");
+    assert!(none.contains("ping 1: no pong"), "{none}");
 }

@@ -36,6 +36,7 @@ const BINARY: u8 = 0x2;
 const CONTINUATION: u8 = 0x0;
 const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
 
 fn config(fault: Option<Fault>) -> WsServerConfig {
     WsServerConfig {
@@ -251,6 +252,10 @@ async fn invalid_configurations_are_refused() {
         },
         WsServerConfig {
             max_connections: 0,
+            ..WsServerConfig::default()
+        },
+        WsServerConfig {
+            idle_timeout: Some(Duration::ZERO),
             ..WsServerConfig::default()
         },
     ] {
@@ -584,6 +589,84 @@ async fn idle_clients_get_pinged_only_when_asked() {
     let mut raw = Raw::connect(&quiet).await;
     assert_eq!(raw.next(QUIET).await, Got::Silence);
     quiet.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_clients_are_closed_with_1001_only_when_silent_that_long() {
+    let timeout_after = Duration::from_millis(500);
+    let server = server(WsServerConfig {
+        idle_timeout: Some(timeout_after),
+        ..WsServerConfig::default()
+    })
+    .await;
+    // A silent client: Close 1001, then the server's FIN.
+    let mut raw = Raw::connect(&server).await;
+    let opened = Instant::now();
+    assert_eq!(raw.next(PATIENCE).await, Got::Close(Some(1001)));
+    let after = opened.elapsed();
+    assert!(
+        after >= timeout_after - Duration::from_millis(50),
+        "{after:?}"
+    );
+    assert_eq!(raw.next(PATIENCE).await, Got::Eof);
+
+    // A client that sends every 100 ms for more than twice the timeout stays.
+    let mut raw = Raw::connect(&server).await;
+    let busy_until = Instant::now() + timeout_after * 5 / 2;
+    while Instant::now() < busy_until {
+        sleep(Duration::from_millis(100)).await;
+        raw.send(&frame(TEXT, true, b"still here")).await;
+        assert_eq!(raw.next(PATIENCE).await, text("still here"));
+    }
+    // Then silent: closed.
+    assert_eq!(raw.next(PATIENCE).await, Got::Close(Some(1001)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_pings_the_idle_timeout_closes_only_clients_that_do_not_answer() {
+    let timeout_after = Duration::from_millis(600);
+    let server = server(WsServerConfig {
+        ping_interval: Some(Duration::from_millis(150)),
+        idle_timeout: Some(timeout_after),
+        ..WsServerConfig::default()
+    })
+    .await;
+    // A client that answers every ping with its pong is heard from: it stays.
+    let mut answering = Raw::connect(&server).await;
+    let watch_until = Instant::now() + timeout_after * 5 / 2;
+    let mut pings = 0;
+    loop {
+        let left = watch_until.saturating_duration_since(Instant::now());
+        match answering.next(left).await {
+            Got::Ping(payload) => {
+                pings += 1;
+                answering.send(&frame(PONG, true, &payload)).await;
+            }
+            Got::Silence => break,
+            other => panic!("an answering client got {other:?} after {pings} pings"),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings");
+
+    // A client that never answers is closed after the idle timeout.
+    let mut silent = Raw::connect(&server).await;
+    let opened = Instant::now();
+    let mut pings = 0;
+    let got = loop {
+        match silent.next(PATIENCE).await {
+            Got::Ping(_) => pings += 1,
+            other => break other,
+        }
+    };
+    let after = opened.elapsed();
+    assert_eq!(got, Got::Close(Some(1001)), "after {pings} pings");
+    assert!(pings >= 2, "{pings} pings");
+    assert!(
+        after >= timeout_after - Duration::from_millis(50),
+        "{after:?}"
+    );
+    server.shutdown().await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The WebSocket checks beyond Autobahn|Testsuite: the opening handshake, masking,
-//! non-minimal lengths, the newer close codes, the closing of TCP, ping/pong. Each
-//! sends its own bytes on its own connection.
+//! non-minimal lengths, the newer close codes, the closing of TCP, ping/pong and
+//! heartbeats. Each sends its own bytes on its own connection; the idle
+//! observations of the heartbeat checks last [`WsProbe::observe`].
 
 use std::time::Duration;
 
@@ -23,18 +24,44 @@ pub struct WsProbe {
     pub url: Url,
     /// How long to wait for an answer.
     pub wait: Duration,
+    /// How long the heartbeat checks watch an idle connection (`--observe`);
+    /// [`WsProbe::DEFAULT_OBSERVE`] unless set with [`WsProbe::with_observe`].
+    pub observe: Duration,
     echo: OnceCell<Result<bool, String>>,
+    /// The idle client that answers pings, watched once for both checks that
+    /// need it (`ws/heartbeat/server-pings` and `ws/heartbeat/idle-timeout`).
+    answering: OnceCell<Result<IdleWatch, String>>,
 }
 
 impl WsProbe {
-    /// A probe of `url`.
+    /// The default [`observe`](Self::observe) window: short on purpose, so the
+    /// whole suite runs in seconds. Keepalives and idle timeouts in the field
+    /// are tens of seconds (socket.io pings every 25 s; nginx closes a proxied
+    /// connection after 60 s without data): seeing them takes a longer window.
+    pub const DEFAULT_OBSERVE: Duration = Duration::from_secs(2);
+
+    /// The longest [`observe`](Self::observe) window honoured: a day.
+    pub const MAX_OBSERVE: Duration = Duration::from_secs(24 * 60 * 60);
+
+    /// A probe of `url`, observing idle connections for
+    /// [`DEFAULT_OBSERVE`](Self::DEFAULT_OBSERVE).
     pub fn new(client: Client, url: Url, wait: Duration) -> Self {
         WsProbe {
             client,
             url,
             wait,
+            observe: Self::DEFAULT_OBSERVE,
             echo: OnceCell::new(),
+            answering: OnceCell::new(),
         }
+    }
+
+    /// The same probe, watching idle connections for `observe` (at most
+    /// [`MAX_OBSERVE`](Self::MAX_OBSERVE)).
+    #[must_use]
+    pub fn with_observe(mut self, observe: Duration) -> Self {
+        self.observe = observe;
+        self
     }
 
     /// Opens a connection with a standard handshake.
@@ -64,6 +91,15 @@ impl WsProbe {
             .await
             .as_ref()
             .map(|b| *b)
+            .map_err(String::as_str)
+    }
+
+    /// What an idle client that answers pings saw (watched once).
+    async fn answering_watch(&self) -> Result<&IdleWatch, &str> {
+        self.answering
+            .get_or_init(|| watch_idle(self, Pongs::Answered))
+            .await
+            .as_ref()
             .map_err(String::as_str)
     }
 
@@ -235,9 +271,41 @@ pub const CHECKS: &[Check<WsProbe>] = &[
         "Every one of 8 concurrent connections gets its own message echoed.",
         concurrent_echo
     ),
+    check!(
+        "ws/heartbeat/pong-latency",
+        "How fast pings are answered",
+        Source::Rfc(6455, "5.5.3"),
+        Info,
+        "A Pong frame sent in response to a Ping frame must have identical \"Application data\" as found in the message body of the Ping frame being replied to (§5.5.3), sent as soon as is practical (§5.5.2); 10 pings in a row measure how soon.",
+        pong_latency
+    ),
+    check!(
+        "ws/heartbeat/server-pings",
+        "Whether and how often the server pings an idle client",
+        Source::Rfc(6455, "5.5.2"),
+        Info,
+        "A Ping frame MAY be sent by an endpoint at any time after the connection is established and before the connection is closed. (Servers use it as a keepalive; an idle client that answers each ping counts them.)",
+        server_pings
+    ),
+    check!(
+        "ws/heartbeat/idle-timeout",
+        "Whether the server closes an idle connection",
+        Source::Rfc(6455, "7.1.2"),
+        Info,
+        "To _Start the WebSocket Closing Handshake_ with a status code /code/ and an optional close reason /reason/, an endpoint MUST send a Close control frame; a server closing an idle connection does so (1001 \"going away\", §7.4.1) or drops TCP. An idle client that answers pings sees whether, when and how.",
+        idle_timeout
+    ),
+    check!(
+        "ws/heartbeat/unanswered-pings",
+        "Whether the server drops a client that never answers pings",
+        Source::Rfc(6455, "5.5.2"),
+        Info,
+        "NOTE: A Ping frame may serve either as a keepalive or as a means to verify that the remote endpoint is still responsive. A client that never answers shows whether the server detects the dead peer, and after how long.",
+        unanswered_pings
+    ),
 ];
 
-fn no_connection(e: &WsError) -> Outcome {
+fn no_connection(e: impl std::fmt::Display) -> Outcome {
     Outcome::error(
         format!("could not open a connection: {e}"),
         Transcript::default(),
@@ -294,10 +362,7 @@ async fn require_echo(probe: &WsProbe) -> Option<Outcome> {
     match probe.echoes().await {
         Ok(true) => None,
         Ok(false) => Some(Outcome::skipped("the server does not echo")),
-        Err(e) => Some(Outcome::error(
-            format!("could not open a connection: {e}"),
-            Transcript::default(),
-        )),
+        Err(e) => Some(no_connection(e)),
     }
 }
 
@@ -790,10 +855,7 @@ async fn echo_detected(probe: &WsProbe) -> Outcome {
                 transcript: Transcript::default(),
             },
         ),
-        Err(e) => Outcome::error(
-            format!("could not open a connection: {e}"),
-            Transcript::default(),
-        ),
+        Err(e) => no_connection(e),
     }
 }
 
@@ -871,5 +933,407 @@ async fn concurrent_echo(probe: &WsProbe) -> Outcome {
                 transcript: Transcript::default(),
             },
         )
+    }
+}
+
+/// How many pings `ws/heartbeat/pong-latency` sends, one at a time.
+const LATENCY_PINGS: usize = 10;
+
+/// Milliseconds, for latencies.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Seconds, for the idle observations.
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The middle of sorted samples (the mean of the two middle ones for an even
+/// count).
+fn median(sorted: &[Duration]) -> Duration {
+    let mid = sorted.len() / 2;
+    match (sorted.get(mid.wrapping_sub(1)), sorted.get(mid)) {
+        (Some(a), Some(b)) if sorted.len().is_multiple_of(2) => a.saturating_add(*b) / 2,
+        (_, Some(m)) => *m,
+        _ => Duration::ZERO,
+    }
+}
+
+async fn pong_latency(probe: &WsProbe) -> Outcome {
+    let mut conn = match probe.open().await {
+        Ok(c) => c,
+        Err(e) => return no_connection(&e),
+    };
+    // One budget for the whole series: a server that pongs late or never costs
+    // `wait`, not ten times it.
+    let deadline = Instant::now() + probe.wait;
+    let mut latencies = Vec::with_capacity(LATENCY_PINGS);
+    let mut other_pongs = 0_usize;
+    let mut missing = None;
+    'pings: for i in 1..=LATENCY_PINGS {
+        let payload = format!("pulsecheck heartbeat {i}").into_bytes();
+        let sent = Instant::now();
+        if let Err(e) = conn.send_frame(true, 9, &payload, true, None).await {
+            missing = Some((i, format!("could not send it: {e}")));
+            break;
+        }
+        loop {
+            let event = if Instant::now() < deadline {
+                conn.next_event(deadline).await
+            } else {
+                WsEvent::Timeout
+            };
+            match event {
+                WsEvent::Pong(data) if data == payload => {
+                    latencies.push(sent.elapsed());
+                    break;
+                }
+                // RFC 6455 §5.5.3: "A Pong frame MAY be sent unsolicited."
+                WsEvent::Pong(_) => other_pongs = other_pongs.saturating_add(1),
+                WsEvent::Ping(data) => {
+                    let _ = conn.send_frame(true, 10, &data, true, None).await;
+                }
+                WsEvent::Message { .. } => {}
+                WsEvent::Timeout => {
+                    let why = format!("no pong within {:.1} s", secs(probe.wait));
+                    missing = Some((i, why));
+                    break 'pings;
+                }
+                other => {
+                    missing = Some((i, format!("{other:?} instead of a pong")));
+                    break 'pings;
+                }
+            }
+        }
+    }
+    latencies.sort_unstable();
+    let mut message = match (latencies.first(), latencies.last()) {
+        (Some(min), Some(max)) => format!(
+            "{} of {LATENCY_PINGS} pings answered with their payload: min {:.2} ms, median {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            ms(*min),
+            ms(median(&latencies)),
+            ms(*max)
+        ),
+        _ => format!("0 of {LATENCY_PINGS} pings answered"),
+    };
+    if let Some((i, why)) = &missing {
+        message.push_str(&format!(
+            "; ping {i}: {why} (ws/ping/pong judges missing pongs)"
+        ));
+    }
+    if other_pongs > 0 {
+        message.push_str(&format!(
+            "; {other_pongs} pong(s) with another payload ignored"
+        ));
+    }
+    Outcome::info(
+        message.clone(),
+        evidence(
+            &conn,
+            "a Pong with each ping's payload, as soon as is practical",
+            message,
+        ),
+    )
+}
+
+/// Whether an idle client answers the server's pings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pongs {
+    /// With a pong carrying the ping's payload, as a browser does.
+    Answered,
+    /// Not at all, as a dead peer.
+    Ignored,
+}
+
+/// How an idle connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdleEnd {
+    /// The server sent a Close.
+    Close {
+        /// Its code, if the body had one.
+        code: Option<u16>,
+        /// Its reason.
+        reason: String,
+    },
+    /// TCP closed (or was reset) without a Close.
+    Dropped,
+    /// The server's frames broke a rule of RFC 6455.
+    Violation(String),
+}
+
+/// When the server's pings came, in constant memory whatever it sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PingTimes {
+    /// How many came.
+    count: usize,
+    /// When the first came, since the connection opened.
+    first: Duration,
+    /// When the last came.
+    last: Duration,
+    /// The shortest and longest gap between two pings.
+    gaps: Option<(Duration, Duration)>,
+}
+
+impl PingTimes {
+    fn record(&mut self, at: Duration) {
+        if self.count == 0 {
+            self.first = at;
+        } else {
+            let gap = at.saturating_sub(self.last);
+            let (min, max) = self.gaps.unwrap_or((gap, gap));
+            self.gaps = Some((min.min(gap), max.max(gap)));
+        }
+        self.last = at;
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// "no ping within 2.0 s", "1 ping in 2.0 s, after 1.50 s", "pinged every
+    /// 0.50 s (4 pings in 2.0 s, first after 0.50 s, gaps 0.49-0.51 s)".
+    fn describe(&self, observed: Duration) -> String {
+        match (self.count, self.gaps) {
+            (0, _) => format!("no ping within {:.1} s", secs(observed)),
+            (n, Some((min, max))) => {
+                let gaps = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
+                let every = self.last.saturating_sub(self.first) / gaps.max(1);
+                format!(
+                    "pinged every {:.2} s ({n} pings in {:.1} s, first after {:.2} s, gaps {:.2}-{:.2} s)",
+                    secs(every),
+                    secs(observed),
+                    secs(self.first),
+                    secs(min),
+                    secs(max)
+                )
+            }
+            (_, None) => format!(
+                "1 ping in {:.1} s, after {:.2} s",
+                secs(observed),
+                secs(self.first)
+            ),
+        }
+    }
+}
+
+/// What an idle client saw of the server during [`WsProbe::observe`].
+#[derive(Debug, Clone)]
+struct IdleWatch {
+    /// The window.
+    window: Duration,
+    /// The pings that came.
+    pings: PingTimes,
+    /// Data messages that came (some servers send their heartbeats as data).
+    messages: usize,
+    /// How the connection ended and when (since it opened); `None` when it was
+    /// open for the whole window.
+    end: Option<(Duration, IdleEnd)>,
+    /// What went over the wire.
+    transcript: Transcript,
+}
+
+impl IdleWatch {
+    /// How long the connection was watched: the window, or until it ended.
+    fn observed(&self) -> Duration {
+        self.end.as_ref().map_or(self.window, |(at, _)| *at)
+    }
+
+    /// What the server sent while the client was idle.
+    fn describe_pings(&self) -> String {
+        let mut text = self.pings.describe(self.observed());
+        if self.messages > 0 {
+            text.push_str(&format!("; {} data message(s) meanwhile", self.messages));
+        }
+        text
+    }
+
+    /// "kept open for the whole 2.0 s window", "closed after 1.00 s with 1001
+    /// \"idle\"", "dropped TCP after 1.00 s without a Close".
+    fn describe_end(&self) -> String {
+        match &self.end {
+            None => format!("kept open for the whole {:.1} s window", secs(self.window)),
+            Some((at, IdleEnd::Close { code, reason })) => {
+                let code = code.map_or("a Close without a code".to_owned(), |c| c.to_string());
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {reason:?}")
+                };
+                format!("closed after {:.2} s with {code}{reason}", secs(*at))
+            }
+            Some((at, IdleEnd::Dropped)) => {
+                format!("dropped TCP after {:.2} s without a Close", secs(*at))
+            }
+            Some((at, IdleEnd::Violation(e))) => {
+                format!("broke RFC 6455 after {:.2} s: {e}", secs(*at))
+            }
+        }
+    }
+
+    /// `text`, and when it depends on the window's length, how to widen it.
+    fn windowed(&self, text: String) -> String {
+        if self.end.is_none() {
+            format!("{text}; --observe extends the window")
+        } else {
+            text
+        }
+    }
+}
+
+/// Opens a connection, sends nothing, and watches it for [`WsProbe::observe`]
+/// (answering the server's pings or not); every wait ends with the window.
+async fn watch_idle(probe: &WsProbe, pongs: Pongs) -> Result<IdleWatch, String> {
+    let mut conn = probe.open().await.map_err(|e| e.to_string())?;
+    let window = probe.observe.min(WsProbe::MAX_OBSERVE);
+    let opened = Instant::now();
+    let deadline = opened + window;
+    let mut watch = IdleWatch {
+        window,
+        pings: PingTimes::default(),
+        messages: 0,
+        end: None,
+        transcript: Transcript::default(),
+    };
+    // Checked before each read too: a server that never stops sending would
+    // otherwise keep the reads from timing out.
+    while watch.end.is_none() && Instant::now() < deadline {
+        let event = conn.next_event(deadline).await;
+        let at = opened.elapsed();
+        watch.end = match event {
+            WsEvent::Timeout => break,
+            WsEvent::Ping(payload) => {
+                watch.pings.record(at);
+                let answered = match pongs {
+                    Pongs::Answered => conn.send_frame(true, 10, &payload, true, None).await,
+                    Pongs::Ignored => Ok(()),
+                };
+                answered.err().map(|_| (at, IdleEnd::Dropped))
+            }
+            WsEvent::Pong(_) => None,
+            WsEvent::Message { .. } => {
+                watch.messages = watch.messages.saturating_add(1);
+                None
+            }
+            WsEvent::Close { code, reason } => {
+                // The client's half of the closing handshake (§5.5.1).
+                let _ = conn.send_frame(true, 8, &[], true, None).await;
+                Some((at, IdleEnd::Close { code, reason }))
+            }
+            WsEvent::Eof => Some((at, IdleEnd::Dropped)),
+            WsEvent::Violation(v) => Some((at, IdleEnd::Violation(v.error.to_string()))),
+        };
+    }
+    watch.transcript = conn.transcript;
+    Ok(watch)
+}
+
+/// The info outcome of an idle observation: `describe` says what was seen.
+fn idle_info(
+    watch: Result<&IdleWatch, &str>,
+    expected: &str,
+    describe: impl FnOnce(&IdleWatch) -> String,
+) -> Outcome {
+    match watch {
+        Ok(watch) => {
+            let message = describe(watch);
+            Outcome::info(
+                message.clone(),
+                Evidence {
+                    expected: expected.to_owned(),
+                    actual: message,
+                    transcript: watch.transcript.clone(),
+                },
+            )
+        }
+        Err(e) => no_connection(e),
+    }
+}
+
+async fn server_pings(probe: &WsProbe) -> Outcome {
+    idle_info(
+        probe.answering_watch().await,
+        "pings at some interval, or none (a server MAY ping)",
+        |w| {
+            let mut text = w.describe_pings();
+            if w.end.is_some() {
+                text.push_str(&format!("; then {}", w.describe_end()));
+            }
+            w.windowed(text)
+        },
+    )
+}
+
+async fn idle_timeout(probe: &WsProbe) -> Outcome {
+    idle_info(
+        probe.answering_watch().await,
+        "the idle connection kept open, or closed with a Close (1001)",
+        |w| {
+            w.windowed(format!(
+                "an idle client answering pings: {}; {}",
+                w.describe_end(),
+                w.describe_pings()
+            ))
+        },
+    )
+}
+
+async fn unanswered_pings(probe: &WsProbe) -> Outcome {
+    let watch = watch_idle(probe, Pongs::Ignored).await;
+    idle_info(
+        watch.as_ref().map_err(String::as_str),
+        "a client that never answers pings dropped after some time, or kept",
+        |w| {
+            let text = if w.pings.count == 0 {
+                format!(
+                    "{}, so none went unanswered; {}",
+                    w.describe_pings(),
+                    w.describe_end()
+                )
+            } else {
+                format!(
+                    "{} unanswered ping(s): {}; {}",
+                    w.pings.count,
+                    w.describe_end(),
+                    w.describe_pings()
+                )
+            };
+            w.windowed(text)
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn millis(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn median_of_odd_even_and_no_samples() {
+        assert_eq!(median(&[millis(1), millis(2), millis(9)]), millis(2));
+        assert_eq!(
+            median(&[millis(1), millis(3), millis(5), millis(9)]),
+            millis(4)
+        );
+        assert_eq!(median(&[millis(7)]), millis(7));
+        assert_eq!(median(&[]), Duration::ZERO);
+    }
+
+    #[test]
+    fn ping_times_give_the_mean_interval_and_the_gap_range() {
+        let mut pings = PingTimes::default();
+        assert_eq!(pings.describe(millis(2000)), "no ping within 2.0 s");
+        pings.record(millis(500));
+        assert_eq!(
+            pings.describe(millis(2000)),
+            "1 ping in 2.0 s, after 0.50 s"
+        );
+        pings.record(millis(1000));
+        pings.record(millis(1600));
+        assert_eq!(
+            pings.describe(millis(2000)),
+            "pinged every 0.55 s (3 pings in 2.0 s, first after 0.50 s, gaps 0.50-0.60 s)"
+        );
     }
 }

@@ -52,6 +52,7 @@ pub(crate) struct Connection {
     tcp: TcpStream,
     fault: Option<Fault>,
     ping_interval: Option<Duration>,
+    idle_timeout: Option<Duration>,
     reader: StreamReader,
     /// Received bytes not consumed by the reader yet (the front of the next frame).
     buf: Vec<u8>,
@@ -66,6 +67,8 @@ pub(crate) struct Connection {
     late_pongs: VecDeque<(Instant, Vec<u8>)>,
     /// When the client last sent anything (or the server last pinged it).
     last_heard: Instant,
+    /// When the client last sent anything (the server's pings do not count).
+    last_received: Instant,
 }
 
 impl Connection {
@@ -82,6 +85,7 @@ impl Connection {
             tcp,
             fault: config.fault,
             ping_interval: config.ping_interval,
+            idle_timeout: config.idle_timeout,
             reader: StreamReader::new(frames),
             buf: leftover,
             out: Vec::new(),
@@ -89,6 +93,7 @@ impl Connection {
             text_as_binary: false,
             late_pongs: VecDeque::new(),
             last_heard: Instant::now(),
+            last_received: Instant::now(),
         }
     }
 
@@ -115,6 +120,9 @@ impl Connection {
             let ping_due = self
                 .ping_interval
                 .and_then(|every| self.last_heard.checked_add(every));
+            let idle_due = self
+                .idle_timeout
+                .and_then(|after| self.last_received.checked_add(after));
             tokio::select! {
                 () = stopped(stop) => {
                     // RFC 6455 §7.4.1: 1001 "indicates that an endpoint is "going
@@ -127,7 +135,10 @@ impl Connection {
                 read = self.tcp.read_buf(&mut self.buf) => match read {
                     // The client went away without a closing handshake.
                     Ok(0) | Err(_) => return,
-                    Ok(_) => self.last_heard = Instant::now(),
+                    Ok(_) => {
+                        self.last_heard = Instant::now();
+                        self.last_received = self.last_heard;
+                    }
                 },
                 () = sleep_until(pong_due.unwrap_or_else(Instant::now)), if pong_due.is_some() => {
                     self.send_due_pongs();
@@ -135,6 +146,15 @@ impl Connection {
                 () = sleep_until(ping_due.unwrap_or_else(Instant::now)), if ping_due.is_some() => {
                     write_frame(&mut self.out, self.fault, Opcode::PING, IDLE_PING);
                     self.last_heard = Instant::now();
+                }
+                () = sleep_until(idle_due.unwrap_or_else(Instant::now)), if idle_due.is_some() => {
+                    // RFC 6455 §7.4.1: 1001 "indicates that an endpoint is "going
+                    // away""; the server closes TCP first (§7.1.1).
+                    write_close(&mut self.out, self.fault, CloseCode::GOING_AWAY);
+                    if self.flush(stop).await.is_ok() {
+                        linger_close(&mut self.tcp, stop).await;
+                    }
+                    return;
                 }
             }
         }

@@ -54,6 +54,11 @@
 //! * **Idle pings**: with [`WsServerConfig::ping_interval`] set, a client that has
 //!   sent nothing for that long gets a ping (payload `pulsecheck idle ping`). A
 //!   missing pong is not held against it.
+//! * **Idle timeout**: with [`WsServerConfig::idle_timeout`] set, a client that has
+//!   sent nothing at all (no frame of any kind, pongs included) for that long gets
+//!   a Close 1001 (going away), then the server closes TCP. With a `ping_interval`
+//!   below it, this is dead-peer detection: a client that answers the pings stays,
+//!   one that does not is closed.
 //! * **Stopping**: [`RunningServer::shutdown`] sends every open connection a
 //!   Close 1001 (going away) and closes it.
 //!
@@ -108,6 +113,11 @@ pub struct WsServerConfig {
     /// Ping a client that has sent nothing for this long. Default `None` (never);
     /// must not be zero.
     pub ping_interval: Option<Duration>,
+    /// Close a client that has sent nothing at all for this long: no frame of any
+    /// kind, so a pong answering one of the server's pings counts as hearing
+    /// from it. The server sends a Close 1001 (going away) and closes TCP.
+    /// Default `None` (idle connections stay open); must not be zero.
+    pub idle_timeout: Option<Duration>,
     /// How many WebSocket connections may be open at once; more handshakes get
     /// 503. Default 256; must not be zero.
     pub max_connections: usize,
@@ -128,6 +138,9 @@ impl WsServerConfig {
         if self.ping_interval.is_some_and(|every| every.is_zero()) {
             return invalid("ping_interval must be above zero");
         }
+        if self.idle_timeout.is_some_and(|after| after.is_zero()) {
+            return invalid("idle_timeout must be above zero");
+        }
         if self.max_connections == 0 {
             return invalid("max_connections must be above zero");
         }
@@ -142,6 +155,7 @@ impl Default for WsServerConfig {
             subprotocols: Vec::new(),
             max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
             ping_interval: None,
+            idle_timeout: None,
             max_connections: 256,
             fault: None,
         }
@@ -255,7 +269,7 @@ impl Drop for RunningServer {
 /// Starts the reference WebSocket server on the current tokio runtime.
 ///
 /// Fails when the configuration is invalid (`InvalidInput`: a zero message size,
-/// ping interval or connection limit) or the address cannot be bound.
+/// ping interval, idle timeout or connection limit) or the address cannot be bound.
 pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
     config.validate()?;
     let listener = TcpListener::bind(config.addr).await?;
