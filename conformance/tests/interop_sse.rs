@@ -30,15 +30,14 @@
 //! Verdicts that need a longer look than 6 s are skipped, stably: the heartbeat
 //! check needs 16 s (both servers pass it then; see the README).
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "interop/harness.rs"]
+mod harness;
+
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use pulsecheck::check::Verdict;
+use harness::{Server, installed, interop_dir, scripts};
 use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::select;
 use pulsecheck::report::Report;
@@ -49,138 +48,6 @@ use url::Url;
 
 /// How long the main observation reads each stream (`--observe`).
 const OBSERVE: Duration = Duration::from_secs(6);
-/// How long a server may take to say it listens.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-const SETUP: &str = "conformance/tests/interop/setup.sh";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate sits in the workspace")
-        .to_path_buf()
-}
-
-fn interop_dir() -> PathBuf {
-    std::env::var_os("PULSECHECK_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/interop"))
-}
-
-fn scripts() -> PathBuf {
-    workspace().join("conformance/tests/interop")
-}
-
-/// Fails the test, saying how to install, when `path` is missing.
-fn installed(path: PathBuf, what: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{what} is not installed ({} is missing): run {SETUP} first \
-         (it installs the interop servers into {})",
-        path.display(),
-        interop_dir().display()
-    );
-    path
-}
-
-/// A running server; dropping it kills the process, whatever path the test takes.
-struct Server {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-    /// The event stream's URL, as the server printed it.
-    url: String,
-    /// What the server printed after the URL: the library versions it loaded.
-    versions: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `command` (stderr to a log file), waits for its
-    /// `listening on URL (versions)` line, then until the port accepts connections.
-    fn start(name: &'static str, mut command: Command) -> Server {
-        let log = interop_dir().join(format!("{name}.log"));
-        let stderr = std::fs::File::create(&log).expect("the log file can be created");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the {name} server: {e}"));
-        let mut server = Server {
-            name,
-            child,
-            log,
-            url: String::new(),
-            versions: String::new(),
-        };
-        let stdout = server.child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        // Reads the ready line, then drains stdout so the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => server.fail("did not print its `listening on` line"),
-        };
-        let Some((url, versions)) = line
-            .strip_prefix("listening on ")
-            .and_then(|rest| rest.split_once(' '))
-        else {
-            server.fail(&format!(
-                "printed {line:?}, not `listening on URL (versions)`"
-            ))
-        };
-        server.url = url.to_owned();
-        server.versions = versions.to_owned();
-        server.wait_until_it_answers();
-        server
-    }
-
-    fn port(&self) -> u16 {
-        Url::parse(&self.url)
-            .ok()
-            .and_then(|u| u.port())
-            .unwrap_or_else(|| self.fail(&format!("printed a URL without a port: {}", self.url)))
-    }
-
-    fn wait_until_it_answers(&mut self) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port()));
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
-            if started.elapsed() > START_TIMEOUT {
-                self.fail(&format!("does not accept connections on {addr}"));
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.fail(&format!("exited ({status})"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn fail(&self, what: &str) -> ! {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        panic!(
-            "the {} server {what}; if its packages are missing or stale, run {SETUP}.\n\
-             Its stderr ({}):\n{}",
-            self.name,
-            self.log.display(),
-            tail.join("\n")
-        );
-    }
-}
 
 fn sse_starlette() -> Server {
     let dir = interop_dir();
@@ -329,93 +196,14 @@ fn normalise(line: &str, port: u16) -> String {
     out
 }
 
-/// The snapshot text: target and versions, one line per check, the counts.
-fn render(server: &Server, report: &Report) -> String {
-    let port = server.port();
-    let mut out = format!(
-        "target: {} {}\n",
-        normalise(&report.target, port),
-        server.versions
-    );
-    for c in &report.checks {
-        out.push_str(&format!(
-            "{:<38} {:<7} {}\n",
-            c.id,
-            c.verdict.to_string(),
-            normalise(&c.message, port)
-        ));
-    }
-    let s = report.summary;
-    out.push_str(&format!(
-        "{} checks: {} pass, {} fail, {} warn, {} info, {} skipped, {} error\n",
-        s.total(),
-        s.pass,
-        s.fail,
-        s.warn,
-        s.info,
-        s.skipped,
-        s.error
-    ));
-    out
-}
-
-/// The README's table rows for `server`: `(check id, verdict)` from lines like
-/// ``| `sse/cors/allow-origin` | warn | … |`` under the heading `## {server} …`.
-fn explained(server: &str) -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(scripts().join("README.md")).expect("the README");
-    let heading = format!("## {server} ");
-    let mut rows = Vec::new();
-    let mut inside = false;
-    for line in readme.lines() {
-        if line.starts_with("## ") {
-            inside = line.starts_with(&heading);
-            continue;
-        }
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if inside && cells.len() > 3 && cells[1].starts_with('`') {
-            rows.push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
-        }
-    }
-    rows
-}
-
 /// Probes a started server, checks every non-pass verdict is explained in the
 /// README, and compares the rendering with the snapshot.
 fn interop(server: Server) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let report = runtime.block_on(probe(&server.url));
+    let report = harness::runtime().block_on(probe(&server.url));
     assert_eq!(report.checks.len(), CHECKS.len(), "every check ran");
-    let text = render(&server, &report);
-
-    let mut unexplained = Vec::new();
-    let rows = explained(server.name);
-    for c in &report.checks {
-        let verdict = c.verdict.to_string();
-        let row = rows.iter().any(|(id, v)| *id == c.id && *v == verdict);
-        if c.verdict != Verdict::Pass && !row {
-            unexplained.push(format!("{} {verdict}: {}", c.id, c.message));
-        }
-    }
-    for (id, verdict) in &rows {
-        let got = report.checks.iter().find(|c| c.id == *id);
-        if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
-            unexplained.push(format!(
-                "the README explains {id} {verdict}, but the server got {}",
-                got.map_or("no such check".to_owned(), |c| c.verdict.to_string())
-            ));
-        }
-    }
-    assert!(
-        unexplained.is_empty(),
-        "conformance/tests/interop/README.md must explain each verdict other than pass \
-         that {} gets, and only those:\n{}\n\nThe whole report:\n{text}",
-        server.name,
-        unexplained.join("\n")
-    );
+    let port = server.port();
+    let text = harness::render(&server, &report, |line| normalise(line, port));
+    harness::assert_explained(server.name, &server, &report, &text);
 
     insta::with_settings!({
         snapshot_path => "../../fixtures/interop",

@@ -1,0 +1,250 @@
+//! What the interop tests (`interop_sse.rs`, `interop_ws.rs`) share: where
+//! `setup.sh` installed the servers, starting one and learning its URL from the
+//! line it prints, the one-line-per-check rendering of a report, and the README
+//! tables that explain every verdict other than pass.
+//!
+//! Each test includes this file with `#[path = "interop/harness.rs"] mod harness;`
+//! and keeps its own `insta::assert_snapshot!`, so the snapshots name the test.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pulsecheck::check::Verdict;
+use pulsecheck::report::Report;
+use url::Url;
+
+/// How long a server may take to say it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The script that installs the servers.
+pub(crate) const SETUP: &str = "conformance/tests/interop/setup.sh";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// Where `setup.sh` installs: `$PULSECHECK_INTEROP_DIR`, else `target/interop`.
+pub(crate) fn interop_dir() -> PathBuf {
+    std::env::var_os("PULSECHECK_INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/interop"))
+}
+
+/// `conformance/tests/interop/`: the servers' sources and the README.
+pub(crate) fn scripts() -> PathBuf {
+    workspace().join("conformance/tests/interop")
+}
+
+/// Fails the test, saying how to install, when `path` is missing.
+pub(crate) fn installed(path: PathBuf, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is not installed ({} is missing): run {SETUP} first \
+         (it installs the interop servers into {})",
+        path.display(),
+        interop_dir().display()
+    );
+    path
+}
+
+/// A running server; dropping it kills the process, whatever path the test takes.
+pub(crate) struct Server {
+    /// The name of its snapshot and log.
+    pub(crate) name: &'static str,
+    child: Child,
+    log: PathBuf,
+    /// The endpoint's URL, as the server printed it.
+    pub(crate) url: String,
+    /// What the server printed after the URL: the library versions it loaded.
+    pub(crate) versions: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `command` (stderr to a log file), waits for its
+    /// `listening on URL (versions)` line, then until the port accepts connections.
+    pub(crate) fn start(name: &'static str, mut command: Command) -> Server {
+        let log = interop_dir().join(format!("{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("the log file can be created");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {name} server: {e}"));
+        let mut server = Server {
+            name,
+            child,
+            log,
+            url: String::new(),
+            versions: String::new(),
+        };
+        let stdout = server.child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        // Reads the ready line, then drains stdout so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => server.fail("did not print its `listening on` line"),
+        };
+        let Some((url, versions)) = line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_once(' '))
+        else {
+            server.fail(&format!(
+                "printed {line:?}, not `listening on URL (versions)`"
+            ))
+        };
+        server.url = url.to_owned();
+        server.versions = versions.to_owned();
+        server.wait_until_it_answers();
+        server
+    }
+
+    /// The port in the URL the server printed.
+    pub(crate) fn port(&self) -> u16 {
+        Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or_else(|| self.fail(&format!("printed a URL without a port: {}", self.url)))
+    }
+
+    fn wait_until_it_answers(&mut self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port()));
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
+            if started.elapsed() > START_TIMEOUT {
+                self.fail(&format!("does not accept connections on {addr}"));
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.fail(&format!("exited ({status})"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Fails the test with the end of the server's stderr.
+    pub(crate) fn fail(&self, what: &str) -> ! {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "the {} server {what}; if its packages are missing or stale, run {SETUP}.\n\
+             Its stderr ({}):\n{}",
+            self.name,
+            self.log.display(),
+            tail.join("\n")
+        );
+    }
+}
+
+/// The snapshot text: target and versions, one line per check (`id verdict
+/// message`, each through `normalise`), the verdict counts.
+pub(crate) fn render(
+    server: &Server,
+    report: &Report,
+    normalise: impl Fn(&str) -> String,
+) -> String {
+    let mut out = format!(
+        "target: {} {}\n",
+        normalise(&report.target),
+        server.versions
+    );
+    for c in &report.checks {
+        out.push_str(&format!(
+            "{:<38} {:<7} {}\n",
+            c.id,
+            c.verdict.to_string(),
+            normalise(&c.message)
+        ));
+    }
+    let s = report.summary;
+    out.push_str(&format!(
+        "{} checks: {} pass, {} fail, {} warn, {} info, {} skipped, {} error\n",
+        s.total(),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.info,
+        s.skipped,
+        s.error
+    ));
+    out
+}
+
+/// The README's table rows under the heading that starts with `## {heading} `:
+/// `(check id, verdict)` from lines like ``| `sse/cors/allow-origin` | warn | … |``.
+fn explained(heading: &str) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(scripts().join("README.md")).expect("the README");
+    let heading = format!("## {heading} ");
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in readme.lines() {
+        if line.starts_with("## ") {
+            inside = line.starts_with(&heading);
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if inside && cells.len() > 3 && cells[1].starts_with('`') {
+            rows.push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
+        }
+    }
+    rows
+}
+
+/// Fails the test unless the README's table under `## {heading} …` names every
+/// verdict other than pass in `report`, and nothing else.
+pub(crate) fn assert_explained(heading: &str, server: &Server, report: &Report, text: &str) {
+    let rows = explained(heading);
+    let mut unexplained = Vec::new();
+    for c in &report.checks {
+        let verdict = c.verdict.to_string();
+        let row = rows.iter().any(|(id, v)| *id == c.id && *v == verdict);
+        if c.verdict != Verdict::Pass && !row {
+            unexplained.push(format!("{} {verdict}: {}", c.id, c.message));
+        }
+    }
+    for (id, verdict) in &rows {
+        let got = report.checks.iter().find(|c| c.id == *id);
+        if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
+            unexplained.push(format!(
+                "the README explains {id} {verdict}, but the server got {}",
+                got.map_or("no such check".to_owned(), |c| c.verdict.to_string())
+            ));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "conformance/tests/interop/README.md must explain, under `## {heading} …`, each \
+         verdict other than pass that {} gets, and only those:\n{}\n\nThe whole report:\n{text}",
+        server.name,
+        unexplained.join("\n")
+    );
+}
+
+/// A multi-threaded runtime for one probe.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}

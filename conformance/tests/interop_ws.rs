@@ -1,0 +1,270 @@
+//! Interop tests: `pulsecheck probe` against real third-party WebSocket servers.
+//!
+//! Each test starts one echo server from the registries on 127.0.0.1 — websockets
+//! (PyPI) and ws (npm) — written as the library's own README shows
+//! (`conformance/tests/interop/*/`), probes it with every WebSocket check as
+//! `pulsecheck probe ws://… -j 16 --check-timeout 60` does, and compares a
+//! timing-free rendering of the report with a reviewed insta snapshot in
+//! `fixtures/interop/`. `conformance/tests/interop/README.md` explains every verdict
+//! other than pass, and a test keeps that table in step with what the servers get.
+//!
+//! The servers are installed by `conformance/tests/interop/setup.sh` into
+//! `target/interop/` (or `$PULSECHECK_INTEROP_DIR`); CI runs it before `cargo test`.
+//! Without it these tests fail, saying so: they never pass by skipping.
+//!
+//! # The rendering
+//!
+//! One line per check, `id verdict message`, after a line naming the target and the
+//! library version the server reported, and before the verdict counts. [`normalise`]
+//! takes out what changes from run to run:
+//!
+//! - the server's port becomes `<port>`;
+//! - a duration (`3 ms`, `0.5 s`, `120µs`) becomes `<ms>`, `<s>` or `<µs>`;
+//! - a base64 value of 16 bytes or more (a `Sec-WebSocket-Key` is a fresh random
+//!   nonce for every handshake, and so its `Sec-WebSocket-Accept`) becomes
+//!   `<base64>`.
+//!
+//! # Many checks
+//!
+//! The list of checks is named in one place, [`ws_checks`]; everything else follows
+//! it. They run 16 at a time, each on its own connections, with 60 s each at most.
+
+#[path = "interop/harness.rs"]
+mod harness;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use harness::{Server, installed, interop_dir, scripts};
+use pulsecheck::http::{Client, ClientConfig};
+use pulsecheck::registry::{Check, select};
+use pulsecheck::report::Report;
+use pulsecheck::runner::{RunOptions, run};
+use pulsecheck::ws::checks::{CHECKS, WsProbe};
+use url::Url;
+
+/// How long a check waits for an answer, as `pulsecheck probe` does.
+const WAIT: Duration = Duration::from_secs(5);
+/// Checks in flight at once (`-j`).
+const JOBS: usize = 16;
+/// How long one check may take (`--check-timeout`).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the whole run may take (`--deadline`).
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// Every WebSocket check, in registry order: the one place that names the list.
+fn ws_checks() -> Vec<Check<WsProbe>> {
+    select(CHECKS, &[], &[]).into_iter().copied().collect()
+}
+
+fn websockets_py() -> Server {
+    let dir = interop_dir().join("websockets-venv");
+    let python = installed(dir.join("bin/python"), "websockets");
+    installed(dir.join(".pulsecheck-stamp"), "websockets");
+    let mut command = Command::new(python);
+    command
+        .arg(scripts().join("websockets_py/server.py"))
+        .args(["--port", "0"]);
+    Server::start("websockets", command)
+}
+
+fn ws_node() -> Server {
+    let dir = interop_dir().join("ws-node");
+    let modules = installed(dir.join("node_modules"), "ws");
+    installed(modules.join("ws"), "ws");
+    installed(dir.join(".pulsecheck-stamp"), "ws");
+    let mut command = Command::new("node");
+    command
+        .env("NODE_PATH", &modules)
+        .arg(scripts().join("ws_node/server.cjs"))
+        .arg("0");
+    Server::start("ws-node", command)
+}
+
+/// Probes `url` with `checks`, as `pulsecheck probe URL -j 16 --check-timeout 60` does.
+async fn probe(url: &str, checks: &[Check<WsProbe>]) -> Report {
+    let client = Client::new(ClientConfig::default()).expect("a client");
+    let target = Url::parse(url).expect("the server printed a URL");
+    let probe = Arc::new(WsProbe::new(client, target, WAIT));
+    // The target must upgrade a plain handshake before the checks run.
+    if let Err(e) = probe.open().await {
+        panic!("{url} does not open a WebSocket connection: {e}");
+    }
+    let started = Instant::now();
+    let result = run(
+        Arc::clone(&probe),
+        checks,
+        RunOptions {
+            jobs: JOBS,
+            check_timeout: CHECK_TIMEOUT,
+            deadline: DEADLINE,
+            strict: false,
+            progress: false,
+        },
+    )
+    .await;
+    assert!(
+        !result.interrupted,
+        "the run against {url} did not finish within {DEADLINE:?}"
+    );
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Report::new(url, false, result.results, elapsed)
+}
+
+/// Whether `b` is a base64 digit.
+fn base64_digit(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
+}
+
+/// The length of a padded base64 value of 16 bytes or more at `s[at..]`, if one
+/// starts there: at least 22 digits, then `=` or `==`, then no word character.
+fn base64_at(s: &[u8], at: usize) -> Option<usize> {
+    let digits = s[at..].iter().take_while(|b| base64_digit(**b)).count();
+    let pad = s[at + digits..]
+        .iter()
+        .take(2)
+        .take_while(|b| **b == b'=')
+        .count();
+    let end = at + digits + pad;
+    let ends = !s.get(end).is_some_and(|b| base64_digit(*b) || *b == b'=');
+    (digits >= 22 && pad > 0 && ends).then_some(end - at)
+}
+
+/// Units of a duration and what a number in them becomes, longest first.
+const DURATIONS: &[(&str, &str)] = &[
+    (" ms", "<ms>"),
+    ("ms", "<ms>"),
+    (" µs", "<µs>"),
+    ("µs", "<µs>"),
+    (" us", "<µs>"),
+    ("us", "<µs>"),
+    (" ns", "<µs>"),
+    ("ns", "<µs>"),
+    (" s", "<s>"),
+    ("s", "<s>"),
+];
+
+/// Takes run-to-run variation out of a report line (see the module docs).
+fn normalise(line: &str, port: u16) -> String {
+    let line = line.replace(&format!(":{port}"), ":<port>");
+    let s = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    let word_start =
+        |i: usize| i == 0 || !(base64_digit(s[i - 1]) || s[i - 1] == b'.' || s[i - 1] == b'=');
+    while i < s.len() {
+        if word_start(i)
+            && let Some(len) = base64_at(s, i)
+        {
+            out.push_str("<base64>");
+            i += len;
+            continue;
+        }
+        if word_start(i) && s[i].is_ascii_digit() {
+            let mut end = i;
+            while end < s.len() && s[end].is_ascii_digit() {
+                end += 1;
+            }
+            if s.get(end) == Some(&b'.') && s.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+                while end < s.len() && s[end].is_ascii_digit() {
+                    end += 1;
+                }
+            }
+            let rest = &line[end..];
+            let unit = DURATIONS.iter().find(|(unit, _)| {
+                rest.strip_prefix(unit)
+                    .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric()))
+            });
+            match unit {
+                Some((unit, placeholder)) => {
+                    out.push_str(placeholder);
+                    i = end + unit.len();
+                }
+                None => {
+                    out.push_str(&line[i..end]);
+                    i = end;
+                }
+            }
+            continue;
+        }
+        let c = line[i..].chars().next().expect("i is on a char boundary");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Probes a started server with every WebSocket check, checks that the README's
+/// table under `## {heading} …` explains every non-pass verdict, and compares the
+/// rendering with the snapshot.
+fn interop(server: Server, heading: &str) {
+    let checks = ws_checks();
+    let report = harness::runtime().block_on(probe(&server.url, &checks));
+    assert_eq!(report.checks.len(), checks.len(), "every check ran");
+    let port = server.port();
+    let text = harness::render(&server, &report, |line| normalise(line, port));
+    harness::assert_explained(heading, &server, &report, &text);
+
+    insta::with_settings!({
+        snapshot_path => "../../fixtures/interop",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => format!(
+            "pulsecheck probe -j {JOBS} --check-timeout 60 against the {} echo server of \
+             conformance/tests/interop/; every verdict but pass is explained in its README.md",
+            server.name
+        ),
+    }, {
+        insta::assert_snapshot!(server.name, text);
+    });
+    drop(server);
+}
+
+#[test]
+fn websockets_echo_server() {
+    interop(websockets_py(), "websockets");
+}
+
+#[test]
+fn ws_echo_server_on_node() {
+    interop(ws_node(), "ws");
+}
+
+#[test]
+fn the_normaliser_strips_ports_durations_and_keys() {
+    let cases = [
+        (
+            "pong with the same payload after 0 ms",
+            "pong with the same payload after <ms>",
+        ),
+        (
+            "TCP closed 12ms after the Close; 0.5 s; 1.25s; 120µs; 3 us",
+            "TCP closed <ms> after the Close; <s>; <s>; <µs>; <µs>",
+        ),
+        (
+            "101 with Sec-WebSocket-Accept on5UoutcdNRF21mEM2wxZFPY0n0=",
+            "101 with Sec-WebSocket-Accept <base64>",
+        ),
+        (
+            "key wOoVTUfwNVjXl32IQH19DA==, accept \"Nu0lq7xPHHgHg/4YWQlEhtBv5jk=\"",
+            "key <base64>, accept \"<base64>\"",
+        ),
+        (
+            "target ws://127.0.0.1:4242/, 8 concurrent connections, Close 1002, 1012-1014",
+            "target ws://127.0.0.1:<port>/, 8 concurrent connections, Close 1002, 1012-1014",
+        ),
+        (
+            "a 12-byte key AAAAAAAAAAAAAAAA; 400 with Sec-WebSocket-Version: 13, 8",
+            "a 12-byte key AAAAAAAAAAAAAAAA; 400 with Sec-WebSocket-Version: 13, 8",
+        ),
+        (
+            "payload 65536 bytes in 16 frames; 1 MiB; case 9.1.1s",
+            "payload 65536 bytes in 16 frames; 1 MiB; case 9.1.1s",
+        ),
+    ];
+    for (line, want) in cases {
+        assert_eq!(normalise(line, 4242), want, "{line}");
+    }
+}
