@@ -250,6 +250,45 @@ impl Report {
         out
     }
 
+    /// Autobahn|Testsuite's `index.json` for the checks that are Autobahn cases
+    /// (an alias like `7.9.3`), under `agent`, cases in Autobahn's order:
+    /// `{agent: {"7.9.3": {"behavior": "OK", "behaviorClose": "OK",
+    /// "remoteCloseCode": 1002, "duration": 3, "reportfile": null}}}`. A case
+    /// skipped on a server that does not echo is `UNIMPLEMENTED` (Autobahn's word
+    /// for a case the server does not take part in); one the harness could not
+    /// finish (an `error`) is `FAILED`, so a CI script never mistakes it for OK.
+    pub fn to_autobahn_index(&self, agent: &str) -> String {
+        let mut cases: Vec<(Vec<u32>, &str, &CheckResult)> = self
+            .checks
+            .iter()
+            .filter_map(|c| {
+                let number = c.aliases.iter().find(|a| autobahn_number(a).is_some())?;
+                Some((autobahn_number(number)?, number.as_str(), c))
+            })
+            .collect();
+        cases.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_case = serde_json::Map::new();
+        for (_, number, check) in cases {
+            let fact = |name: &str| check.facts.get(name).cloned();
+            let grade = |name: &str| fact(name).unwrap_or_else(|| "FAILED".into());
+            by_case.insert(
+                number.to_owned(),
+                serde_json::json!({
+                    "behavior": grade("behavior"),
+                    "behaviorClose": grade("behaviorClose"),
+                    "remoteCloseCode": fact("remoteCloseCode").unwrap_or(serde_json::Value::Null),
+                    "duration": fact("duration_ms").unwrap_or_else(|| check.duration_ms.into()),
+                    "reportfile": serde_json::Value::Null,
+                }),
+            );
+        }
+        let mut index = serde_json::Map::new();
+        index.insert(agent.to_owned(), serde_json::Value::Object(by_case));
+        let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
     /// The JUnit XML report: one `testsuite` per suite, one `testcase` per check
     /// (class name = area); fail → `failure`, error → `error`, skipped → `skipped`,
     /// warn → passed with the warning in `system-out` unless `--strict`.
@@ -365,6 +404,12 @@ fn xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// `Some([7, 9, 3])` for an Autobahn case number such as `7.9.3`.
+fn autobahn_number(alias: &str) -> Option<Vec<u32>> {
+    let parts: Option<Vec<u32>> = alias.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| p.len() >= 2)
 }
 
 /// A check whose verdict changed between a baseline and this run.

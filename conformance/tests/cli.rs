@@ -139,7 +139,11 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 48, "29 SSE checks and 19 WebSocket checks");
+    assert_eq!(
+        checks.len(),
+        353,
+        "29 SSE checks, 23 WebSocket checks and 301 Autobahn cases"
+    );
     assert!(
         checks
             .iter()
@@ -174,7 +178,7 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
         b"",
     );
     assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
-    assert!(stdout(&human).contains("48 checks: "));
+    assert!(stdout(&human).contains("353 checks: "));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -215,9 +219,46 @@ fn list_prints_every_check_with_its_requirement() {
     assert_eq!(out.status.code(), Some(0));
     let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 48);
+    assert_eq!(list.len(), 353);
     assert!(
         list.iter()
             .all(|c| !c["requirement"].as_str().unwrap().is_empty())
     );
+}
+
+#[test]
+fn format_autobahn_writes_an_index_json_of_the_parity_cases() {
+    let out = pulsecheck(
+        &[
+            "probe",
+            "--only",
+            "6.4.*",
+            "--only",
+            "7.13.1",
+            "--only",
+            "ws/handshake/accept",
+            "--format",
+            "autobahn",
+            "--agent",
+            "reference",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let index: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cases = index["reference"].as_object().expect("one agent");
+    // Only Autobahn cases, in Autobahn's order; the handshake check is not one.
+    let numbers: Vec<&str> = cases.keys().map(String::as_str).collect();
+    assert_eq!(numbers, ["6.4.1", "6.4.2", "6.4.3", "6.4.4", "7.13.1"]);
+    for number in ["6.4.1", "6.4.2", "6.4.3", "6.4.4"] {
+        let case = &cases[number];
+        assert_eq!(case["behavior"], "OK", "{number}: {case}");
+        assert_eq!(case["behaviorClose"], "OK", "{number}: {case}");
+        assert_eq!(case["remoteCloseCode"], 1007, "{number}: {case}");
+        // Fail-fast: the server closes at the invalid byte, about 1 s in.
+        let ms = case["duration"].as_u64().unwrap();
+        assert!((900..1900).contains(&ms), "{number}: {ms} ms");
+    }
+    assert_eq!(cases["7.13.1"]["behavior"], "INFORMATIONAL");
+    assert_eq!(cases["7.13.1"]["remoteCloseCode"], 1002);
 }

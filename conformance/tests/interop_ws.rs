@@ -38,10 +38,10 @@ use std::time::{Duration, Instant};
 
 use harness::{Server, installed, interop_dir, scripts};
 use pulsecheck::http::{Client, ClientConfig};
-use pulsecheck::registry::{Check, select};
+use pulsecheck::registry::Check;
 use pulsecheck::report::Report;
 use pulsecheck::runner::{RunOptions, run};
-use pulsecheck::ws::checks::{CHECKS, WsProbe};
+use pulsecheck::ws::checks::WsProbe;
 use url::Url;
 
 /// How long a check waits for an answer, as `pulsecheck probe` does.
@@ -55,7 +55,7 @@ const DEADLINE: Duration = Duration::from_secs(600);
 
 /// Every WebSocket check, in registry order: the one place that names the list.
 fn ws_checks() -> Vec<Check<WsProbe>> {
-    select(CHECKS, &[], &[]).into_iter().copied().collect()
+    pulsecheck::ws::all_checks().to_vec()
 }
 
 fn websockets_py() -> Server {

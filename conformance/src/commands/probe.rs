@@ -26,6 +26,9 @@ pub(crate) enum Format {
     Json,
     /// JUnit XML, for CI test views.
     Junit,
+    /// Autobahn|Testsuite's `index.json` for the parity cases:
+    /// `{agent: {case: {behavior, behaviorClose, remoteCloseCode, duration}}}`.
+    Autobahn,
 }
 
 /// Arguments of `probe`.
@@ -35,9 +38,11 @@ pub(crate) struct ProbeArgs {
     /// (ws, wss). Without one, pulsecheck starts its SSE reference server on
     /// loopback and probes that.
     pub(crate) url: Option<String>,
-    /// How long to watch the stream, in seconds (the heartbeat check needs 16).
-    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
-    pub(crate) observe: f64,
+    /// How long to watch, in seconds: an event stream (default 20; the heartbeat
+    /// check needs 16), or an idle WebSocket connection for the heartbeat checks
+    /// (default 2).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) observe: Option<f64>,
     /// Checks run at once (they mostly wait on the network).
     #[arg(long, short = 'j', default_value_t = 32)]
     pub(crate) jobs: usize,
@@ -59,6 +64,10 @@ pub(crate) struct ProbeArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
+    /// The agent name under which `--format autobahn` files the cases (Autobahn's
+    /// server name); default: the URL.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) agent: Option<String>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
@@ -103,7 +112,11 @@ pub(crate) fn run_probe(args: &ProbeArgs) -> u8 {
 }
 
 fn probe(args: &ProbeArgs) -> Result<u8, String> {
-    let observe = seconds(args.observe, "--observe")?;
+    let observe = seconds(args.observe.unwrap_or(20.0), "--observe")?;
+    let ws_observe = match args.observe {
+        Some(secs) => seconds(secs, "--observe")?,
+        None => WsProbe::DEFAULT_OBSERVE,
+    };
     let check_timeout = seconds(args.check_timeout, "--check-timeout")?;
     let deadline = seconds(args.deadline, "--deadline")?;
     if args.jobs == 0 {
@@ -172,7 +185,15 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         progress: true,
     };
     if websocket {
-        return probe_websocket(args, client, &only, &skip, run_options, baseline);
+        return probe_websocket(
+            args,
+            client,
+            &only,
+            &skip,
+            ws_observe,
+            run_options,
+            baseline,
+        );
     }
     let selected: Vec<_> = select(CHECKS, &only, &skip).into_iter().copied().collect();
     let options = ProbeOptions {
@@ -232,11 +253,10 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
                 .into_iter()
                 .copied()
                 .collect();
-            let ws_probe = Arc::new(WsProbe::new(
-                probe.client.clone(),
-                ws_url.clone(),
-                Duration::from_secs(5),
-            ));
+            let ws_probe = Arc::new(
+                WsProbe::new(probe.client.clone(), ws_url.clone(), Duration::from_secs(5))
+                    .with_observe(ws_observe),
+            );
             let ws_result = run(ws_probe, &ws_selected, run_options).await;
             ws_server.shutdown().await;
             result.results.extend(ws_result.results);
@@ -259,6 +279,7 @@ fn probe_websocket(
     client: Client,
     only: &[Pattern],
     skip: &[Pattern],
+    observe: Duration,
     options: RunOptions,
     baseline: Option<Report>,
 ) -> Result<u8, String> {
@@ -275,7 +296,8 @@ fn probe_websocket(
         if let Err(e) = client.connect_raw(&url).await {
             return Err(format!("cannot reach {target}: {e}"));
         }
-        let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(5)));
+        let probe =
+            Arc::new(WsProbe::new(client, url, Duration::from_secs(5)).with_observe(observe));
         let result = run(probe, &selected, options).await;
         let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok((
@@ -297,6 +319,9 @@ fn finish(
         Format::Human => report.to_human(),
         Format::Json => report.to_json(),
         Format::Junit => report.to_junit(),
+        Format::Autobahn => {
+            report.to_autobahn_index(args.agent.as_deref().unwrap_or(&report.target))
+        }
     };
     match &args.output {
         Some(path) => {
