@@ -19,11 +19,14 @@ use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::ws::autobahn;
 use pulsecheck::ws::checks::WsProbe;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use url::Url;
 
 /// The echo server of tungstenite's Autobahn example, in our words.
-async fn echo(stream: TcpStream) {
+async fn echo<S>(stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -60,6 +63,16 @@ const NOT_OK: &[(&str, &str)] = &[
     ("7.13.2", "INFORMATIONAL"),
 ];
 
+fn options() -> RunOptions {
+    RunOptions {
+        jobs: 32,
+        check_timeout: Duration::from_secs(60),
+        deadline: Duration::from_secs(300),
+        strict: false,
+        progress: false,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokio_tungstenite_gets_its_published_autobahn_baseline() {
     let url = start_server().await;
@@ -68,18 +81,7 @@ async fn tokio_tungstenite_gets_its_published_autobahn_baseline() {
     let checks = autobahn::checks();
     assert_eq!(checks.len(), 301);
     let started = Instant::now();
-    let result = run(
-        probe,
-        &checks,
-        RunOptions {
-            jobs: 32,
-            check_timeout: Duration::from_secs(60),
-            deadline: Duration::from_secs(300),
-            strict: false,
-            progress: false,
-        },
-    )
-    .await;
+    let result = run(probe, &checks, options()).await;
     let took = started.elapsed();
 
     let expected: BTreeMap<&str, &str> = NOT_OK.iter().copied().collect();
@@ -87,7 +89,11 @@ async fn tokio_tungstenite_gets_its_published_autobahn_baseline() {
     let mut differences = Vec::new();
     for r in &result.results {
         let number = r.aliases.first().map(String::as_str).unwrap_or("?");
-        let behavior = r.facts.get("behavior").and_then(|v| v.as_str()).unwrap_or("none");
+        let behavior = r
+            .facts
+            .get("behavior")
+            .and_then(|v| v.as_str())
+            .unwrap_or("none");
         let close = r
             .facts
             .get("behaviorClose")
@@ -137,4 +143,57 @@ async fn tokio_tungstenite_gets_its_published_autobahn_baseline() {
         ]
     );
     eprintln!("301 Autobahn cases against tokio-tungstenite in {took:?}");
+}
+
+#[path = "support/pki.rs"]
+mod pki;
+
+/// The same server behind TLS (rustls, a test CA): `wss://` runs the whole
+/// WebSocket suite — the checks beyond Autobahn and the 301 cases — with the
+/// same Autobahn grades as over plain TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_wss_the_whole_suite_runs_with_the_same_grades() {
+    let pki = pki::Pki::new();
+    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config(&[b"http/1.1"]));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("an address").port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    echo(tls).await;
+                }
+            });
+        }
+    });
+    let url = Url::parse(&format!("wss://localhost:{port}/")).expect("a URL");
+    let client = Client::new(ClientConfig {
+        ca_certs: vec![pki.ca_file.clone()],
+        ..ClientConfig::default()
+    })
+    .expect("a client");
+    let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(5)));
+    let checks = pulsecheck::ws::all_checks();
+    let result = run(probe, checks, options()).await;
+    assert_eq!(result.results.len(), checks.len());
+    let expected: BTreeMap<&str, &str> = NOT_OK.iter().copied().collect();
+    let mut problems = Vec::new();
+    for r in &result.results {
+        if r.aliases.is_empty() && r.verdict != Verdict::Pass {
+            eprintln!("{} {}: {}", r.id, r.verdict, r.message);
+        }
+        if r.verdict == Verdict::Error {
+            problems.push(format!("{}: error: {}", r.id, r.message));
+        }
+        if let Some(number) = r.aliases.first() {
+            let behavior = r.facts.get("behavior").and_then(|v| v.as_str());
+            let want = expected.get(number.as_str()).copied().unwrap_or("OK");
+            if behavior != Some(want) {
+                problems.push(format!("{number}: {behavior:?}, not {want}: {}", r.message));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "over wss: {problems:#?}");
 }

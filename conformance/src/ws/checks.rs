@@ -332,7 +332,19 @@ async fn handshake(
     let request = format!("{}{headers}\r\n", probe.request_start());
     raw_handshake(&probe.client, &probe.url, request.as_bytes(), probe.wait)
         .await
-        .map_err(|e| no_connection(&e))
+        .map_err(|e| match e {
+            // RFC 6455 §4.2.1: a handshake the server will not take gets "an HTTP
+            // response with an appropriate error code", not a silent close.
+            WsError::NoResponse(transcript) => Outcome::fail(
+                "the server closed the connection without an HTTP response",
+                Evidence {
+                    expected: "an HTTP response (101 for a valid handshake, an error status such as 400 or 426 otherwise)".into(),
+                    actual: "the connection closed before any response byte".into(),
+                    transcript,
+                },
+            ),
+            e => no_connection(&e),
+        })
 }
 
 fn standard_headers(key: &str, version: &str) -> String {

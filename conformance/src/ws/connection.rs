@@ -75,6 +75,10 @@ pub enum WsError {
     /// The server refused or botched the upgrade.
     #[error("the opening handshake failed: {0}")]
     Handshake(String),
+    /// The server closed the connection without answering the handshake (what
+    /// was sent is in the transcript).
+    #[error("the server closed the connection without an HTTP response")]
+    NoResponse(Transcript),
 }
 
 /// What arrived from the server.
@@ -170,9 +174,10 @@ pub async fn raw_handshake(
         }
         match conn.fill(deadline).await? {
             Fill::Data => {}
+            Fill::Eof if conn.buf.is_empty() => return Err(WsError::NoResponse(conn.transcript)),
             Fill::Eof => {
                 return Err(WsError::BadResponse(
-                    "the server closed the connection".into(),
+                    "the server closed the connection in the middle of its response head".into(),
                 ));
             }
             Fill::Timeout => return Err(WsError::Timeout(limit)),
@@ -245,11 +250,14 @@ impl WsConnection {
                 self.buf.extend_from_slice(read);
                 Ok(Fill::Data)
             }
-            // A reset is the server dropping the connection.
+            // A reset is the server dropping the connection; so is TLS ending
+            // without close_notify (rustls reports it as an unexpected EOF).
             Ok(Err(e))
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
                 ) =>
             {
                 self.eof = true;
