@@ -46,9 +46,10 @@ pub(crate) struct ProbeArgs {
     /// Checks run at once (they mostly wait on the network).
     #[arg(long, short = 'j', default_value_t = 32)]
     pub(crate) jobs: usize,
-    /// Seconds one check may take.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub(crate) check_timeout: f64,
+    /// Seconds one check may take (default 60, or the observation window plus 30
+    /// when that is longer).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) check_timeout: Option<f64>,
     /// Seconds the whole probe may take.
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
     pub(crate) deadline: f64,
@@ -117,7 +118,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         Some(secs) => seconds(secs, "--observe")?,
         None => WsProbe::DEFAULT_OBSERVE,
     };
-    let check_timeout = seconds(args.check_timeout, "--check-timeout")?;
+    // Checks that watch for the whole window need the window and some more.
+    let check_timeout = match args.check_timeout {
+        Some(secs) => seconds(secs, "--check-timeout")?,
+        None => Duration::from_secs(60).max(observe.max(ws_observe) + Duration::from_secs(30)),
+    };
+
     let deadline = seconds(args.deadline, "--deadline")?;
     if args.jobs == 0 {
         return Err("--jobs must be at least 1".into());

@@ -63,6 +63,12 @@ pub(crate) struct ServeWsArgs {
     /// Subprotocols the server may select (repeatable).
     #[arg(long = "subprotocol", value_name = "NAME")]
     pub(crate) subprotocols: Vec<String>,
+    /// Ping a client that has sent nothing for this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub(crate) ping_interval: Option<u64>,
+    /// Close (1001) a client that has sent nothing for this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub(crate) idle_timeout: Option<u64>,
     /// Print the faults and what each breaks, then exit.
     #[arg(long)]
     pub(crate) list_faults: bool,
@@ -87,6 +93,8 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
     let config = WsServerConfig {
         addr: args.addr,
         subprotocols: args.subprotocols.clone(),
+        ping_interval: args.ping_interval.map(Duration::from_millis),
+        idle_timeout: args.idle_timeout.map(Duration::from_millis),
         fault,
         ..WsServerConfig::default()
     };
