@@ -193,9 +193,15 @@ impl Report {
         for (area, checks) in &areas {
             let _ = writeln!(out, "\n{area}");
             for c in checks {
+                // Aliases (Autobahn case numbers) follow the ID: `ws/close/... [7.9.3]`.
+                let aliases = if c.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", c.aliases.join(", "))
+                };
                 let _ = writeln!(
                     out,
-                    "  {:<7} {:<6} {}  {}",
+                    "  {:<7} {:<6} {}{aliases}  {}",
                     c.verdict.to_string().to_uppercase(),
                     c.level.to_string(),
                     c.id,

@@ -21,6 +21,18 @@ use crate::http::{Client, RawIo};
 /// The most bytes of a handshake response read before giving up on it.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The most bytes of one read or write a transcript shows: a megabyte frame is
+/// its header and first bytes, and the room is left for what follows.
+const SHOWN_PER_ENTRY: usize = 256;
+
+/// Records bytes in a transcript, at most [`SHOWN_PER_ENTRY`] of them (the rest
+/// are counted as omitted).
+fn record(transcript: &mut Transcript, at: Duration, direction: Direction, bytes: &[u8]) {
+    let shown = bytes.get(..SHOWN_PER_ENTRY).unwrap_or(bytes);
+    transcript.bytes(at, direction, shown);
+    transcript.omitted_bytes += (bytes.len() - shown.len()) as u64;
+}
+
 /// Unpredictable bytes for keys and masks (RFC 6455 §5.3 asks masking keys to be
 /// unpredictable; a probe needs no cryptographic strength).
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -242,7 +254,7 @@ impl WsConnection {
             Ok(Ok(n)) => {
                 let read = chunk.get(..n).unwrap_or_default();
                 let at = self.at();
-                self.transcript.bytes(at, Direction::Received, read);
+                record(&mut self.transcript, at, Direction::Received, read);
                 if self.start > 0 && self.start >= self.buf.len() / 2 {
                     self.buf.drain(..self.start);
                     self.start = 0;
@@ -273,7 +285,7 @@ impl WsConnection {
     /// Sends bytes as they are.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let at = self.at();
-        self.transcript.bytes(at, Direction::Sent, bytes);
+        record(&mut self.transcript, at, Direction::Sent, bytes);
         self.io.write_all(bytes).await?;
         self.io.flush().await
     }
@@ -502,7 +514,7 @@ impl DuplexConnection {
             ));
         }
         let at = self.at();
-        self.transcript.bytes(at, Direction::Sent, bytes);
+        record(&mut self.transcript, at, Direction::Sent, bytes);
         let result = async {
             self.writer.write_all(bytes).await?;
             self.writer.flush().await
