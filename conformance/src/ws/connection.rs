@@ -23,7 +23,7 @@ const MAX_HEAD: usize = 16 * 1024;
 
 /// The most bytes of one read or write a transcript shows: a megabyte frame is
 /// its header and first bytes, and the room is left for what follows.
-const SHOWN_PER_ENTRY: usize = 256;
+const SHOWN_PER_ENTRY: usize = 512;
 
 /// Records bytes in a transcript, at most [`SHOWN_PER_ENTRY`] of them (the rest
 /// are counted as omitted).
@@ -498,33 +498,21 @@ impl WsConnection {
     }
 }
 
+/// What [`DuplexConnection::write_watching`] does after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhileWriting {
+    /// Keep writing and watching.
+    Continue,
+    /// Keep writing; leave further events queued.
+    StopListening,
+    /// Stop writing.
+    Stop,
+}
+
 impl DuplexConnection {
     /// Time since the connection was opened.
     pub fn at(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    /// Writes bytes as they are and flushes them. Errors mean the connection is
-    /// gone; they are noted in the transcript.
-    pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if self.closed {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                "the probe closed the connection",
-            ));
-        }
-        let at = self.at();
-        record(&mut self.transcript, at, Direction::Sent, bytes);
-        let result = async {
-            self.writer.write_all(bytes).await?;
-            self.writer.flush().await
-        }
-        .await;
-        if let Err(e) = &result {
-            let at = self.at();
-            self.transcript.note(at, format!("write failed: {e}"));
-        }
-        result
     }
 
     /// Notes a remark of the probe's in the transcript.
@@ -537,6 +525,56 @@ impl DuplexConnection {
     /// from then on).
     pub async fn next_event(&mut self) -> WsEvent {
         self.events.recv().await.unwrap_or(WsEvent::Eof)
+    }
+
+    /// Writes `bytes`, handing each event that arrives meanwhile to `on_event`,
+    /// which says whether to go on. Returns how many bytes were written: all of
+    /// them, unless `on_event` stopped the write (or it failed). A server that
+    /// stops reading cannot block the probe from seeing that it closed.
+    pub async fn write_watching(
+        &mut self,
+        bytes: &[u8],
+        mut on_event: impl FnMut(WsEvent) -> WhileWriting,
+    ) -> std::io::Result<usize> {
+        if self.closed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the probe closed the connection",
+            ));
+        }
+        let mut written = 0;
+        let mut listening = true;
+        while written < bytes.len() {
+            let rest = bytes.get(written..).unwrap_or_default();
+            tokio::select! {
+                // `write` is cancel-safe: nothing is written when it does not finish.
+                result = self.writer.write(rest) => match result {
+                    Ok(0) => {
+                        let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                        self.note(format!("write failed: {e}"));
+                        return Err(e);
+                    }
+                    Ok(n) => {
+                        let at = self.at();
+                        record(&mut self.transcript, at, Direction::Sent, rest.get(..n).unwrap_or_default());
+                        written += n;
+                    }
+                    Err(e) => {
+                        self.note(format!("write failed: {e}"));
+                        return Err(e);
+                    }
+                },
+                event = self.events.recv(), if listening => {
+                    match on_event(event.unwrap_or(WsEvent::Eof)) {
+                        WhileWriting::Continue => {}
+                        WhileWriting::StopListening => listening = false,
+                        WhileWriting::Stop => return Ok(written),
+                    }
+                }
+            }
+        }
+        self.writer.flush().await?;
+        Ok(written)
     }
 
     /// Closes the probe's side of TCP (the reader goes on until the end).

@@ -11,7 +11,7 @@ use pulsecheck_ws::{FrameHeader, Opcode, Rsv, encode_frame};
 use tokio::time::Instant;
 
 use crate::check::Transcript;
-use crate::ws::connection::{DuplexConnection, WsEvent, random_bytes};
+use crate::ws::connection::{DuplexConnection, WhileWriting, WsEvent, random_bytes};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -374,6 +374,13 @@ struct Fuzzer<'c> {
     round_trips: Option<RoundTrips>,
     computed: Option<Behavior>,
     notes: Vec<String>,
+    /// Events that arrived while the probe was writing, handled next.
+    deferred: std::collections::VecDeque<WsEvent>,
+    /// When the server closed, failed the connection or broke a rule, if it has.
+    ending: Option<Instant>,
+    /// The probe stopped writing in the middle of a frame (the server had closed):
+    /// the stream can carry no other frame, so a Close becomes a dropped connection.
+    abandoned: bool,
 }
 
 struct RoundTrips {
@@ -411,6 +418,9 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         round_trips: None,
         computed: None,
         notes: Vec::new(),
+        deferred: std::collections::VecDeque::new(),
+        ending: None,
+        abandoned: false,
     };
     fuzzer.run_steps().await;
     while fuzzer.state != State::Closed {
@@ -423,12 +433,13 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         .into_iter()
         .flatten()
         .min();
-        let event = match deadline {
-            Some(at) => tokio::select! {
+        let event = match (fuzzer.deferred.pop_front(), deadline) {
+            (Some(event), _) => Some(event),
+            (None, Some(at)) => tokio::select! {
                 event = fuzzer.conn.next_event() => Some(event),
                 () = tokio::time::sleep_until(at) => None,
             },
-            None => Some(fuzzer.conn.next_event().await),
+            (None, None) => Some(fuzzer.conn.next_event().await),
         };
         match event {
             Some(event) => fuzzer.on_event(event).await,
@@ -581,14 +592,75 @@ impl Fuzzer<'_> {
         }
     }
 
+    /// Writes, taking in what the server sends meanwhile: a server that echoes
+    /// while the probe is still sending is read (no deadlock on full socket
+    /// buffers). Once the server has closed (or broken a rule), the bytes still
+    /// go out, as Autobahn's queued writes do, but only while the server takes
+    /// them: a server that stops reading gets [`CLOSE_TIMEOUT`], then the rest
+    /// is abandoned.
     async fn write(&mut self, bytes: &[u8]) {
-        // A failed write means the server has gone: the reader reports it.
-        let _ = self.conn.write(bytes).await;
+        /// Events held while writing; beyond this the reader's channel waits.
+        const MAX_DEFERRED: usize = 1024;
+        let mut offset = 0;
+        while let Some(rest) = bytes.get(offset..).filter(|r| !r.is_empty()) {
+            if self.abandoned {
+                return;
+            }
+            let deferred = &mut self.deferred;
+            let ending = self.ending;
+            let mut saw_end = false;
+            let on_event = |event: WsEvent| {
+                let ends = matches!(
+                    event,
+                    WsEvent::Close { .. } | WsEvent::Eof | WsEvent::Violation(_)
+                );
+                deferred.push_back(event);
+                if ends && ending.is_none() {
+                    saw_end = true;
+                    WhileWriting::Stop
+                } else if deferred.len() >= MAX_DEFERRED || ending.is_some() {
+                    WhileWriting::StopListening
+                } else {
+                    WhileWriting::Continue
+                }
+            };
+            let written = match ending {
+                None => self.conn.write_watching(rest, on_event).await,
+                Some(since) => {
+                    let write = self.conn.write_watching(rest, on_event);
+                    match tokio::time::timeout_at(since + CLOSE_TIMEOUT, write).await {
+                        Ok(written) => written,
+                        Err(_) => Ok(0),
+                    }
+                }
+            };
+            if saw_end {
+                self.ending = Some(Instant::now());
+            }
+            match written {
+                // A failed write means the server has gone: the reader reports it.
+                Err(_) => return,
+                Ok(0) if ending.is_some() => {
+                    self.abandoned = true;
+                    self.notes.push(format!(
+                        "the server stopped reading after it closed; {} bytes were not sent",
+                        rest.len()
+                    ));
+                    return;
+                }
+                Ok(n) => offset += n,
+            }
+        }
     }
 
     /// Sends a Close: the fuzzer's own (`reply` false) or its answer to the server's.
     async fn send_close(&mut self, body: Vec<u8>, reply: bool) {
         if self.state != State::Open {
+            return;
+        }
+        if self.abandoned {
+            // Half a frame is on the wire: no Close can follow it.
+            self.drop_tcp().await;
             return;
         }
         self.flush().await;
@@ -645,6 +717,7 @@ impl Fuzzer<'_> {
                 }
             }
             WsEvent::Close { code, reason } => {
+                self.ending.get_or_insert_with(Instant::now);
                 self.received_close = true;
                 self.remote_close_code = code;
                 let code_text = code.map_or("no code".to_owned(), |c| c.to_string());
@@ -672,6 +745,7 @@ impl Fuzzer<'_> {
                 }
             }
             WsEvent::Violation(v) => {
+                self.ending.get_or_insert_with(Instant::now);
                 let code = v.close_code().get();
                 self.fail(code, format!("the server broke RFC 6455: {}", v.error))
                     .await;
