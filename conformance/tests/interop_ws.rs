@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::{Server, installed, interop_dir, scripts};
+use pulsecheck::check::Verdict;
 use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::Check;
 use pulsecheck::report::Report;
@@ -196,6 +197,53 @@ fn normalise(line: &str, port: u16) -> String {
     out
 }
 
+/// Cases whose verdict for a server depends on how its reads fall, with the
+/// reason (measured: see the server's table in the README). Each is rendered as
+/// NON-STRICT (warn) whether this run saw OK or NON-STRICT; any other verdict
+/// still shows.
+const RACES: &[(&str, &str, &str)] = &[
+    // websockets parses every byte of a read and fails the connection before its
+    // app task echoes the valid message, unless that message's last byte and the
+    // bad frame arrive in different reads: with chopped writes they sometimes do.
+    (
+        "websockets",
+        "ws/reserved-bits/rsv2-rsv3-after-a-message-frame-chops",
+        "3.3",
+    ),
+    (
+        "websockets",
+        "ws/reserved-bits/rsv1-after-a-message-octet-chops",
+        "3.4",
+    ),
+    (
+        "websockets",
+        "ws/opcodes/reserved-7-after-a-message-octet-chops",
+        "4.1.5",
+    ),
+    (
+        "websockets",
+        "ws/opcodes/reserved-15-after-a-message-octet-chops",
+        "4.2.5",
+    ),
+];
+
+/// Renders each case of [`RACES`] as NON-STRICT when it was OK or NON-STRICT.
+fn settle_races(server: &str, report: Report) -> Report {
+    let checks = report
+        .checks
+        .into_iter()
+        .map(|mut c| {
+            let racy = RACES.iter().any(|(s, id, _)| *s == server && *id == c.id);
+            if racy && c.verdict == Verdict::Pass {
+                c.verdict = Verdict::Warn;
+                c.message = c.message.replace("behavior OK", "behavior NON-STRICT");
+            }
+            c
+        })
+        .collect();
+    Report::new(&report.target, report.strict, checks, report.duration_ms)
+}
+
 /// Probes a started server with every WebSocket check, checks that the README's
 /// table under `## {heading} …` explains every non-pass verdict, and compares the
 /// rendering with the snapshot.
@@ -203,6 +251,7 @@ fn interop(server: Server, heading: &str) {
     let checks = ws_checks();
     let report = harness::runtime().block_on(probe(&server.url, &checks));
     assert_eq!(report.checks.len(), checks.len(), "every check ran");
+    let report = settle_races(server.name, report);
     let port = server.port();
     let text = harness::render(&server, &report, |line| normalise(line, port));
     harness::assert_explained(heading, &server, &report, &text);

@@ -132,7 +132,13 @@ pub struct WsConnection {
     eof: bool,
     /// What was sent and received, with timings.
     pub transcript: Transcript,
+    /// Where the reader half of a [`DuplexConnection`] records, shared with the
+    /// writer so that the transcript is in the order things happened.
+    shared: Option<SharedTranscript>,
 }
+
+/// A transcript both halves of a [`DuplexConnection`] record into.
+type SharedTranscript = std::sync::Arc<std::sync::Mutex<Transcript>>;
 
 /// Sends `request` on a new connection to `url` and reads the response head.
 pub async fn raw_handshake(
@@ -150,6 +156,7 @@ pub async fn raw_handshake(
         started: Instant::now(),
         eof: false,
         transcript: Transcript::default(),
+        shared: None,
     };
     conn.send_raw(request).await?;
     let deadline = Instant::now() + limit;
@@ -238,6 +245,32 @@ impl WsConnection {
         self.started.elapsed()
     }
 
+    /// Records bytes (in the shared transcript of a split connection, if any).
+    fn log_bytes(&mut self, direction: Direction, bytes: &[u8]) {
+        let at = self.at();
+        match &self.shared {
+            Some(shared) => {
+                if let Ok(mut t) = shared.lock() {
+                    record(&mut t, at, direction, bytes);
+                }
+            }
+            None => record(&mut self.transcript, at, direction, bytes),
+        }
+    }
+
+    /// Records a note (in the shared transcript of a split connection, if any).
+    fn log_note(&mut self, note: impl Into<String>) {
+        let at = self.at();
+        match &self.shared {
+            Some(shared) => {
+                if let Ok(mut t) = shared.lock() {
+                    t.note(at, note);
+                }
+            }
+            None => self.transcript.note(at, note),
+        }
+    }
+
     async fn fill(&mut self, deadline: Instant) -> Result<Fill, std::io::Error> {
         if self.eof {
             return Ok(Fill::Eof);
@@ -247,14 +280,12 @@ impl WsConnection {
             Err(_) => Ok(Fill::Timeout),
             Ok(Ok(0)) => {
                 self.eof = true;
-                let at = self.at();
-                self.transcript.note(at, "the server closed TCP");
+                self.log_note("the server closed TCP");
                 Ok(Fill::Eof)
             }
             Ok(Ok(n)) => {
                 let read = chunk.get(..n).unwrap_or_default();
-                let at = self.at();
-                record(&mut self.transcript, at, Direction::Received, read);
+                self.log_bytes(Direction::Received, read);
                 if self.start > 0 && self.start >= self.buf.len() / 2 {
                     self.buf.drain(..self.start);
                     self.start = 0;
@@ -273,9 +304,7 @@ impl WsConnection {
                 ) =>
             {
                 self.eof = true;
-                let at = self.at();
-                self.transcript
-                    .note(at, format!("the connection was reset: {e}"));
+                self.log_note(format!("the connection was reset: {e}"));
                 Ok(Fill::Eof)
             }
             Ok(Err(e)) => Err(e),
@@ -284,8 +313,7 @@ impl WsConnection {
 
     /// Sends bytes as they are.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let at = self.at();
-        record(&mut self.transcript, at, Direction::Sent, bytes);
+        self.log_bytes(Direction::Sent, bytes);
         self.io.write_all(bytes).await?;
         self.io.flush().await
     }
@@ -355,8 +383,7 @@ impl WsConnection {
                 Ok(Fill::Eof) => return WsEvent::Eof,
                 Ok(Fill::Timeout) => return WsEvent::Timeout,
                 Err(e) => {
-                    let at = self.at();
-                    self.transcript.note(at, format!("read error: {e}"));
+                    self.log_note(format!("read error: {e}"));
                     return WsEvent::Eof;
                 }
             }
@@ -426,8 +453,8 @@ pub struct DuplexConnection {
     writer: tokio::io::WriteHalf<Box<dyn RawIo>>,
     events: tokio::sync::mpsc::Receiver<WsEvent>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    reader: tokio::task::JoinHandle<Transcript>,
-    transcript: Transcript,
+    reader: tokio::task::JoinHandle<()>,
+    transcript: SharedTranscript,
     started: Instant,
     closed: bool,
 }
@@ -437,6 +464,7 @@ impl WsConnection {
     pub fn into_duplex(self) -> DuplexConnection {
         let (read, writer) = tokio::io::split(self.io);
         let started = self.started;
+        let shared = SharedTranscript::new(std::sync::Mutex::new(self.transcript));
         let mut reader = WsConnection {
             io: Box::new(ReadOnly(read)),
             reader: self.reader,
@@ -444,7 +472,8 @@ impl WsConnection {
             start: self.start,
             started,
             eof: self.eof,
-            transcript: self.transcript,
+            transcript: Transcript::default(),
+            shared: Some(std::sync::Arc::clone(&shared)),
         };
         let (events_tx, events) = tokio::sync::mpsc::channel(16);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -470,14 +499,13 @@ impl WsConnection {
                     break;
                 }
             }
-            reader.transcript
         });
         DuplexConnection {
             writer,
             events,
             stop: Some(stop),
             reader: task,
-            transcript: Transcript::default(),
+            transcript: shared,
             started,
             closed: false,
         }
@@ -518,7 +546,9 @@ impl DuplexConnection {
     /// Notes a remark of the probe's in the transcript.
     pub fn note(&mut self, note: impl Into<String>) {
         let at = self.at();
-        self.transcript.note(at, note);
+        if let Ok(mut t) = self.transcript.lock() {
+            t.note(at, note);
+        }
     }
 
     /// The next event from the server; [`WsEvent::Eof`] once TCP is closed (and
@@ -556,7 +586,9 @@ impl DuplexConnection {
                     }
                     Ok(n) => {
                         let at = self.at();
-                        record(&mut self.transcript, at, Direction::Sent, rest.get(..n).unwrap_or_default());
+                        if let Ok(mut t) = self.transcript.lock() {
+                            record(&mut t, at, Direction::Sent, rest.get(..n).unwrap_or_default());
+                        }
                         written += n;
                     }
                     Err(e) => {
@@ -589,24 +621,23 @@ impl DuplexConnection {
         }
     }
 
-    /// Ends the connection and returns the transcript of both directions, in time
-    /// order.
+    /// Ends the connection and returns the transcript of both directions, in the
+    /// order things happened.
     pub async fn finish(mut self) -> Transcript {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = self.writer.shutdown().await;
-        let received = match tokio::time::timeout(Duration::from_secs(1), &mut self.reader).await {
-            Ok(Ok(t)) => t,
-            _ => {
-                self.reader.abort();
-                Transcript::default()
-            }
-        };
-        let mut merged = self.transcript;
-        merged.omitted_bytes += received.omitted_bytes;
-        merged.entries.extend(received.entries);
-        merged.entries.sort_by_key(|e| e.at_ms);
-        merged
+        if tokio::time::timeout(Duration::from_secs(1), &mut self.reader)
+            .await
+            .is_err()
+        {
+            self.reader.abort();
+        }
+        // Both halves recorded into it in the order things happened.
+        self.transcript
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 }
