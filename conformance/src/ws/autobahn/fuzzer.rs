@@ -376,6 +376,10 @@ struct Fuzzer<'c> {
     notes: Vec<String>,
     /// Events that arrived while the probe was writing, handled next.
     deferred: std::collections::VecDeque<WsEvent>,
+    /// Bytes of recorded events.
+    recorded: usize,
+    /// More arrived than a case can expect; the rest was dropped.
+    flooded: bool,
     /// When the server closed, failed the connection or broke a rule, if it has.
     ending: Option<Instant>,
     /// The probe stopped writing in the middle of a frame (the server had closed):
@@ -419,6 +423,8 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         computed: None,
         notes: Vec::new(),
         deferred: std::collections::VecDeque::new(),
+        recorded: 0,
+        flooded: false,
         ending: None,
         abandoned: false,
     };
@@ -692,6 +698,25 @@ impl Fuzzer<'_> {
     }
 
     async fn record(&mut self, event: Event) {
+        // A case expects a handful of events: a server that floods the probe is
+        // cut off (memory stays bounded) and fails the case.
+        const MAX_EVENTS: usize = 10_000;
+        const MAX_BYTES: usize = 64 << 20;
+        let size = match &event {
+            Event::Message { data, .. } | Event::Pong(data) => data.len(),
+            Event::Timeout(_) => 0,
+        };
+        if self.flooded || self.received.len() >= MAX_EVENTS || self.recorded + size > MAX_BYTES {
+            if !self.flooded {
+                self.flooded = true;
+                self.notes.push(format!(
+                    "more than {MAX_EVENTS} events or {} MiB arrived; the rest was not recorded",
+                    MAX_BYTES >> 20
+                ));
+            }
+            return;
+        }
+        self.recorded += size;
         self.received.push(event);
         // Auto-close: when what arrived is exactly what every expected list says.
         if self.case.auto_close
@@ -899,6 +924,9 @@ impl Fuzzer<'_> {
                 self.computed.unwrap_or(Behavior::Failed)
             }
         };
+        if self.flooded {
+            behavior = Behavior::Failed;
+        }
         if expect.wrong_endpoint_fatal && self.closed_by_me != expect.by_fuzzer {
             behavior = Behavior::Failed;
         }
