@@ -18,6 +18,14 @@ use pulsecheck::ws::autobahn::fuzzer::Expectation;
 use pulsecheck::ws::checks::WsProbe;
 use url::Url;
 
+const OPTIONS: RunOptions = RunOptions {
+    jobs: 32,
+    check_timeout: Duration::from_secs(60),
+    deadline: Duration::from_secs(120),
+    strict: true,
+    progress: false,
+};
+
 async fn play_all(fault: Option<&str>) -> Vec<CheckResult> {
     let fault = fault.map(|f| f.parse::<Fault>().expect("a known fault"));
     let server = start(WsServerConfig {
@@ -30,14 +38,7 @@ async fn play_all(fault: Option<&str>) -> Vec<CheckResult> {
     let client = Client::new(ClientConfig::default()).expect("a client");
     let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(5)));
     let checks = pulsecheck::ws::autobahn::checks();
-    let options = RunOptions {
-        jobs: 32,
-        check_timeout: Duration::from_secs(60),
-        deadline: Duration::from_secs(120),
-        strict: true,
-        progress: false,
-    };
-    let results = run(probe, &checks, options).await.results;
+    let results = run(probe, &checks, OPTIONS).await.results;
     drop(server);
     results
 }
@@ -220,14 +221,7 @@ async fn on_a_server_that_does_not_echo_echo_cases_are_skipped() {
     let client = Client::new(ClientConfig::default()).expect("a client");
     let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(2)));
     let checks = pulsecheck::ws::autobahn::checks();
-    let options = RunOptions {
-        jobs: 32,
-        check_timeout: Duration::from_secs(60),
-        deadline: Duration::from_secs(120),
-        strict: true,
-        progress: false,
-    };
-    let results = run(probe, &checks, options).await.results;
+    let results = run(probe, &checks, OPTIONS).await.results;
     let needs_echo = numbers(all().into_iter().filter(|c| c.case.expect.needs_echo()));
     assert_exactly(&results, Verdict::Skipped, &needs_echo, "no echo");
     for r in results.iter().filter(|r| r.verdict == Verdict::Skipped) {

@@ -155,16 +155,7 @@ fn normalise(line: &str, port: u16) -> String {
             continue;
         }
         if word_start(i) && s[i].is_ascii_digit() {
-            let mut end = i;
-            while end < s.len() && s[end].is_ascii_digit() {
-                end += 1;
-            }
-            if s.get(end) == Some(&b'.') && s.get(end + 1).is_some_and(u8::is_ascii_digit) {
-                end += 1;
-                while end < s.len() && s[end].is_ascii_digit() {
-                    end += 1;
-                }
-            }
+            let end = harness::number_end(s, i);
             let number = &line[i..end];
             let rest = &line[end..];
             let unit_ends = |unit: &str| {

@@ -248,3 +248,20 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("a runtime")
 }
+
+/// Where the number starting at `i` ends: digits, then `.` and digits if any
+/// (`12`, `0.5`).
+pub(crate) fn number_end(s: &[u8], i: usize) -> usize {
+    let digits_from = |mut end: usize| {
+        while s.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        end
+    };
+    let end = digits_from(i);
+    if s.get(end) == Some(&b'.') && s.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        digits_from(end + 1)
+    } else {
+        end
+    }
+}

@@ -1238,58 +1238,39 @@ fn utf8(b: &mut Builder) {
         after: secs(1.0),
         tag: Some(tag),
     };
-    for (number, id, title, parts) in [
+    // 6.4.1/6.4.2 send three frames; 6.4.3/6.4.4 send one frame in three parts
+    // (Autobahn's streaming API), then an empty final continuation.
+    for (number, id, title, parts, inside_a_frame) in [
         (
             "6.4.1",
             "utf8/fail-fast-in-a-fragment",
             "Invalid UTF-8 in the second of three fragments fails the connection at once",
             [KOSME, "f4908080", "656469746564"],
+            false,
         ),
         (
             "6.4.2",
             "utf8/fail-fast-at-the-invalid-byte",
             "A fragment that is just the invalidating byte fails the connection at once",
             ["cebae1bdb9cf83cebcceb5f4", "90", "8080656469746564"],
+            false,
         ),
-    ] {
-        b.add(
-            number,
-            id,
-            title,
-            "8.1",
-            UTF8_FAST_REQ,
-            vec![
-                frame(1, false, t(parts[0])),
-                wait("A"),
-                frame(0, false, t(parts[1])),
-                wait("B"),
-                frame(0, true, t(parts[2])),
-                kill(1.0),
-            ],
-            fail_fast(),
-            f1007(),
-        );
-    }
-    for (number, id, title, parts) in [
         (
             "6.4.3",
             "utf8/fail-fast-inside-a-frame",
             "Invalid UTF-8 inside a frame still arriving fails the connection at once",
             [KOSME, "f4908080", "656469746564"],
+            true,
         ),
         (
             "6.4.4",
             "utf8/fail-fast-at-the-invalid-byte-inside-a-frame",
             "The invalidating byte inside a frame still arriving fails the connection at once",
             ["cebae1bdb9cf83cebcceb5f4", "90", "8080656469746564"],
+            true,
         ),
     ] {
-        b.add(
-            number,
-            id,
-            title,
-            "8.1",
-            UTF8_FAST_REQ,
+        let steps = if inside_a_frame {
             vec![
                 Step::BeginFrame {
                     opcode: 1,
@@ -1303,7 +1284,24 @@ fn utf8(b: &mut Builder) {
                 Step::FrameData(hex(parts[2])),
                 frame(0, true, Payload::empty()),
                 kill(1.0),
-            ],
+            ]
+        } else {
+            vec![
+                frame(1, false, t(parts[0])),
+                wait("A"),
+                frame(0, false, t(parts[1])),
+                wait("B"),
+                frame(0, true, t(parts[2])),
+                kill(1.0),
+            ]
+        };
+        b.add(
+            number,
+            id,
+            title,
+            "8.1",
+            UTF8_FAST_REQ,
+            steps,
             fail_fast(),
             f1007(),
         );
