@@ -410,7 +410,11 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
                 Level::Should => "SHOULD",
                 Level::Info => "INFO",
             };
-            println!("{:<40} {:<6} {}", info.id, level, info.title);
+            let id = match info.aliases {
+                [] => info.id.to_owned(),
+                aliases => format!("{} [{}]", info.id, aliases.join(", ")),
+            };
+            println!("{id:<40} {level:<6} {}", info.title);
             println!(
                 "{:<40} {:<6} {} — {}",
                 "", "", info.source, info.requirement
