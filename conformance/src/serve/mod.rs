@@ -10,6 +10,43 @@ pub mod ws;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+/// How long a server's `shutdown` waits for its tasks to end.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Held by every task of a server; a server's `shutdown` waits until none is
+/// left.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskToken {
+    _alive: mpsc::Sender<()>,
+}
+
+impl TaskToken {
+    /// A first token, and what [`stop_and_wait`] waits on until every clone of it
+    /// has been dropped.
+    pub(crate) fn new() -> (TaskToken, mpsc::Receiver<()>) {
+        let (alive, done) = mpsc::channel(1);
+        (TaskToken { _alive: alive }, done)
+    }
+}
+
+/// Resolves when the server stops (or can no longer say that it runs).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here: it must not be held across an
+    // await of a task that moves between threads.
+    let _stopping = stop.wait_for(|stopping| *stopping).await.is_ok();
+}
+
+/// Tells every task to stop and waits, up to [`SHUTDOWN_GRACE`], until all have
+/// ended; a straggler past that ends on its own.
+pub(crate) async fn stop_and_wait(stop: &watch::Sender<bool>, done: &mut mpsc::Receiver<()>) {
+    stop.send_replace(true);
+    // `None` once every task has dropped its token.
+    let _finished = tokio::time::timeout(SHUTDOWN_GRACE, done.recv()).await;
+}
 
 /// A fault name a reference server does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]

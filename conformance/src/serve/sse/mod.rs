@@ -69,6 +69,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+
+use super::{TaskToken, stopped};
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use super::UnknownFault;
@@ -76,9 +78,6 @@ pub use fault::Fault;
 
 use events::Events;
 use fault::{DIE_AFTER_DROPS, REFUSE_FOR};
-
-/// How long [`RunningServer::shutdown`] waits for the server's tasks to end.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a clean server may go between heartbeats: proxies drop streams idle
 /// for 15–30 s (PROTOCOL.md §2).
@@ -137,13 +136,6 @@ impl SseServerConfig {
         }
         Ok(())
     }
-}
-
-/// Held by every task of a server; [`RunningServer::shutdown`] waits until none
-/// is left.
-#[derive(Debug, Clone)]
-pub(crate) struct TaskToken {
-    _alive: mpsc::Sender<()>,
 }
 
 /// What the server's tasks share.
@@ -262,10 +254,7 @@ impl RunningServer {
     /// Stops accepting, closes every connection and waits (up to 5 s) until every
     /// task of the server has ended.
     pub async fn shutdown(mut self) {
-        self.shared.stop.send_replace(true);
-        // `None` once every task has dropped its token; a timeout leaves any
-        // straggler to end on its own.
-        let _finished = tokio::time::timeout(SHUTDOWN_GRACE, self.done.recv()).await;
+        super::stop_and_wait(&self.shared.stop, &mut self.done).await;
     }
 }
 
@@ -292,8 +281,7 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
         refuse_until: Mutex::new(None),
         dropped: AtomicUsize::new(0),
     });
-    let (alive, done) = mpsc::channel(1);
-    let token = TaskToken { _alive: alive };
+    let (token, done) = TaskToken::new();
     tokio::spawn(generate(Arc::clone(&shared), token.clone()));
     tokio::spawn(accept(listener, Arc::clone(&shared), token));
     Ok(RunningServer {
@@ -301,13 +289,6 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
         shared,
         done,
     })
-}
-
-/// Resolves when the server stops (or can no longer say that it runs).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns is dropped here: it must not be held across
-    // an await of a task that moves between threads.
-    let _stopping = stop.wait_for(|stopping| *stopping).await.is_ok();
 }
 
 /// The one event generator: an event every `event_interval`, until the server

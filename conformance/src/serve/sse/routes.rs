@@ -16,9 +16,10 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::sync::mpsc;
 
+use super::Shared;
 use super::fault::{Fault, REFUSE_FOR};
 use super::stream::{self, Encoding, Out, Plan};
-use super::{Shared, TaskToken};
+use crate::serve::TaskToken;
 
 /// The path of the event stream.
 pub(crate) const EVENTS_PATH: &str = "/events";

@@ -13,11 +13,12 @@ use pulsecheck_sse::encode::{encode_comment, encode_retry};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::Shared;
 use super::events::{Event, Subscription, three_lines};
 use super::fault::{
     BUFFER_BYTES, DEFAULT_END_AFTER, Fault, HUGE_EVENT_BYTES, QUIET_AFTER, SLOW_HEARTBEAT,
 };
-use super::{Shared, stopped};
+use crate::serve::stopped;
 
 /// The client went away (the response body was dropped) before the stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,8 +15,9 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
+use super::WsServerConfig;
 use super::fault::{ECHO_FRAGMENTS, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK};
-use super::{WsServerConfig, stopped};
+use crate::serve::stopped;
 
 /// The least free room the read buffer has before each read.
 const READ_CHUNK: usize = 64 * 1024;

@@ -87,14 +87,13 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::{TaskToken, stopped};
+
 pub use super::UnknownFault;
 pub use fault::Fault;
 
 use connection::{Connection, linger_close};
 use handshake::Handshake;
-
-/// How long [`RunningServer::shutdown`] waits for the server's tasks to end.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a client may take to send its request head.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -160,13 +159,6 @@ impl Default for WsServerConfig {
             fault: None,
         }
     }
-}
-
-/// Held by every task of a server; [`RunningServer::shutdown`] waits until none
-/// is left.
-#[derive(Debug, Clone)]
-struct TaskToken {
-    _alive: mpsc::Sender<()>,
 }
 
 /// What the server's tasks share.
@@ -253,10 +245,7 @@ impl RunningServer {
     /// Stops accepting, sends every open connection a Close 1001 and closes it,
     /// and waits (up to 5 s) until every task of the server has ended.
     pub async fn shutdown(mut self) {
-        self.shared.stop.send_replace(true);
-        // `None` once every task has dropped its token; a timeout leaves any
-        // straggler to end on its own.
-        let _finished = tokio::time::timeout(SHUTDOWN_GRACE, self.done.recv()).await;
+        super::stop_and_wait(&self.shared.stop, &mut self.done).await;
     }
 }
 
@@ -280,21 +269,13 @@ pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
         active: AtomicUsize::new(0),
         stop,
     });
-    let (alive, done) = mpsc::channel(1);
-    let token = TaskToken { _alive: alive };
+    let (token, done) = TaskToken::new();
     tokio::spawn(accept(listener, Arc::clone(&shared), token));
     Ok(RunningServer {
         local_addr,
         shared,
         done,
     })
-}
-
-/// Resolves when the server stops (or can no longer say that it runs).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns is dropped here: it must not be held across an
-    // await of a task that moves between threads.
-    let _stopping = stop.wait_for(|stopping| *stopping).await.is_ok();
 }
 
 /// Open TCP connections, counted until dropped.
