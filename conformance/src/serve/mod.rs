@@ -70,6 +70,22 @@ impl fmt::Display for UnknownFault {
 
 impl std::error::Error for UnknownFault {}
 
+/// The fault among `all` whose `name` is `given` (exact match): what both
+/// servers' `Fault::from_str` do.
+pub(crate) fn parse_fault<F: Copy>(
+    given: &str,
+    all: &[F],
+    name: impl Fn(F) -> &'static str,
+) -> Result<F, UnknownFault> {
+    all.iter()
+        .copied()
+        .find(|&f| name(f) == given)
+        .ok_or_else(|| UnknownFault {
+            name: given.to_owned(),
+            known: all.iter().map(|&f| name(f)).collect(),
+        })
+}
+
 /// The address clients should use: an unspecified listening address (`0.0.0.0`,
 /// `::`) becomes loopback.
 pub(crate) fn client_address(mut addr: SocketAddr) -> SocketAddr {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use pulsecheck_ws::handshake::{ClientRequest, validate_server_response};
 use pulsecheck_ws::{
-    Assembled, FrameConfig, FrameHeader, LengthEncoding, Opcode, Role, Rsv, Status, StreamReader,
-    Violation, encode_frame,
+    Assembled, EncodeError, FrameConfig, FrameHeader, LengthEncoding, Opcode, Role, Rsv, Status,
+    StreamReader, Violation, encode_frame,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
@@ -46,6 +46,34 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     out
+}
+
+/// One client frame, valid or not: any 4-bit opcode, RSV bits as a 3-bit number
+/// (RSV1 = 4, RSV2 = 2, RSV3 = 1, as Autobahn counts them), masked with a fresh
+/// key unless `masked` is false, the minimal length encoding unless `encoding`
+/// forces one.
+///
+/// # Errors
+///
+/// A forced `encoding` too small for the payload.
+pub fn client_frame(
+    fin: bool,
+    opcode: u8,
+    rsv: u8,
+    payload: &[u8],
+    masked: bool,
+    encoding: Option<LengthEncoding>,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), payload.len() as u64);
+    header.fin = fin;
+    header.rsv = Rsv::from_bits(rsv & 0b111);
+    header.mask = masked.then(random_bytes::<4>);
+    if let Some(encoding) = encoding {
+        header.length_encoding = encoding;
+    }
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    encode_frame(&mut out, &header, payload)?;
+    Ok(out)
 }
 
 /// What the server answered to an opening handshake.
@@ -328,16 +356,7 @@ impl WsConnection {
         masked: bool,
         encoding: Option<LengthEncoding>,
     ) -> std::io::Result<()> {
-        let opcode = Opcode::new(opcode & 0x0F).unwrap_or(Opcode::BINARY);
-        let mut header = FrameHeader::new(opcode, payload.len() as u64);
-        header.fin = fin;
-        header.rsv = Rsv::NONE;
-        header.mask = masked.then(random_bytes::<4>);
-        if let Some(encoding) = encoding {
-            header.length_encoding = encoding;
-        }
-        let mut out = Vec::with_capacity(payload.len() + 14);
-        encode_frame(&mut out, &header, payload)
+        let out = client_frame(fin, opcode, 0, payload, masked, encoding)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         self.send_raw(&out).await
     }

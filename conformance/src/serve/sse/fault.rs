@@ -367,14 +367,7 @@ impl FromStr for Fault {
 
     /// Parses a fault by its kebab-case [`Fault::name`] (exact match).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| UnknownFault {
-                name: s.to_owned(),
-                known: Fault::ALL.iter().map(|f| f.name()).collect(),
-            })
+        crate::serve::parse_fault(s, &Fault::ALL, Fault::name)
     }
 }
 

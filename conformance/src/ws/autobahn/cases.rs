@@ -228,7 +228,6 @@ impl Builder {
             section,
             case: Case {
                 number: number.to_owned(),
-                description: title.to_owned(),
                 steps,
                 expect,
                 close,

@@ -7,11 +7,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use pulsecheck_ws::{FrameHeader, Opcode, Rsv, encode_frame};
+use pulsecheck_ws::{FrameHeader, Opcode, copy_unmask, encode_frame};
 use tokio::time::Instant;
 
 use crate::check::Transcript;
-use crate::ws::connection::{DuplexConnection, WhileWriting, WsEvent, random_bytes};
+use crate::ws::connection::{DuplexConnection, WhileWriting, WsEvent, client_frame, random_bytes};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -303,8 +303,6 @@ impl fmt::Display for CloseBehavior {
 pub struct Case {
     /// Autobahn's case number, e.g. `6.4.3`.
     pub number: String,
-    /// What the case does, in a line.
-    pub description: String,
     /// The steps, in order.
     pub steps: Vec<Step>,
     /// How `behavior` is decided.
@@ -518,11 +516,9 @@ impl Fuzzer<'_> {
                 }
                 Step::FrameData(data) => {
                     let (key, offset) = self.streaming.unwrap_or((random_bytes(), 0));
-                    let masked: Vec<u8> = data
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| b ^ key.get((offset + i) % 4).copied().unwrap_or(0))
-                        .collect();
+                    let mut masked = vec![0; data.len()];
+                    // Masking and unmasking are the same XOR (RFC 6455 §5.3).
+                    copy_unmask(&mut masked, data, key, offset);
                     self.streaming = Some((key, offset + data.len()));
                     self.send(&masked, Chop::Frame).await;
                 }
@@ -756,10 +752,8 @@ impl Fuzzer<'_> {
                         // Autobahn waits for the server to close TCP until its
                         // killAfter fires; without one, as long as a kill would.
                         if !matches!(self.timer, Some((_, Timer::KillAfter(_)))) {
-                            self.timer = Some((
-                                Instant::now() + 2 * CLOSE_TIMEOUT,
-                                Timer::KillAfter(Duration::ZERO),
-                            ));
+                            let after = 2 * CLOSE_TIMEOUT;
+                            self.timer = Some((Instant::now() + after, Timer::KillAfter(after)));
                         }
                     }
                     State::Closing => {
@@ -963,14 +957,8 @@ fn reason_suffix(reason: &str) -> String {
 /// One masked frame, fresh key, minimal length: exactly what Autobahn's
 /// `sendFrame` writes, whatever the opcode and bits.
 pub fn frame(opcode: u8, fin: bool, rsv: u8, payload: &[u8]) -> Vec<u8> {
-    let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), payload.len() as u64);
-    header.fin = fin;
-    header.rsv = Rsv::from_bits(rsv & 0b111);
-    header.mask = Some(random_bytes::<4>());
-    let mut out = Vec::with_capacity(payload.len() + 14);
-    // Every header built here is encodable: the length matches the payload.
-    let _ = encode_frame(&mut out, &header, payload);
-    out
+    // Only a forced length encoding can fail; the minimal one always fits.
+    client_frame(fin, opcode, rsv, payload, true, None).unwrap_or_default()
 }
 
 /// The frames of a message sent with `fragment_size`, as Autobahn's

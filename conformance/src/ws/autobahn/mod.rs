@@ -201,7 +201,7 @@ fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
         (Behavior::Informational, _) => Verdict::Info,
         _ => Verdict::Fail,
     };
-    let mut outcome = if verdict == Verdict::Pass {
+    let outcome = if verdict == Verdict::Pass {
         Outcome::pass(message)
     } else {
         let mut o = Outcome::fail(
@@ -215,9 +215,6 @@ fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
         o.verdict = verdict;
         o
     };
-    if verdict == Verdict::Pass {
-        outcome.evidence = None;
-    }
     let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
     with_grades(
         outcome,
