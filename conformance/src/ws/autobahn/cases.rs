@@ -1740,7 +1740,19 @@ mod tests {
 
     #[test]
     fn invalid_utf8_cases_expect_the_server_to_close_first() {
-        for c in all().iter().filter(|c| c.requirement == UTF8_BAD_REQ) {
+        let invalid_vectors = VECTORS
+            .iter()
+            .filter(|(_, h)| std::str::from_utf8(&hex(h)).is_err())
+            .count();
+        let cases = all();
+        let invalid: Vec<_> = cases
+            .iter()
+            .filter(|c| c.requirement == UTF8_BAD_REQ)
+            .collect();
+        // 6.3.1, 6.3.2 and every invalid vector of 6.5-6.23: none slipped through.
+        assert_eq!(invalid.len(), 2 + invalid_vectors);
+        assert!(invalid_vectors > 60, "{invalid_vectors}");
+        for c in invalid {
             assert!(
                 c.case.close.wrong_endpoint_fatal && !c.case.close.by_fuzzer,
                 "{}",
