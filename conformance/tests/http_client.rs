@@ -490,7 +490,7 @@ async fn a_server_that_never_answers_times_out() {
     );
     assert!(
         err.to_string()
-            .starts_with("Timed out after 300ms waiting for the response headers"),
+            .starts_with("Timed out after 300 ms waiting for the response headers"),
         "{err}"
     );
 }
@@ -656,4 +656,206 @@ async fn h2c_with_prior_knowledge() {
         .unwrap();
     assert_eq!(response.version, Version::HTTP_11);
     assert_eq!(response.headers["x-seen-version"], "HTTP/1.1");
+}
+
+// ---------------------------------------------------------------------------
+// Malformed answers, said in words; the overall deadline
+// ---------------------------------------------------------------------------
+
+/// Serves `answer` (raw bytes, any bytes) to every connection after its request head,
+/// then keeps the connection open for a while.
+async fn serve_bytes(answer: &'static [u8]) -> SocketAddr {
+    let (listener, addr) = listen().await;
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                read_head(&mut stream).await;
+                let _ = stream.write_all(answer).await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Reads a body until it ends or fails; returns the failure.
+async fn body_error(response: &mut Response) -> ClientError {
+    loop {
+        match response.next_chunk().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the body ended cleanly"),
+            Err(e) => return e,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_chunk_size_is_located_and_quoted() {
+    for (size, says) in [
+        (&b"zz"[..], "does not begin with a hexadecimal digit"),
+        (b"-5", "does not begin with a hexadecimal digit"),
+        (b"1ffffffffffffffff", "does not fit in 64 bits"),
+    ] {
+        let mut answer = STREAM_HEAD.as_bytes().to_vec();
+        answer.extend_from_slice(chunk("data: a\n\n").as_bytes());
+        let at = answer.len();
+        answer.extend_from_slice(size);
+        answer.extend_from_slice(b"\r\ndata: b\n\n\r\n");
+        let addr = serve_bytes(answer.leak()).await;
+        let mut response = client(ClientConfig::default())
+            .get(&url(addr, "/"), &[])
+            .await
+            .unwrap();
+        let err = body_error(&mut response).await;
+        let ClientError::Malformed { problem, .. } = &err else {
+            panic!("not located: {err}");
+        };
+        assert_eq!(problem.offset, at as u64, "{err}");
+        assert_eq!(problem.rule, "RFC 9112 §7.1");
+        assert!(!err.is_unusable_target(), "the head was fine: {err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("The chunked body is malformed at byte {at}: ")),
+            "{text}"
+        );
+        assert!(text.contains(says), "{text}");
+        let quoted = String::from_utf8_lossy(size).into_owned() + "\\r\\ndata: b";
+        assert!(text.contains(&quoted), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_named() {
+    let addr =
+        serve_raw(|_, _| "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789".to_owned())
+            .await;
+    let mut response = client(ClientConfig::default())
+        .get(&url(addr, "/"), &[])
+        .await
+        .unwrap();
+    let err = body_error(&mut response).await;
+    assert!(
+        err.to_string()
+            .contains("closed after 10 of the 100 bytes the Content-Length announced"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_speak_http_is_an_unusable_target() {
+    let addr = serve_bytes(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    let err = client(ClientConfig::default())
+        .get(&url(addr, "/"), &[])
+        .await
+        .unwrap_err();
+    assert!(err.is_unusable_target(), "{err}");
+    assert!(!err.is_unreachable(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "The server does not speak HTTP: it answered with \"SSH-2.0-OpenSSH_9.6\\r\\n\" where a status line such as \"HTTP/1.1 200 OK\" belongs (RFC 9112 §4)."
+    );
+    // The same through a raw request (a WebSocket handshake's first contact).
+    let err = client(ClientConfig::default())
+        .request_head_raw(&url(addr, "/"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap_err();
+    assert!(err.is_unusable_target(), "{err}");
+    assert!(err.to_string().contains("SSH-2.0-OpenSSH_9.6"), "{err}");
+
+    // A server that closes without a byte is no better.
+    let closes = serve_raw(|_, _| String::new()).await;
+    let err = client(ClientConfig::default())
+        .get(&url(closes, "/"), &[])
+        .await
+        .unwrap_err();
+    assert!(err.is_unusable_target(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "The server closed the connection without answering the request."
+    );
+}
+
+#[tokio::test]
+async fn tls_to_a_server_that_does_not_speak_tls_quotes_its_answer() {
+    let (listener, tls_addr) = listen().await;
+    // Answers the ClientHello with plain HTTP, as an http:// server on the port would.
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut hello = [0u8; 512];
+            let _ = stream.read(&mut hello).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let https = Url::parse(&format!("https://{tls_addr}/")).unwrap();
+    let err = client(ClientConfig::default())
+        .get(&https, &[])
+        .await
+        .unwrap_err();
+    let ClientError::Tls { kind, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*kind, TlsFailure::NotTls);
+    assert!(err.is_unusable_target());
+    let text = err.to_string();
+    assert!(
+        text.contains("the server does not speak TLS: it answered the handshake with \"HTTP/1.1 400 Bad Request\\r\\n"),
+        "{text}"
+    );
+    assert!(text.contains("use http:// or ws://"), "{text}");
+    // The raw connection of a wss:// probe says the same.
+    let wss = Url::parse(&format!("wss://{tls_addr}/")).unwrap();
+    let err = client(ClientConfig::default())
+        .connect_raw(&wss)
+        .await
+        .unwrap_err();
+    assert!(err.is_unusable_target(), "{err}");
+}
+
+#[tokio::test]
+async fn the_overall_deadline_cuts_every_phase_short_and_says_so() {
+    // Accepts and never answers.
+    let (listener, addr) = listen().await;
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let started = std::time::Instant::now();
+    let silent = client(ClientConfig {
+        response_timeout: Duration::from_secs(30),
+        deadline: Some(started + Duration::from_millis(400)),
+        ..ClientConfig::default()
+    });
+    let err = silent.get(&url(addr, "/"), &[]).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(
+        matches!(
+            err,
+            ClientError::Deadline {
+                phase: Phase::ResponseHead,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("The overall deadline passed after ")
+            && err
+                .to_string()
+                .contains("waiting for the response headers from")
+            && err.to_string().ends_with("(--deadline)."),
+        "{err}"
+    );
+    // A raw request is bounded the same way; so is one begun after the deadline.
+    let err = silent
+        .request_head_raw(&url(addr, "/"), b"GET / HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Deadline { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Redirect;
+use super::wire::Malformation;
 
 /// Everything that can go wrong between a URL and a response body.
 ///
@@ -108,7 +109,7 @@ pub enum ClientError {
     },
 
     /// A phase did not finish within its time limit.
-    #[error("Timed out after {after:?} {phase} {target}.")]
+    #[error("Timed out after {} {phase} {target}.", seconds(*.after))]
     Timeout {
         /// The phase that was in progress.
         phase: Phase,
@@ -116,6 +117,22 @@ pub enum ClientError {
         target: String,
         /// The limit that ran out.
         after: Duration,
+    },
+
+    /// The overall deadline ([`ClientConfig::deadline`](super::ClientConfig::deadline),
+    /// `--deadline`) passed before a phase finished: the run is over, whatever the
+    /// phase's own limit.
+    #[error(
+        "The overall deadline passed after {} {phase} {target} (--deadline).",
+        seconds(*.waited)
+    )]
+    Deadline {
+        /// The phase that was in progress.
+        phase: Phase,
+        /// The host or URL concerned.
+        target: String,
+        /// How long the request had been under way.
+        waited: Duration,
     },
 
     /// The server broke the HTTP protocol, or closed the connection mid-exchange.
@@ -128,6 +145,22 @@ pub enum ClientError {
         /// hyper's error.
         #[source]
         source: hyper::Error,
+    },
+
+    /// The server's bytes are not HTTP/1.1 as RFC 9112 defines it: not HTTP at all, no
+    /// answer, a response head that cannot be read, or a body whose framing is broken
+    /// (an invalid chunk size, fewer bytes than `Content-Length` announced). `problem`
+    /// names the rule, the byte offset, and quotes what the server sent there.
+    #[error("{}.", sentence(.problem))]
+    Malformed {
+        /// The URL of the request.
+        url: String,
+        /// What was wrong, where, and what the server sent.
+        problem: Malformation,
+        /// hyper's error, which `problem` explains (none when pulsecheck read the
+        /// bytes itself, as for a WebSocket handshake).
+        #[source]
+        source: Option<hyper::Error>,
     },
 
     /// The server sent more redirects than
@@ -163,8 +196,65 @@ pub enum TlsFailure {
     /// encoding, unsupported algorithm).
     BadCertificate,
     /// The handshake failed before or apart from certificate checks (no common protocol
-    /// version or cipher suite, an alert from the server, the connection closed).
+    /// version or cipher suite, an alert from the server).
     Handshake,
+    /// The server does not speak TLS: it answered the handshake with bytes that are not
+    /// TLS records (a plain-text server on that port), or closed the connection
+    /// without answering.
+    NotTls,
+}
+
+impl ClientError {
+    /// Whether the target does not speak the protocol at all — not TLS where TLS was
+    /// asked for, not HTTP, no answer, or a response head that cannot be read — so
+    /// that nothing about it can be tested (the CLI's "unusable target", exit 2).
+    /// A server that answers late, or whose body is broken, is testable: that is not
+    /// this.
+    pub fn is_unusable_target(&self) -> bool {
+        match self {
+            Self::Malformed { problem, .. } => problem.before_the_head(),
+            Self::Tls {
+                kind: TlsFailure::NotTls,
+                ..
+            } => true,
+            Self::Http {
+                stage: HttpStage::Handshake | HttpStage::Request,
+                source,
+                ..
+            } => source.is_parse() || source.is_incomplete_message(),
+            _ => false,
+        }
+    }
+
+    /// Whether the target could not be reached at all: the name does not resolve, no
+    /// connection opens, or the TLS handshake fails (a certificate, a protocol
+    /// version). The CLI's "cannot reach", exit 2.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Resolve { .. } | Self::Connect { .. } | Self::Tls { .. }
+        ) && !self.is_unusable_target()
+    }
+}
+
+/// A malformation as a sentence: capitalised, as the other messages are.
+fn sentence(problem: &Malformation) -> String {
+    let text = problem.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// A time limit for people: `300 ms`, `10 s`, `2.5 s`.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
+    }
 }
 
 /// The phase of a request that a [`ClientError::Timeout`] interrupted.
@@ -245,7 +335,7 @@ mod tests {
         };
         assert_eq!(
             err.to_string(),
-            "Timed out after 300ms connecting to example.com:443."
+            "Timed out after 300 ms connecting to example.com:443."
         );
         let err = ClientError::UnsupportedScheme {
             url: "ws://a/".into(),

@@ -28,7 +28,8 @@
 //!   closes it at once.
 //! - Every phase is bounded: resolving, connecting and the TLS handshake by
 //!   [`ClientConfig::connect_timeout`], the wait for the response head by
-//!   [`ClientConfig::response_timeout`]. The body is read by the caller at its own pace,
+//!   [`ClientConfig::response_timeout`], and all of them by the overall
+//!   [`ClientConfig::deadline`] when one is set. The body is read by the caller at its own pace,
 //!   with [`Response::next_chunk_within`] to bound each wait.
 //!
 //! Nothing here panics on what a server sends; every failure is a [`ClientError`] whose
@@ -80,6 +81,7 @@ mod error;
 mod raw;
 mod response;
 mod tls;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,10 +93,12 @@ use tokio::time::{Instant, timeout_at};
 use url::{Position, Url};
 
 pub use error::{ClientError, HttpStage, Phase, TlsFailure};
-pub use raw::{RawIo, RawStream};
+pub use raw::{RawIo, RawReply, RawStream};
 pub use response::{Next, Redirect, Response, TimedChunk, Timing};
+pub use wire::{Malformation, MalformationKind, quote};
 
 use connect::{RequestBody, Sender};
+use wire::{Tap, WireLog};
 
 /// How a [`Client`] connects. `Default` gives verified TLS with the webpki roots, no
 /// extra headers, 10 s for connecting, 10 s for the response head, and 5 redirects.
@@ -122,6 +126,10 @@ pub struct ClientConfig {
     /// How many redirects to follow before giving up with
     /// [`ClientError::TooManyRedirects`]. `0` makes any redirect an error.
     pub max_redirects: usize,
+    /// An overall deadline (`--deadline`): no phase waits past it, whatever its own
+    /// limit, and a phase it cuts short fails with [`ClientError::Deadline`]. The
+    /// body is read at the caller's pace and is not bounded by it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for ClientConfig {
@@ -134,6 +142,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             response_timeout: Duration::from_secs(10),
             max_redirects: 5,
+            deadline: None,
         }
     }
 }
@@ -180,6 +189,7 @@ struct Hop {
     remote_addr: std::net::SocketAddr,
     alpn: Option<String>,
     timing: Timing,
+    wire: Arc<WireLog>,
 }
 
 impl Client {
@@ -230,7 +240,10 @@ impl Client {
         let mut url = url.clone();
         let mut redirects = Vec::new();
         loop {
-            let hop = self.exchange(&method, &url, &headers, started).await?;
+            let hop = self
+                .exchange(&method, &url, &headers, started)
+                .await
+                .map_err(|e| self.blame_deadline(e, started))?;
             let status = hop.response.status();
             let location = if is_redirect(status) {
                 hop.response.headers().get(LOCATION)
@@ -250,6 +263,7 @@ impl Client {
                     started,
                     sender: hop.sender,
                     connection: hop.connection,
+                    wire: hop.wire,
                 }));
             };
             let location_text = String::from_utf8_lossy(location.as_bytes()).into_owned();
@@ -334,7 +348,7 @@ impl Client {
 
         let hop_started_at = started.elapsed();
         let limit = self.config.connect_timeout;
-        let deadline = Instant::now() + limit;
+        let deadline = self.phase_deadline(limit);
         let addrs = connect::resolve(&host, port, deadline, limit).await?;
         let (stream, remote_addr) = connect::tcp(&host_text, &addrs, deadline, limit).await?;
         let connected_at = started.elapsed();
@@ -345,19 +359,18 @@ impl Client {
             target: url.to_string(),
             after: head_limit,
         };
-        let handshake_error = |source| ClientError::Http {
-            stage: HttpStage::Handshake,
-            url: url.to_string(),
-            source,
-        };
-        let (mut sender, connection, alpn, tls_at) = if https {
+        // The response to HEAD has no body, whatever its head says (RFC 9112 §6.3).
+        let no_body = method == Method::HEAD;
+        let (mut sender, connection, alpn, tls_at, wire) = if https {
             let server_name =
                 tls::server_name(&host).map_err(|reason| ClientError::InvalidUrl {
                     url: url.to_string(),
                     reason,
                 })?;
             let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-            let tls = match timeout_at(deadline, connector.connect(server_name, stream)).await {
+            let below = WireLog::raw();
+            let tapped = Tap::new(stream, Arc::clone(&below));
+            let tls = match timeout_at(deadline, connector.connect(server_name, tapped)).await {
                 Err(_elapsed) => {
                     return Err(ClientError::Timeout {
                         phase: Phase::TlsHandshake,
@@ -365,7 +378,7 @@ impl Client {
                         after: limit,
                     });
                 }
-                Ok(Err(err)) => return Err(tls::handshake_error(&host_text, err)),
+                Ok(Err(err)) => return Err(tls::handshake_error(&host_text, err, &below)),
                 Ok(Ok(tls)) => tls,
             };
             let tls_at = started.elapsed();
@@ -375,34 +388,33 @@ impl Client {
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
             let http2 = alpn.as_deref() == Some("h2");
-            let head_deadline = Instant::now() + head_limit;
-            let (sender, connection) = timeout_at(head_deadline, connect::start_http(tls, http2))
-                .await
-                .map_err(|_| head_timeout())?
-                .map_err(handshake_error)?;
-            (sender, connection, alpn, Some(tls_at))
-        } else {
-            let http2 = self.config.http2_prior_knowledge;
-            let head_deadline = Instant::now() + head_limit;
+            let wire = Self::wire_log(http2, no_body);
+            let tapped = Tap::new(tls, Arc::clone(&wire));
+            let head_deadline = self.phase_deadline(head_limit);
             let (sender, connection) =
-                timeout_at(head_deadline, connect::start_http(stream, http2))
+                timeout_at(head_deadline, connect::start_http(tapped, http2))
                     .await
                     .map_err(|_| head_timeout())?
-                    .map_err(handshake_error)?;
-            (sender, connection, None, None)
+                    .map_err(|source| http_error(&wire, HttpStage::Handshake, url, source))?;
+            (sender, connection, alpn, Some(tls_at), wire)
+        } else {
+            let http2 = self.config.http2_prior_knowledge;
+            let wire = Self::wire_log(http2, no_body);
+            let tapped = Tap::new(stream, Arc::clone(&wire));
+            let head_deadline = self.phase_deadline(head_limit);
+            let (sender, connection) =
+                timeout_at(head_deadline, connect::start_http(tapped, http2))
+                    .await
+                    .map_err(|_| head_timeout())?
+                    .map_err(|source| http_error(&wire, HttpStage::Handshake, url, source))?;
+            (sender, connection, None, None, wire)
         };
 
         let request = build_request(method, url, headers, sender.is_http2())?;
-        let head_deadline = Instant::now() + head_limit;
+        let head_deadline = self.phase_deadline(head_limit);
         let response = match timeout_at(head_deadline, sender.send(request)).await {
             Err(_elapsed) => return Err(head_timeout()),
-            Ok(Err(source)) => {
-                return Err(ClientError::Http {
-                    stage: HttpStage::Request,
-                    url: url.to_string(),
-                    source,
-                });
-            }
+            Ok(Err(source)) => return Err(http_error(&wire, HttpStage::Request, url, source)),
             Ok(Ok(response)) => response,
         };
         let head_at = started.elapsed();
@@ -418,7 +430,67 @@ impl Client {
                 tls_at,
                 head_at,
             },
+            wire,
         })
+    }
+
+    /// `limit` from now, or the overall deadline if that comes first.
+    pub(crate) fn phase_deadline(&self, limit: Duration) -> Instant {
+        let own = Instant::now() + limit;
+        match self.config.deadline {
+            Some(overall) => own.min(Instant::from_std(overall)),
+            None => own,
+        }
+    }
+
+    /// A timeout that the overall deadline caused, as [`ClientError::Deadline`]
+    /// (with the time since `since`); any other error as it is.
+    pub(crate) fn blame_deadline(&self, err: ClientError, since: Instant) -> ClientError {
+        let passed = self
+            .config
+            .deadline
+            .is_some_and(|d| Instant::now() >= Instant::from_std(d));
+        match err {
+            ClientError::Timeout { phase, target, .. } if passed => ClientError::Deadline {
+                phase,
+                target,
+                waited: since.elapsed(),
+            },
+            other => other,
+        }
+    }
+
+    /// The log a connection's tap keeps: HTTP/1.1 framing followed, or (HTTP/2,
+    /// whose framing hyper's h2 reports on itself) only the first bytes.
+    fn wire_log(http2: bool, no_body: bool) -> Arc<WireLog> {
+        if http2 {
+            WireLog::raw()
+        } else {
+            WireLog::http1(no_body)
+        }
+    }
+}
+
+/// hyper's error as the client reports it: located and quoted when the tap saw which
+/// rule the server's bytes broke ([`ClientError::Malformed`]), in hyper's words
+/// otherwise ([`ClientError::Http`]).
+pub(crate) fn http_error(
+    wire: &WireLog,
+    stage: HttpStage,
+    url: &Url,
+    source: hyper::Error,
+) -> ClientError {
+    match wire.malformation() {
+        Some(problem) => ClientError::Malformed {
+            url: url.to_string(),
+            problem,
+            source: Some(source),
+        },
+        None => ClientError::Http {
+            stage,
+            url: url.to_string(),
+            source,
+        },
     }
 }
 

@@ -11,8 +11,11 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 use url::Url;
 
+use std::sync::Arc;
+
 use super::connect::{ConnectionTask, Sender};
-use super::{ClientError, HttpStage};
+use super::wire::WireLog;
+use super::{ClientError, HttpStage, http_error};
 
 /// One redirect that was followed: the server answered `from` with `status` and a
 /// `Location` that resolved to `location`.
@@ -105,6 +108,8 @@ pub struct Response {
     // connection lives exactly as long as this response.
     _sender: Sender,
     _connection: ConnectionTask,
+    // What the connection's tap saw, to locate a framing error in the body.
+    wire: Arc<WireLog>,
 }
 
 /// The parts [`Client`](super::Client) assembles a [`Response`] from.
@@ -119,6 +124,7 @@ pub(crate) struct Parts {
     pub(crate) started: Instant,
     pub(crate) sender: Sender,
     pub(crate) connection: ConnectionTask,
+    pub(crate) wire: Arc<WireLog>,
 }
 
 impl Response {
@@ -138,15 +144,18 @@ impl Response {
             started: parts.started,
             _sender: parts.sender,
             _connection: parts.connection,
+            wire: parts.wire,
         }
     }
 
     /// Waits for the next piece of the body. `Ok(None)` means the body ended cleanly;
     /// every later call returns `Ok(None)` again.
     ///
-    /// An error means the connection broke or the server violated the protocol mid-body
-    /// (for example it closed the connection before the announced length, or sent a
-    /// malformed chunk): [`ClientError::Http`] with [`HttpStage::Body`].
+    /// An error means the connection broke or the server violated the protocol mid-body:
+    /// [`ClientError::Malformed`] when the body's framing is broken (it closed the
+    /// connection before the announced length, or sent a malformed chunk; the error
+    /// says where and quotes the bytes), [`ClientError::Http`] with [`HttpStage::Body`]
+    /// otherwise (a reset, an HTTP/2 stream error).
     ///
     /// Cancel safe: if the future is dropped before it completes (as
     /// [`next_chunk_within`](Self::next_chunk_within) does on a timeout), no data is
@@ -157,11 +166,7 @@ impl Response {
                 None => self.ended = true,
                 Some(Err(source)) => {
                     self.ended = true;
-                    return Err(ClientError::Http {
-                        stage: HttpStage::Body,
-                        url: self.url.to_string(),
-                        source,
-                    });
+                    return Err(http_error(&self.wire, HttpStage::Body, &self.url, source));
                 }
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(bytes) if bytes.is_empty() => {}

@@ -11,6 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::wire::{WireLog, quote};
 use super::{ClientConfig, ClientError, TlsFailure};
 
 /// The ALPN protocol id of HTTP/2.
@@ -88,15 +89,23 @@ pub(crate) fn server_name(host: &url::Host<&str>) -> Result<ServerName<'static>,
 
 /// Turns the io error of a failed handshake into [`ClientError::Tls`]. tokio-rustls
 /// wraps rustls errors in an `io::Error` of kind `InvalidData`; anything else is the
-/// socket failing during the handshake.
-pub(crate) fn handshake_error(host: &str, err: io::Error) -> ClientError {
+/// socket failing during the handshake. `wire` is the tap under TLS: when the server
+/// answered with bytes that are not TLS records, or with nothing, the error says so
+/// and quotes them.
+pub(crate) fn handshake_error(host: &str, err: io::Error, wire: &WireLog) -> ClientError {
     let rustls_error = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .cloned();
+    let (first, received) = wire.first_bytes();
     let (kind, reason) = match rustls_error {
         Some(rustls::Error::InvalidCertificate(cert)) => classify_certificate(host, &cert),
+        _ if received > 0 && !is_tls_record(&first) => (TlsFailure::NotTls, not_tls(&first)),
         Some(other) => (TlsFailure::Handshake, other.to_string()),
+        None if received == 0 => (
+            TlsFailure::NotTls,
+            format!("the server closed the connection without answering the TLS handshake ({err})"),
+        ),
         None => (
             TlsFailure::Handshake,
             format!("the connection failed during the handshake ({err})"),
@@ -108,6 +117,29 @@ pub(crate) fn handshake_error(host: &str, err: io::Error) -> ClientError {
         reason,
         source: err,
     }
+}
+
+/// Whether `bytes` begin like a TLS record: a content type from 20 (change cipher
+/// spec) to 24 (heartbeat), then major version 3 (RFC 8446 §5.1).
+fn is_tls_record(bytes: &[u8]) -> bool {
+    match bytes {
+        [] => true,
+        [kind] => (20..=24).contains(kind),
+        [kind, major, ..] => (20..=24).contains(kind) && *major == 3,
+    }
+}
+
+/// The reason for [`TlsFailure::NotTls`], quoting what the server sent.
+fn not_tls(first: &[u8]) -> String {
+    let hint = if first.starts_with(b"HTTP/") {
+        "; it answers in plain HTTP: use http:// or ws:// for it"
+    } else {
+        ""
+    };
+    format!(
+        "the server does not speak TLS: it answered the handshake with \"{}\", which is not a TLS record (RFC 8446 §5.1){hint}",
+        quote(first, 48)
+    )
 }
 
 fn classify_certificate(host: &str, cert: &CertificateError) -> (TlsFailure, String) {
