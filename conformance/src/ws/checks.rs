@@ -15,6 +15,7 @@ use crate::check::{Evidence, Outcome, Source, Transcript};
 use crate::http::Client;
 use crate::registry::{Check, check};
 use crate::ws::connection::{WsConnection, WsError, WsEvent, open, random_bytes, raw_handshake};
+use crate::ws::describe;
 
 /// Everything the WebSocket checks run against.
 pub struct WsProbe {
@@ -388,14 +389,17 @@ async fn handshake_accept(probe: &WsProbe) -> Outcome {
         (101, Some(a)) if a.trim() == expected => {
             Outcome::pass(format!("101 with Sec-WebSocket-Accept {expected}"))
         }
-        (status, accept) => Outcome::fail(
-            format!("status {status}, Sec-WebSocket-Accept {accept:?}"),
-            evidence(
-                &conn,
-                format!("101 and Sec-WebSocket-Accept: {expected}"),
-                format!("status {status}, accept {accept:?}"),
-            ),
-        ),
+        (status, accept) => {
+            let accept = accept.map_or("absent".to_owned(), |a| format!("\"{a}\""));
+            Outcome::fail(
+                format!("status {status}, Sec-WebSocket-Accept {accept}"),
+                evidence(
+                    &conn,
+                    format!("101 and Sec-WebSocket-Accept: {expected}"),
+                    format!("status {status}, Sec-WebSocket-Accept {accept}"),
+                ),
+            )
+        }
     }
 }
 
@@ -559,12 +563,18 @@ async fn expect_failed_connection(
                         code.map_or("no code".into(), |c| c.to_string())
                     ))
                 } else {
+                    let code = code.map_or("no code".into(), |c| c.to_string());
+                    let expected = codes
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ");
                     Outcome::fail(
-                        format!("{what}: closed with {code:?}, not one of {codes:?}"),
+                        format!("{what}: closed with {code}, not {expected}"),
                         evidence(
                             &conn,
                             "Close with an expected code, or the connection dropped",
-                            format!("Close {code:?}"),
+                            format!("Close {code}"),
                         ),
                     )
                 };
@@ -633,7 +643,7 @@ async fn server_frames_unmasked(probe: &WsProbe) -> Outcome {
             Outcome::pass("the server's frames came unmasked")
         }
         WsEvent::Close { .. } => Outcome::pass("the server's Close came unmasked"),
-        other => Outcome::skipped(format!("the server sent no frame to inspect ({other:?})")),
+        other => Outcome::skipped(format!("the server sent no frame to inspect ({other})")),
     }
 }
 
@@ -710,18 +720,18 @@ async fn ping_pong(probe: &WsProbe) -> Outcome {
             WsEvent::Pong(data) => {
                 return Outcome::fail(
                     "the pong's payload differs",
-                    evidence(&conn, format!("{payload:?}"), format!("{data:?}")),
+                    evidence(
+                        &conn,
+                        format!("a Pong with {}", describe::payload(payload)),
+                        format!("a Pong with {}", describe::payload(&data)),
+                    ),
                 );
             }
             WsEvent::Ping(_) => {}
             other => {
                 return Outcome::fail(
-                    format!("no pong: {other:?}"),
-                    evidence(
-                        &conn,
-                        "a Pong with the ping's payload",
-                        format!("{other:?}"),
-                    ),
+                    format!("no pong: {other}"),
+                    evidence(&conn, "a Pong with the ping's payload", other.to_string()),
                 );
             }
         }
@@ -766,15 +776,15 @@ async fn close_new_codes(probe: &WsProbe) -> Outcome {
                     evidence(
                         &conn,
                         "a Close in answer (echoing the code is customary)",
-                        format!("{event:?}"),
+                        event.to_string(),
                     ),
                 );
             }
             WsEvent::Close { .. } => {}
             other => {
                 return Outcome::fail(
-                    format!("a Close with {code} got {other:?}"),
-                    evidence(&conn, "a Close in answer", format!("{other:?}")),
+                    format!("a Close with {code} got {other}"),
+                    evidence(&conn, "a Close in answer", other.to_string()),
                 );
             }
         }
@@ -793,11 +803,11 @@ async fn close_1015(probe: &WsProbe) -> Outcome {
         } => Outcome::pass("answered with Close 1002"),
         WsEvent::Eof => Outcome::pass("the server dropped the connection"),
         other => Outcome::fail(
-            format!("Close 1015 got {other:?}"),
+            format!("Close 1015 got {other}"),
             evidence(
                 &conn,
                 "Close 1002 (protocol error) or the connection dropped",
-                format!("{other:?}"),
+                other.to_string(),
             ),
         ),
     }
@@ -839,11 +849,11 @@ async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
             ),
         ),
         other => Outcome::fail(
-            format!("no Close in answer: {other:?}"),
+            format!("no Close in answer: {other}"),
             evidence(
                 &conn,
                 "a Close in answer, then TCP closed",
-                format!("{other:?}"),
+                other.to_string(),
             ),
         ),
     }
@@ -888,7 +898,7 @@ async fn echo_once(probe: &WsProbe, message: &[u8]) -> Result<(), String> {
                 ));
             }
             WsEvent::Ping(_) | WsEvent::Pong(_) => {}
-            other => return Err(format!("no echo: {other:?}")),
+            other => return Err(format!("no echo: {other}")),
         }
     }
 }
@@ -1013,7 +1023,7 @@ async fn pong_latency(probe: &WsProbe) -> Outcome {
                     break 'pings;
                 }
                 other => {
-                    missing = Some((i, format!("{other:?} instead of a pong")));
+                    missing = Some((i, format!("{other} instead of a pong")));
                     break 'pings;
                 }
             }
