@@ -24,8 +24,11 @@ pub enum BodyEnd {
     ByteLimit,
     /// The parser's line or event limit was exceeded.
     ParserLimit(String),
-    /// Reading failed (reset, protocol error).
+    /// Reading failed (a reset, an HTTP/2 stream error).
     Failed(String),
+    /// The body's HTTP/1.1 framing is broken (an invalid chunk, fewer bytes than
+    /// announced): the sentence that locates it and quotes the bytes.
+    Malformed(String),
 }
 
 /// One item the client saw, with the time the chunk that completed it arrived.

@@ -182,6 +182,7 @@ pub async fn read_stream_until(
             }
             Ok(Next::End) => break BodyEnd::Closed,
             Ok(Next::Idle) => break BodyEnd::WindowOver,
+            Err(e @ ClientError::Malformed { .. }) => break BodyEnd::Malformed(e.to_string()),
             Err(e) => break BodyEnd::Failed(e.to_string()),
         }
     };

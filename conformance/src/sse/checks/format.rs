@@ -173,6 +173,9 @@ async fn event_termination(probe: &SseProbe) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
+    if let BodyEnd::Malformed(why) | BodyEnd::Failed(why) = &c.end {
+        return Outcome::skipped(format!("the stream broke before it ended: {why}"));
+    }
     if c.end != BodyEnd::Closed {
         return Outcome::skipped(format!(
             "the server kept the stream open for the {:.0} s observation; nothing ended",

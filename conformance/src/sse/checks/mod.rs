@@ -19,6 +19,7 @@ mod buffering;
 mod cors;
 mod format;
 mod heartbeat;
+mod http1;
 mod http2;
 mod ids;
 mod reconnect;
@@ -36,6 +37,7 @@ const AREAS: &[&[Check<SseProbe>]] = &[
     buffering::CHECKS,
     reconnect::CHECKS,
     cors::CHECKS,
+    http1::CHECKS,
     http2::CHECKS,
     robustness::CHECKS,
 ];
