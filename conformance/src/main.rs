@@ -69,9 +69,10 @@ enum DecodeCommand {
 
 #[derive(Debug, Args)]
 struct InputArgs {
-    /// Feed the parser N bytes at a time (default: the whole input at once for a
-    /// file, each read as it arrives for a pipe; the output is the same either way).
-    #[arg(long, value_name = "N")]
+    /// Feed the parser N bytes at a time, N at least 1 (default: the whole input at
+    /// once for a file, each read as it arrives for a pipe; the output is the same
+    /// either way).
+    #[arg(long, value_name = "N", value_parser = commands::args::parse::chunk_size, allow_hyphen_values = true)]
     chunk_size: Option<NonZeroUsize>,
     /// The file to read; stdin when absent or `-`.
     file: Option<PathBuf>,
@@ -86,11 +87,11 @@ struct WsArgs {
     /// The input is hex text (pairs of hex digits; whitespace ignored).
     #[arg(long)]
     hex: bool,
-    /// Largest accepted frame payload, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_FRAME_PAYLOAD)]
+    /// Largest accepted frame payload, in bytes (at least 1).
+    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_FRAME_PAYLOAD, value_parser = commands::args::parse::positive_u64, allow_hyphen_values = true)]
     max_frame_bytes: u64,
-    /// Largest accepted message, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE)]
+    /// Largest accepted message, in bytes (at least 1).
+    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE, value_parser = commands::args::parse::positive_u64, allow_hyphen_values = true)]
     max_message_bytes: u64,
     #[command(flatten)]
     input: InputArgs,
@@ -109,11 +110,11 @@ struct SseArgs {
     /// Also print lines the parser ignored, with the reason.
     #[arg(long)]
     ignored: bool,
-    /// Longest accepted line, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::DEFAULT.max_line_len)]
+    /// Longest accepted line, in bytes (at least 1).
+    #[arg(long, value_name = "BYTES", default_value_t = Config::DEFAULT.max_line_len, value_parser = commands::args::parse::positive_usize, allow_hyphen_values = true)]
     max_line_bytes: usize,
-    /// Largest accepted event data, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::DEFAULT.max_event_len)]
+    /// Largest accepted event data, in bytes (at least 1).
+    #[arg(long, value_name = "BYTES", default_value_t = Config::DEFAULT.max_event_len, value_parser = commands::args::parse::positive_usize, allow_hyphen_values = true)]
     max_event_bytes: usize,
     #[command(flatten)]
     input: InputArgs,
@@ -202,10 +203,6 @@ fn open_input(file: Option<&PathBuf>) -> Result<Input, String> {
 }
 
 fn decode_sse(args: &SseArgs) -> u8 {
-    if args.max_line_bytes == 0 || args.max_event_bytes == 0 {
-        eprintln!("pulsecheck: --max-line-bytes and --max-event-bytes must be at least 1");
-        return EXIT_USAGE;
-    }
     let options = sse::DecodeOptions {
         ignored: args.ignored,
         config: Config::default()
@@ -221,10 +218,6 @@ fn decode_sse(args: &SseArgs) -> u8 {
 }
 
 fn decode_ws(args: &WsArgs) -> u8 {
-    if args.max_frame_bytes == 0 || args.max_message_bytes == 0 {
-        eprintln!("pulsecheck: --max-frame-bytes and --max-message-bytes must be at least 1");
-        return EXIT_USAGE;
-    }
     let mut config = FrameConfig::new(match args.from {
         Side::Client => Role::Client,
         Side::Server => Role::Server,

@@ -35,7 +35,7 @@
 //! }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -217,15 +217,12 @@ impl Report {
                         let _ = writeln!(out, "          Expected:    {}", e.expected);
                         let _ = writeln!(out, "          Actual:      {}", e.actual);
                         for entry in &e.transcript.entries {
-                            let arrow = match entry.direction {
-                                crate::check::Direction::Sent => ">",
-                                crate::check::Direction::Received => "<",
-                                crate::check::Direction::Note => "#",
-                            };
                             let _ = writeln!(
                                 out,
-                                "          {:>6} ms {arrow} {}",
-                                entry.at_ms, entry.text
+                                "          {:>6} ms {} {}",
+                                entry.at_ms,
+                                arrow(entry.direction),
+                                entry.text
                             );
                         }
                         if e.transcript.omitted_bytes > 0 {
@@ -239,21 +236,64 @@ impl Report {
                 }
             }
         }
+        let _ = writeln!(out, "\n{}", self.summary_line());
+        out
+    }
+
+    /// The last line of the human report: the counts, the time, `— FAILED` when the
+    /// run failed, and, when there are warnings, that they do not fail the run
+    /// without `--strict` (under `--strict` a SHOULD not met is graded a failure, so
+    /// there are none).
+    pub fn summary_line(&self) -> String {
         let s = &self.summary;
-        let _ = writeln!(
-            out,
-            "\n{} checks: {} pass, {} fail, {} warn, {} info, {} skipped, {} error in {:.1} s{}",
+        let warn = match s.warn {
+            0 => "0 warn".to_owned(),
+            n if self.strict => format!("{n} warn"),
+            n => format!("{n} warn (do not fail the run without --strict)"),
+        };
+        format!(
+            "{} checks: {} pass, {} fail, {warn}, {} info, {} skipped, {} error in {:.1} s{}",
             s.total(),
             s.pass,
             s.fail,
-            s.warn,
             s.info,
             s.skipped,
             s.error,
             self.duration_ms as f64 / 1000.0,
             if self.failed() { " — FAILED" } else { "" }
-        );
-        out
+        )
+    }
+
+    /// The suites this report's checks belong to (`sse`, `ws`): its protocols.
+    pub fn suites(&self) -> BTreeSet<&str> {
+        self.checks
+            .iter()
+            .map(|c| suite_and_area(&c.id).0)
+            .collect()
+    }
+
+    /// Why this report (a saved baseline) is not a report of `target` probed with the
+    /// `suites` of a new run, if it is not: another URL, or another protocol (no suite
+    /// in common). URLs are compared as URLs (`http://h/e` and `http://h:80/e` are the
+    /// same); two runs against the built-in reference servers are the same target,
+    /// whatever ports the servers had.
+    pub fn mismatch(&self, target: &str, suites: &[&str]) -> Option<String> {
+        let mine = self.suites();
+        if !mine.is_empty() && !suites.iter().any(|s| mine.contains(s)) {
+            return Some(format!(
+                "it holds {} checks, and this run is {}",
+                protocols(mine.iter().copied()),
+                protocols(suites.iter().copied())
+            ));
+        }
+        if same_target(&self.target, target) {
+            None
+        } else {
+            Some(format!(
+                "it is a report of {}, not of {target}",
+                self.target
+            ))
+        }
     }
 
     /// Autobahn|Testsuite's `index.json` for the checks that are Autobahn cases
@@ -342,8 +382,10 @@ impl Report {
                         for entry in &e.transcript.entries {
                             let _ = writeln!(
                                 d,
-                                "{:>6} ms {:?} {}",
-                                entry.at_ms, entry.direction, entry.text
+                                "{:>6} ms {} {}",
+                                entry.at_ms,
+                                arrow(entry.direction),
+                                entry.text
                             );
                         }
                     }
@@ -392,6 +434,36 @@ impl Report {
     }
 }
 
+/// What the built-in reference servers are called in a report's `target`.
+pub const BUILT_IN_TARGET: &str = "(built-in reference servers)";
+
+/// Whether two report targets name the same server (see [`Report::mismatch`]).
+fn same_target(a: &str, b: &str) -> bool {
+    if a.ends_with(BUILT_IN_TARGET) || b.ends_with(BUILT_IN_TARGET) {
+        return a.ends_with(BUILT_IN_TARGET) && b.ends_with(BUILT_IN_TARGET);
+    }
+    let normal = |t: &str| match url::Url::parse(t.trim()) {
+        Ok(mut url) => {
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => t.trim().to_owned(),
+    };
+    normal(a) == normal(b)
+}
+
+/// Suites in words: "event-stream (sse/…)", "WebSocket (ws/…)".
+fn protocols<'a>(suites: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<String> = suites
+        .map(|s| match s {
+            "sse" => "event-stream (sse/…)".to_owned(),
+            "ws" => "WebSocket (ws/…)".to_owned(),
+            other => format!("{other}/…"),
+        })
+        .collect();
+    words.join(" and ")
+}
+
 /// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
 fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -410,6 +482,15 @@ fn xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// How a transcript entry's direction is shown: `>` sent, `<` received, `#` a note.
+fn arrow(direction: crate::check::Direction) -> &'static str {
+    match direction {
+        crate::check::Direction::Sent => ">",
+        crate::check::Direction::Received => "<",
+        crate::check::Direction::Note => "#",
+    }
 }
 
 /// `Some([7, 9, 3])` for an Autobahn case number such as `7.9.3`.
@@ -608,6 +689,48 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_says_what_warnings_do_to_the_run() {
+        let lenient = report(Verdict::Pass, Verdict::Warn, false);
+        assert!(lenient.to_human().ends_with(
+            "2 checks: 1 pass, 0 fail, 1 warn (do not fail the run without --strict), 0 info, 0 skipped, 0 error in 0.0 s\n"
+        ));
+        let clean = report(Verdict::Pass, Verdict::Pass, false);
+        assert!(clean.summary_line().contains(" 0 warn, "));
+    }
+
+    #[test]
+    fn a_baseline_of_another_target_or_protocol_is_named() {
+        let base = report(Verdict::Pass, Verdict::Pass, false);
+        assert_eq!(base.mismatch("http://127.0.0.1:1/events", &["sse"]), None);
+        // The same URL written differently is the same target.
+        assert_eq!(base.mismatch("HTTP://127.0.0.1:1/events#x", &["sse"]), None);
+        assert_eq!(
+            base.mismatch("http://127.0.0.1:2/events", &["sse"])
+                .as_deref(),
+            Some("it is a report of http://127.0.0.1:1/events, not of http://127.0.0.1:2/events")
+        );
+        assert_eq!(
+            base.mismatch("ws://127.0.0.1:1/events", &["ws"]).as_deref(),
+            Some("it holds event-stream (sse/…) checks, and this run is WebSocket (ws/…)")
+        );
+        let mut built_in = base.clone();
+        built_in.target =
+            format!("http://127.0.0.1:5/events and ws://127.0.0.1:6/ {BUILT_IN_TARGET}");
+        assert_eq!(
+            built_in.mismatch(
+                &format!("http://127.0.0.1:7/events and ws://127.0.0.1:8/ {BUILT_IN_TARGET}"),
+                &["sse", "ws"]
+            ),
+            None
+        );
+        assert!(
+            built_in
+                .mismatch("http://127.0.0.1:5/events", &["sse"])
+                .is_some()
+        );
+    }
+
+    #[test]
     fn junit_marks_failures_and_escapes_text() {
         let xml = report(Verdict::Fail, Verdict::Warn, false).to_junit();
         assert!(xml.contains(
@@ -616,6 +739,7 @@ mod tests {
         assert!(xml.contains("<failure message=\"found fail\">"));
         assert!(xml.contains("&lt;&amp;&gt;"));
         assert!(xml.contains("<system-out>warn: found warn"));
+        assert!(xml.contains("3 ms &lt; &lt;&amp;&gt;"), "{xml}");
         let strict = report(Verdict::Pass, Verdict::Warn, true).to_junit();
         assert!(strict.contains("failures=\"1\""));
     }

@@ -45,17 +45,80 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
+/// The overall deadline of a whole probe, shared by every phase of it (the first
+/// connection, each suite's run): when it passes, and the limit it came from (for
+/// the messages that name `--deadline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// When the deadline passes.
+    pub at: Instant,
+    /// The limit as given (`--deadline`), measured from when the probe started.
+    pub limit: Duration,
+}
+
+impl Deadline {
+    /// A deadline `limit` from now.
+    pub fn after(limit: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// The time left; zero once the deadline has passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The sentence for a check the deadline stopped.
+    pub fn unfinished(&self) -> String {
+        format!(
+            "not finished before the overall deadline of {} s (--deadline)",
+            self.limit.as_secs_f64()
+        )
+    }
+}
+
 enum Stop {
     Deadline,
     Interrupted,
 }
 
-/// Runs `checks` against `ctx`.
+/// Runs `checks` against `ctx`, within `options.deadline` from now.
 pub async fn run<Ctx>(ctx: Arc<Ctx>, checks: &[Check<Ctx>], options: RunOptions) -> RunResult
 where
     Ctx: Send + Sync + 'static,
 {
+    run_until(ctx, checks, options, Deadline::after(options.deadline)).await
+}
+
+/// Runs `checks` against `ctx` until `deadline` (which may have begun before this
+/// run: one deadline bounds a whole probe); `options.deadline` is not used. A
+/// deadline that has already passed starts nothing and marks every check as not
+/// finished.
+pub async fn run_until<Ctx>(
+    ctx: Arc<Ctx>,
+    checks: &[Check<Ctx>],
+    options: RunOptions,
+    deadline: Deadline,
+) -> RunResult
+where
+    Ctx: Send + Sync + 'static,
+{
     let started = Instant::now();
+    if deadline.passed() {
+        return RunResult {
+            results: not_run(checks, &deadline.unfinished(), options.strict),
+            interrupted: false,
+            deadline_reached: true,
+            elapsed: started.elapsed(),
+        };
+    }
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut set = JoinSet::new();
     let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; checks.len()];
@@ -87,8 +150,8 @@ where
         });
     }
 
-    let deadline = tokio::time::sleep(options.deadline);
-    tokio::pin!(deadline);
+    let deadline_passes = tokio::time::sleep_until(deadline.at.into());
+    tokio::pin!(deadline_passes);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut stop = None;
@@ -105,7 +168,7 @@ where
                     }
                 }
             }
-            _ = &mut deadline => {
+            _ = &mut deadline_passes => {
                 stop = Some(Stop::Deadline);
                 break;
             }
@@ -121,10 +184,7 @@ where
     }
 
     let unfinished = match stop {
-        Some(Stop::Deadline) => format!(
-            "not finished before the overall deadline of {} s (--deadline)",
-            options.deadline.as_secs_f64()
-        ),
+        Some(Stop::Deadline) => deadline.unfinished(),
         Some(Stop::Interrupted) => "interrupted (Ctrl-C) before it finished".to_owned(),
         None => "the check's code panicked: a bug in pulsecheck, please report it".to_owned(),
     };
@@ -152,6 +212,23 @@ where
         deadline_reached: matches!(stop, Some(Stop::Deadline)),
         elapsed: started.elapsed(),
     }
+}
+
+/// Results for checks that were never started (the deadline passed before their
+/// suite began, or the target could not be probed at all): each an error that says
+/// `reason`.
+pub fn not_run<Ctx>(checks: &[Check<Ctx>], reason: &str, strict: bool) -> Vec<CheckResult> {
+    checks
+        .iter()
+        .map(|check| {
+            CheckResult::new(
+                &check.info,
+                Outcome::error(reason.to_owned(), Transcript::default())
+                    .graded(check.info.level, strict),
+                0,
+            )
+        })
+        .collect()
 }
 
 fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {
@@ -253,6 +330,35 @@ mod tests {
         assert_eq!(run.results[0].verdict, Verdict::Pass);
         assert_eq!(run.results[1].verdict, Verdict::Error);
         assert!(run.results[1].message.contains("--deadline"));
+    }
+
+    #[tokio::test]
+    async fn one_deadline_bounds_runs_that_start_late() {
+        let checks = [check("t/a/slow", Level::Must, |_, _| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Outcome::pass("never")
+            })
+        })];
+        let mut opts = options(1);
+        opts.check_timeout = Duration::from_secs(60);
+        let deadline = Deadline::after(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let first = run_until(Arc::new(()), &checks, opts, deadline).await;
+        // Only what was left of the 300 ms, not 300 ms more.
+        assert!(started.elapsed() < Duration::from_millis(250));
+        assert!(first.deadline_reached);
+        assert_eq!(
+            first.results[0].message,
+            "not finished before the overall deadline of 0.3 s (--deadline)"
+        );
+        // A run that begins after the deadline starts nothing.
+        let second = run_until(Arc::new(()), &checks, opts, deadline).await;
+        assert!(second.deadline_reached);
+        assert!(second.elapsed < Duration::from_millis(50));
+        assert_eq!(second.results[0].verdict, Verdict::Error);
+        assert!(second.results[0].message.contains("--deadline"));
     }
 
     #[tokio::test]

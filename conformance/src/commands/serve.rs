@@ -3,8 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::fmt::Write as _;
+
 use clap::Args;
 use pulsecheck::serve::sse::{Fault, SseServerConfig, start};
+
+use super::args::{describe, parse};
+use super::output::{print, print_or_exit};
 
 /// Arguments of `serve sse`.
 #[derive(Debug, Args)]
@@ -15,12 +20,14 @@ pub(crate) struct ServeSseArgs {
     /// Commit one violation (see --list-faults).
     #[arg(long, value_name = "NAME")]
     pub(crate) fault: Option<String>,
-    /// Milliseconds between events.
-    #[arg(long, value_name = "MS", default_value_t = 250)]
-    pub(crate) event_interval_ms: u64,
-    /// Milliseconds between heartbeat comments (under 15000 unless a fault is set).
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    pub(crate) heartbeat_ms: u64,
+    /// Time between events: a duration (500ms, 1s, 1.5s) or plain milliseconds;
+    /// above 0, at most 24 h.
+    #[arg(long, value_name = "MS", default_value = "250", value_parser = parse::millis, allow_hyphen_values = true)]
+    pub(crate) event_interval_ms: Duration,
+    /// Time between heartbeat comments: a duration or plain milliseconds; above 0,
+    /// and under 15 s unless a fault is set.
+    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse::millis, allow_hyphen_values = true)]
+    pub(crate) heartbeat_ms: Duration,
     /// Print the faults and what each breaks, then exit.
     #[arg(long)]
     pub(crate) list_faults: bool,
@@ -29,10 +36,11 @@ pub(crate) struct ServeSseArgs {
 /// Runs the server until Ctrl-C; returns the exit code.
 pub(crate) fn run(args: &ServeSseArgs) -> u8 {
     if args.list_faults {
+        let mut text = String::new();
         for fault in Fault::ALL {
-            println!("{:<24} {}", fault.name(), fault.description());
+            let _ = writeln!(text, "{:<24} {}", fault.name(), fault.description());
         }
-        return 0;
+        return print_or_exit(&text, 0);
     }
     let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
         Ok(f) => f,
@@ -41,15 +49,27 @@ pub(crate) fn run(args: &ServeSseArgs) -> u8 {
             return 2;
         }
     };
+    if fault.is_none() && args.heartbeat_ms >= CLEAN_HEARTBEAT_LIMIT {
+        eprintln!(
+            "pulsecheck: --heartbeat-ms must be under {} for a clean server (got {}); a slower heartbeat is a fault (--fault slow-heartbeat)",
+            describe(CLEAN_HEARTBEAT_LIMIT),
+            describe(args.heartbeat_ms)
+        );
+        return 2;
+    }
     let config = SseServerConfig {
         addr: args.addr,
-        event_interval: Duration::from_millis(args.event_interval_ms),
-        heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
+        event_interval: args.event_interval_ms,
+        heartbeat_interval: args.heartbeat_ms,
         fault,
         ..SseServerConfig::default()
     };
     serve_until_ctrl_c(args.addr, fault.map(|f| f.name().to_owned()), start(config))
 }
+
+/// The heartbeat a clean reference server must keep under (the server refuses a
+/// slower one without a fault).
+const CLEAN_HEARTBEAT_LIMIT: Duration = Duration::from_secs(15);
 
 /// Arguments of `serve ws`.
 #[derive(Debug, Args)]
@@ -63,12 +83,14 @@ pub(crate) struct ServeWsArgs {
     /// Subprotocols the server may select (repeatable).
     #[arg(long = "subprotocol", value_name = "NAME")]
     pub(crate) subprotocols: Vec<String>,
-    /// Ping a client that has sent nothing for this many milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub(crate) ping_interval: Option<u64>,
-    /// Close (1001) a client that has sent nothing for this many milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub(crate) idle_timeout: Option<u64>,
+    /// Ping a client that has sent nothing for this long: a duration (500ms, 2s) or
+    /// plain milliseconds; above 0, at most 24 h.
+    #[arg(long, value_name = "MS", value_parser = parse::millis, allow_hyphen_values = true)]
+    pub(crate) ping_interval: Option<Duration>,
+    /// Close (1001) a client that has sent nothing for this long: a duration or
+    /// plain milliseconds; above 0, at most 24 h.
+    #[arg(long, value_name = "MS", value_parser = parse::millis, allow_hyphen_values = true)]
+    pub(crate) idle_timeout: Option<Duration>,
     /// Print the faults and what each breaks, then exit.
     #[arg(long)]
     pub(crate) list_faults: bool,
@@ -78,10 +100,11 @@ pub(crate) struct ServeWsArgs {
 pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
     use pulsecheck::serve::ws::{Fault as WsFault, WsServerConfig, start as start_ws};
     if args.list_faults {
+        let mut text = String::new();
         for fault in WsFault::ALL {
-            println!("{:<28} {}", fault.name(), fault.description());
+            let _ = writeln!(text, "{:<28} {}", fault.name(), fault.description());
         }
-        return 0;
+        return print_or_exit(&text, 0);
     }
     let fault = match args.fault.as_deref().map(str::parse::<WsFault>).transpose() {
         Ok(f) => f,
@@ -93,8 +116,8 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
     let config = WsServerConfig {
         addr: args.addr,
         subprotocols: args.subprotocols.clone(),
-        ping_interval: args.ping_interval.map(Duration::from_millis),
-        idle_timeout: args.idle_timeout.map(Duration::from_millis),
+        ping_interval: args.ping_interval,
+        idle_timeout: args.idle_timeout,
         fault,
         ..WsServerConfig::default()
     };
@@ -126,13 +149,14 @@ where
                 return 2;
             }
         };
-        println!(
-            "serving {}{} (Ctrl-C to stop)",
+        // A closed stdout (the URL was not wanted) does not stop the server.
+        let _ = print(&format!(
+            "serving {}{} (Ctrl-C to stop)\n",
             server.url(),
             fault
                 .map(|f| format!(" with fault {f}"))
                 .unwrap_or_default()
-        );
+        ));
         let _ = tokio::signal::ctrl_c().await;
         server.stop().await;
         0
