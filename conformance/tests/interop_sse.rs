@@ -8,9 +8,11 @@
 //! `conformance/tests/interop/README.md` explains every verdict other than pass, and a
 //! test keeps that table in step with what the servers get.
 //!
-//! The servers are installed by `conformance/tests/interop/setup.sh` into
-//! `target/interop/` (or `$PULSECHECK_INTEROP_DIR`); CI runs it before `cargo test`.
-//! Without it these tests fail, saying so: they never pass by skipping.
+//! Each test installs its server on first use, with the pinned versions, by running
+//! `conformance/tests/interop/setup.sh` for it (into `target/interop/`, or
+//! `$PULSECHECK_INTEROP_DIR`); later runs find the stamps and go straight on. When
+//! a tool is missing (python3, npm) the test fails and names it: it never passes
+//! by skipping.
 //!
 //! # The rendering
 //!
@@ -37,7 +39,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{Server, installed, interop_dir, scripts};
+use harness::{Server, ensure, installed, interop_dir, scripts};
 use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::select;
 use pulsecheck::report::Report;
@@ -50,6 +52,7 @@ use url::Url;
 const OBSERVE: Duration = Duration::from_secs(6);
 
 fn sse_starlette() -> Server {
+    ensure("sse-starlette");
     let dir = interop_dir();
     let python = installed(dir.join("venv/bin/python"), "sse-starlette");
     installed(dir.join("venv/.pulsecheck-stamp"), "sse-starlette");
@@ -61,6 +64,7 @@ fn sse_starlette() -> Server {
 }
 
 fn better_sse() -> Server {
+    ensure("better-sse");
     let modules = installed(interop_dir().join("node/node_modules"), "better-sse");
     installed(modules.join("better-sse"), "better-sse");
     installed(interop_dir().join("node/.pulsecheck-stamp"), "better-sse");
