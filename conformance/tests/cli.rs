@@ -141,8 +141,8 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
     let checks = report["checks"].as_array().unwrap();
     assert_eq!(
         checks.len(),
-        353,
-        "29 SSE checks, 23 WebSocket checks and 301 Autobahn cases"
+        356,
+        "32 SSE checks, 23 WebSocket checks and 301 Autobahn cases"
     );
     assert!(
         checks
@@ -178,7 +178,7 @@ fn probe_without_a_url_checks_the_reference_server_in_every_format() {
         b"",
     );
     assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
-    assert!(stdout(&human).contains("353 checks: "));
+    assert!(stdout(&human).contains("356 checks: "));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -219,7 +219,7 @@ fn list_prints_every_check_with_its_requirement() {
     assert_eq!(out.status.code(), Some(0));
     let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 353);
+    assert_eq!(list.len(), 356);
     assert!(
         list.iter()
             .all(|c| !c["requirement"].as_str().unwrap().is_empty())
