@@ -24,8 +24,8 @@
 //! - a UUID (better-sse's event ids) becomes `<uuid>`;
 //! - a number of milliseconds or seconds (`3 ms`, `0.5 s`) becomes `<ms>` or `<s>`;
 //! - a count that grows with how long the stream was read (`451 bytes`, `12 ids`,
-//!   `12 events`, `49 CRLF`) becomes `<n>`, except 0, which says that something
-//!   never appeared;
+//!   `12 events`, `10 reads`, `49 CRLF`) becomes `<n>`, except 0, which says that
+//!   something never appeared;
 //! - the id a Last-Event-ID reconnection resumed from becomes `<id>`: which event
 //!   the check resumes from depends on how the first events were chunked.
 //!
@@ -133,6 +133,7 @@ const WINDOW_COUNTS: &[&str] = &[
     " numeric ids",
     " distinct ids",
     " events",
+    " reads",
     " LF",
     " CRLF",
     " CR",
@@ -238,6 +239,10 @@ fn the_normaliser_strips_timings_ports_ids_and_window_counts() {
         ),
         ("0 LF, 49 CRLF, 0 CR", "0 LF, <n> CRLF, 0 CR"),
         ("12 events, 12 distinct ids", "<n> events, <n> distinct ids"),
+        (
+            "10 reads, 0 of them with several events",
+            "<n> reads, 0 of them with several events",
+        ),
         (
             "all 6 ids are safe; 451 bytes",
             "all <n> ids are safe; <n> bytes",

@@ -306,6 +306,10 @@ fn late_evidence(
     }
 }
 
+/// (a) Held and released together: a read that completes several events, one of
+/// which (not the last) arrived [`LATE`] or more after the earliest sign that it
+/// existed. Bursts a server writes reach every connection at once and are no
+/// sign of holding; a verdict needs [`OCCASIONS`] such reads.
 async fn held_events(probe: &SseProbe) -> Outcome {
     let j = match judged(probe).await {
         Ok(j) => j,
@@ -374,6 +378,9 @@ async fn held_events(probe: &SseProbe) -> Outcome {
     )
 }
 
+/// (b) Lag: every dated event (see [`delivery`]) against the earliest sign that
+/// it existed; a verdict needs late events in [`OCCASIONS`] reads, so one lost
+/// TCP segment is not taken for holding.
 async fn lag(probe: &SseProbe) -> Outcome {
     let j = match judged(probe).await {
         Ok(j) => j,
@@ -425,6 +432,7 @@ async fn lag(probe: &SseProbe) -> Outcome {
     )
 }
 
+/// The header nginx (and proxies that copy it) read to stop buffering a response.
 async fn x_accel_buffering(probe: &SseProbe) -> Outcome {
     let c = match event_stream(probe).await {
         Ok(c) => c,

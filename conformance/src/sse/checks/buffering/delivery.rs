@@ -130,7 +130,9 @@ async fn companion(
     let window = probe.options.observe;
     tokio::time::sleep_until((t0 + not_before).into()).await;
     ids.borrow_and_update();
-    let give_up = t0 + window.saturating_sub(Duration::from_secs(1));
+    // Waits for the next event at most a third of the window.
+    let give_up = (t0 + window.saturating_sub(Duration::from_secs(1)))
+        .min(Instant::now() + window / (COMPANIONS + 1));
     let _ = tokio::time::timeout_at(give_up.into(), ids.changed()).await;
     let recent = ids.borrow().clone();
     let resume = recent.before_last.or(recent.last);
@@ -506,8 +508,8 @@ fn shared_stream(
         let replay = old.len() <= after.len() && old == after[..old.len()] && own.starts_with(&old);
         if !replay {
             return Err(format!(
-                "the ids do not name one shared stream: connection {} got id {:?}, which \
-                 connection 1 had before it connected, not as a replay after the id it resumed from",
+                "the ids are not one shared stream (connection {} got id {:?}, which \
+                 connection 1 had before it connected, and not as a replay)",
                 conn + 1,
                 old[0].0
             ));
