@@ -776,6 +776,26 @@ mod tests {
     }
 
     #[test]
+    fn a_backlog_sent_to_every_client_is_not_a_replay() {
+        // Every new client first gets the last two events, whatever it asked:
+        // connection 2 resumed after "3" and got "2" and "3" again, later.
+        let j = judge(vec![
+            connection(
+                0,
+                None,
+                &[(100, "1", "a"), (500, "2", "b"), (900, "3", "c")],
+            ),
+            connection(
+                1000,
+                Some("3"),
+                &[(900, "2", "b"), (900, "3", "c"), (1000, "4", "d")],
+            ),
+        ]);
+        assert!(j.shared.is_err(), "{:?}", j.shared);
+        assert_eq!(late_ids(&j), []);
+    }
+
+    #[test]
     fn times_in_the_data_date_events_without_ids() {
         let start = 1_800_000_000.0;
         let at = |s: f64| format!("{{\"time\": \"{}\"}}", iso(start + s));
