@@ -8,9 +8,11 @@
 //! `conformance/tests/interop/README.md` explains every verdict other than pass, and a
 //! test keeps that table in step with what the servers get.
 //!
-//! The servers are installed by `conformance/tests/interop/setup.sh` into
-//! `target/interop/` (or `$PULSECHECK_INTEROP_DIR`); CI runs it before `cargo test`.
-//! Without it these tests fail, saying so: they never pass by skipping.
+//! Each test installs its server on first use, with the pinned versions, by running
+//! `conformance/tests/interop/setup.sh` for it (into `target/interop/`, or
+//! `$PULSECHECK_INTEROP_DIR`); later runs find the stamps and go straight on. When
+//! a tool is missing (python3, npm) the test fails and names it: it never passes
+//! by skipping.
 //!
 //! # The rendering
 //!
@@ -22,8 +24,8 @@
 //! - a UUID (better-sse's event ids) becomes `<uuid>`;
 //! - a number of milliseconds or seconds (`3 ms`, `0.5 s`) becomes `<ms>` or `<s>`;
 //! - a count that grows with how long the stream was read (`451 bytes`, `12 ids`,
-//!   `12 events`, `49 CRLF`) becomes `<n>`, except 0, which says that something
-//!   never appeared;
+//!   `12 events`, `10 reads`, `49 CRLF`) becomes `<n>`, except 0, which says that
+//!   something never appeared;
 //! - the id a Last-Event-ID reconnection resumed from becomes `<id>`: which event
 //!   the check resumes from depends on how the first events were chunked.
 //!
@@ -37,7 +39,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{Server, installed, interop_dir, scripts};
+use harness::{Server, ensure, installed, interop_dir, scripts};
 use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::select;
 use pulsecheck::report::Report;
@@ -50,6 +52,7 @@ use url::Url;
 const OBSERVE: Duration = Duration::from_secs(6);
 
 fn sse_starlette() -> Server {
+    ensure("sse-starlette");
     let dir = interop_dir();
     let python = installed(dir.join("venv/bin/python"), "sse-starlette");
     installed(dir.join("venv/.pulsecheck-stamp"), "sse-starlette");
@@ -61,6 +64,7 @@ fn sse_starlette() -> Server {
 }
 
 fn better_sse() -> Server {
+    ensure("better-sse");
     let modules = installed(interop_dir().join("node/node_modules"), "better-sse");
     installed(modules.join("better-sse"), "better-sse");
     installed(interop_dir().join("node/.pulsecheck-stamp"), "better-sse");
@@ -129,6 +133,7 @@ const WINDOW_COUNTS: &[&str] = &[
     " numeric ids",
     " distinct ids",
     " events",
+    " reads",
     " LF",
     " CRLF",
     " CR",
@@ -234,6 +239,10 @@ fn the_normaliser_strips_timings_ports_ids_and_window_counts() {
         ),
         ("0 LF, 49 CRLF, 0 CR", "0 LF, <n> CRLF, 0 CR"),
         ("12 events, 12 distinct ids", "<n> events, <n> distinct ids"),
+        (
+            "10 reads, 0 of them with several events",
+            "<n> reads, 0 of them with several events",
+        ),
         (
             "all 6 ids are safe; 451 bytes",
             "all <n> ids are safe; <n> bytes",

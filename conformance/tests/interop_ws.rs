@@ -8,9 +8,11 @@
 //! `fixtures/interop/`. `conformance/tests/interop/README.md` explains every verdict
 //! other than pass, and a test keeps that table in step with what the servers get.
 //!
-//! The servers are installed by `conformance/tests/interop/setup.sh` into
-//! `target/interop/` (or `$PULSECHECK_INTEROP_DIR`); CI runs it before `cargo test`.
-//! Without it these tests fail, saying so: they never pass by skipping.
+//! Each test installs its server on first use, with the pinned versions, by running
+//! `conformance/tests/interop/setup.sh` for it (into `target/interop/`, or
+//! `$PULSECHECK_INTEROP_DIR`); later runs find the stamps and go straight on. When
+//! a tool is missing (python3, npm) the test fails and names it: it never passes
+//! by skipping.
 //!
 //! # The rendering
 //!
@@ -36,7 +38,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{Server, installed, interop_dir, scripts};
+use harness::{Server, ensure, installed, interop_dir, scripts};
 use pulsecheck::check::Verdict;
 use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::Check;
@@ -60,6 +62,7 @@ fn ws_checks() -> Vec<Check<WsProbe>> {
 }
 
 fn websockets_py() -> Server {
+    ensure("websockets");
     let dir = interop_dir().join("websockets-venv");
     let python = installed(dir.join("bin/python"), "websockets");
     installed(dir.join(".pulsecheck-stamp"), "websockets");
@@ -71,6 +74,7 @@ fn websockets_py() -> Server {
 }
 
 fn ws_node() -> Server {
+    ensure("ws");
     let dir = interop_dir().join("ws-node");
     let modules = installed(dir.join("node_modules"), "ws");
     installed(modules.join("ws"), "ws");

@@ -24,6 +24,8 @@ struct Case {
     /// Appended to the events URL (`?limit=5`, or a wrong path).
     path: &'static str,
     observe_secs: u64,
+    /// The reference server's time between events.
+    event_interval_ms: u64,
     max_connections: usize,
     h2c: bool,
     expect: Expect,
@@ -41,9 +43,21 @@ const fn case(check: &'static str, fault: &'static str) -> Case {
         fault: Some(fault),
         path: "",
         observe_secs: 3,
+        event_interval_ms: 40,
         max_connections: 256,
         h2c: false,
         expect: Expect::Verdict(Verdict::Fail),
+    }
+}
+
+/// A case against `held-until-next` with events 0.7 s apart, so that an event
+/// held until the next one is 0.7 s late, beyond the 0.5 s the delivery checks
+/// allow.
+const fn held_until_next(check: &'static str) -> Case {
+    Case {
+        observe_secs: 6,
+        event_interval_ms: 700,
+        ..case(check, "held-until-next")
     }
 }
 
@@ -101,6 +115,13 @@ fn fault_cases() -> Vec<Case> {
         },
         case("sse/buffering/first-bytes", "buffered"),
         case("sse/buffering/compression", "gzip-buffered"),
+        held_until_next("sse/buffering/held-events"),
+        held_until_next("sse/buffering/lag"),
+        case("sse/buffering/x-accel-buffering", "held-until-next"),
+        Case {
+            expect: Expect::Verdict(Verdict::Pass),
+            ..held_until_next("sse/buffering/first-bytes")
+        },
         case("sse/reconnect/prompt", "reconnect-refused"),
         case(
             "sse/reconnect/last-event-id-replay",
@@ -133,7 +154,7 @@ async fn probe(case: &Case, only: &str) -> Vec<CheckResult> {
         .fault
         .map(|f| f.parse::<Fault>().expect("a known fault"));
     let server = start(SseServerConfig {
-        event_interval: Duration::from_millis(40),
+        event_interval: Duration::from_millis(case.event_interval_ms),
         heartbeat_interval: Duration::from_millis(if fault.is_some() { 15_000 } else { 500 }),
         max_connections: case.max_connections,
         fault,
@@ -221,6 +242,9 @@ async fn every_check_passes_against_the_clean_reference_server() {
         "sse/reconnect/last-event-id-replay",
         "sse/heartbeat/interval",
         "sse/ids/unique",
+        "sse/buffering/held-events",
+        "sse/buffering/lag",
+        "sse/buffering/x-accel-buffering",
     ] {
         let r = results.iter().find(|r| r.id == id).expect("the check ran");
         assert_eq!(r.verdict, Verdict::Pass, "{id}: {}", r.message);

@@ -665,6 +665,21 @@ async fn symptom(fault: Fault) {
             assert_eq!(plain.header("content-encoding"), None);
             plain.events(2).await;
         }
+        Fault::HeldUntilNext => {
+            // Every frame after the retry block completes two events.
+            let mut stream = get(&server, "/events", &[]).await;
+            assert_eq!(stream.header("x-accel-buffering"), None);
+            let deadline = Instant::now() + PATIENCE;
+            let mut counts = Vec::new();
+            while stream.capture.events.len() < 6 && stream.step(deadline).await {
+                counts.push(stream.capture.events.len());
+            }
+            counts.dedup();
+            assert_eq!(counts, [0, 2, 4, 6], "events after each frame");
+            // The end lets the held event out: three events, not two.
+            let mut limited = get(&server, "/events?limit=3", &[]).await;
+            assert_eq!(limited.until_end().await.events.len(), 3);
+        }
         Fault::NoHeartbeat | Fault::SlowHeartbeat => {
             let mut stream = get(&server, "/events", &[]).await;
             let capture = stream.read_for(HEARTBEAT * 6).await;

@@ -2,7 +2,8 @@
 //! several checks share (one long look at the stream, one with compression
 //! offered), each made once, on first use.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue, Method};
 use tokio::sync::OnceCell;
@@ -45,6 +46,29 @@ pub struct SseProbe {
     pub options: ProbeOptions,
     main: OnceCell<Result<Capture, ClientError>>,
     compressed: OnceCell<Result<Capture, ClientError>>,
+    delivery: OnceCell<Result<Delivery, ClientError>>,
+}
+
+/// The delivery observation the `sse/buffering` delivery checks share: several
+/// connections to the stream at once, on one clock (made by those checks; the
+/// probe only keeps it).
+#[derive(Debug)]
+pub struct Delivery {
+    /// The wall-clock time the observation started (its clock's zero).
+    pub started: SystemTime,
+    /// The connections, the first one opened at the start.
+    pub connections: Vec<Timeline>,
+}
+
+/// One connection of a [`Delivery`] observation.
+#[derive(Debug)]
+pub struct Timeline {
+    /// What it showed; its times count from its own request, `opened_at`.
+    pub capture: Capture,
+    /// When its request was sent, from the start of the observation.
+    pub opened_at: Duration,
+    /// The `Last-Event-ID` it resumed from, if it sent one.
+    pub resumed_from: Option<String>,
 }
 
 /// The request headers of an EventSource (WHATWG §9.2.3): `Accept:
@@ -79,6 +103,7 @@ impl SseProbe {
             options,
             main: OnceCell::new(),
             compressed: OnceCell::new(),
+            delivery: OnceCell::new(),
         }
     }
 
@@ -104,6 +129,14 @@ impl SseProbe {
             .get_or_init(|| observe(self, &[], self.options.observe))
             .await
             .as_ref()
+    }
+
+    /// The delivery observation, made by `observe` on first use.
+    pub async fn delivery<F>(&self, observe: impl FnOnce() -> F) -> Result<&Delivery, &ClientError>
+    where
+        F: Future<Output = Result<Delivery, ClientError>>,
+    {
+        self.delivery.get_or_init(observe).await.as_ref()
     }
 
     /// A shorter observation with `Accept-Encoding: gzip, br` offered.

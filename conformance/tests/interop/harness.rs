@@ -1,7 +1,8 @@
-//! What the interop tests (`interop_sse.rs`, `interop_ws.rs`) share: where
-//! `setup.sh` installed the servers, starting one and learning its URL from the
-//! line it prints, the one-line-per-check rendering of a report, and the README
-//! tables that explain every verdict other than pass.
+//! What the interop tests (`interop_sse.rs`, `interop_ws.rs`, `interop_nginx.rs`)
+//! share: installing what a test needs on first use ([`ensure`], which runs
+//! `setup.sh`), starting a server and learning its URL from the line it prints,
+//! the one-line-per-check rendering of a report, and the README tables that
+//! explain every verdict other than pass.
 //!
 //! Each test includes this file with `#[path = "interop/harness.rs"] mod harness;`
 //! and keeps its own `insta::assert_snapshot!`, so the snapshots name the test.
@@ -10,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use pulsecheck::check::Verdict;
@@ -41,12 +42,51 @@ pub(crate) fn scripts() -> PathBuf {
     workspace().join("conformance/tests/interop")
 }
 
-/// Fails the test, saying how to install, when `path` is missing.
+/// Installs `component` (`sse-starlette`, `better-sse`, `websockets`, `ws`,
+/// `nginx`) with the pinned versions, by running `setup.sh COMPONENT`, once per
+/// test process. The script takes a file lock, so test binaries starting at once
+/// never install the same thing together, and its stamps make a run with
+/// nothing to do take a few milliseconds. Fails the test with the script's own
+/// words (which name the missing tool: python3, npm, apt-get…) when it cannot
+/// install.
+pub(crate) fn ensure(component: &str) {
+    static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(PoisonError::into_inner);
+    if done.iter().any(|c| c == component) {
+        return;
+    }
+    let script = workspace().join(SETUP);
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg(component)
+        .env("PULSECHECK_INTEROP_DIR", interop_dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {SETUP} to install {component}: bash does not start ({e})")
+        });
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "cannot install {component} for the interop tests: `{SETUP} {component}` \
+         exited with {}:\n{said}",
+        output.status
+    );
+    // Shown with the test's output when it fails: what was installed, or found.
+    eprint!("{said}");
+    done.push(component.to_owned());
+}
+
+/// Fails the test when `path`, which `setup.sh` installs, is missing.
 pub(crate) fn installed(path: PathBuf, what: &str) -> PathBuf {
     assert!(
         path.exists(),
-        "{what} is not installed ({} is missing): run {SETUP} first \
-         (it installs the interop servers into {})",
+        "{what} is not installed ({} is missing), though {SETUP} said it was: \
+         remove {} and run the test again",
         path.display(),
         interop_dir().display()
     );
@@ -147,7 +187,7 @@ impl Server {
         let tail: Vec<&str> = log.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         panic!(
-            "the {} server {what}; if its packages are missing or stale, run {SETUP}.\n\
+            "the {} server {what}.\n\
              Its stderr ({}):\n{}",
             self.name,
             self.log.display(),

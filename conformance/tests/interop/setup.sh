@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# Installs the third-party servers that the interop tests probe:
-#   conformance/tests/interop_sse.rs (SSE):
-#   - sse-starlette + uvicorn (PyPI), in a venv:   $dir/venv
-#   - better-sse + Express (npm), with npm ci:     $dir/node/node_modules
-#   conformance/tests/interop_ws.rs (WebSocket):
-#   - websockets (PyPI), in a venv of its own:     $dir/websockets-venv
-#   - ws (npm), with npm ci:                       $dir/ws-node/node_modules
-# every package pinned (sse_starlette/requirements.txt, better_sse/package-lock.json,
-# websockets_py/requirements.txt, ws_node/package-lock.json).
+# Installs what the interop tests need, every package pinned:
+#
+#   component       what                                   where
+#   sse-starlette   sse-starlette + uvicorn (PyPI), a venv  $dir/venv
+#   better-sse      better-sse + Express (npm), npm ci      $dir/node/node_modules
+#   websockets      websockets (PyPI), a venv of its own    $dir/websockets-venv
+#   ws              ws (npm), npm ci                        $dir/ws-node/node_modules
+#   nginx           Debian's nginx-light 1.22.1 (apt)       /usr/sbin/nginx
+#
+# The pins: sse_starlette/requirements.txt, better_sse/package-lock.json,
+# websockets_py/requirements.txt, ws_node/package-lock.json, and NGINX_PIN below.
+#
+#   setup.sh                 installs every component
+#   setup.sh nginx ws ...    installs only the ones named
+#
+# The interop tests run it themselves, for the component each test needs, on
+# first use (conformance/tests/interop/harness.rs, `ensure`); running it by hand
+# first is never needed.
 #
 # $dir is $PULSECHECK_INTEROP_DIR, by default target/interop at the workspace root;
-# the test reads the same variable. Idempotent: a stamp records the pins that
-# were installed, and a second run with unchanged pins only checks the stamps.
-# Exits non-zero, saying what failed, if an install fails.
+# the tests read the same variable. Idempotent: a stamp records the pins each
+# install was made from, and a run with unchanged pins only checks the stamps
+# (nginx: dpkg's record of the installed version). Runs hold a lock
+# ($dir/.setup.lock, flock) so that test binaries starting at once never install
+# the same thing together. Exits non-zero, naming the missing tool or the step
+# that failed.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 dir="${PULSECHECK_INTEROP_DIR:-$root/target/interop}"
-mkdir -p "$dir"
+
+# Debian 12's nginx-light: upstream 1.22.1, Debian revision 9, with whatever
+# security update the archive carries (deb12uN).
+NGINX_PIN="1.22.1-9*"
 
 fail() {
   echo "interop setup: $*" >&2
@@ -29,85 +44,132 @@ need() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed; $2"
 }
 
+mkdir -p "$dir" || fail "cannot create $dir"
+need flock "the install lock needs flock (util-linux)"
+exec 9>"$dir/.setup.lock"
+flock 9
+
 # A stamp holds the checksum of the files that pin an install.
 stamp_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
-# --- Python: sse-starlette under uvicorn --------------------------------------
 python="${PYTHON:-python3}"
-need "$python" "the sse-starlette server needs Python 3.9 or later with venv"
-venv="$dir/venv"
-requirements="$here/sse_starlette/requirements.txt"
-# A venv belongs to the Python that made it: a new Python means a new venv.
-want="$(stamp_of "$requirements") python $("$python" -c 'import sys; print(sys.version.split()[0])')"
-if [[ -x "$venv/bin/python" && "$(cat "$venv/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
-  echo "interop setup: $venv is up to date"
-else
-  echo "interop setup: installing sse-starlette and uvicorn into $venv"
+
+python_version() {
+  need "$python" "the $1 server needs Python 3.9 or later with venv and pip"
+  "$python" -c 'import sys; print(sys.version.split()[0])' \
+    || fail "$python does not run"
+}
+
+# venv_install NAME VENV REQUIREMENTS IMPORT-CHECK
+venv_install() {
+  local name="$1" venv="$2" requirements="$3" check="$4" want
+  # A venv belongs to the Python that made it: a new Python means a new venv.
+  want="$(stamp_of "$requirements") python $(python_version "$name")"
+  if [[ -x "$venv/bin/python" && "$(cat "$venv/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
+    echo "interop setup: $venv is up to date"
+    return
+  fi
+  echo "interop setup: installing $name into $venv"
   rm -rf "$venv"
-  "$python" -m venv "$venv" || fail "cannot create a venv with $python -m venv"
+  "$python" -m venv "$venv" \
+    || fail "cannot create a venv with $python -m venv (is Python's venv module installed?)"
+  "$venv/bin/python" -m pip --version >/dev/null 2>&1 \
+    || fail "the venv at $venv has no pip (is Python's ensurepip installed?)"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-input -r "$requirements" \
     || fail "pip could not install $requirements into $venv"
-  "$venv/bin/python" -c 'import sse_starlette, uvicorn, starlette' \
-    || fail "the venv at $venv cannot import sse_starlette and uvicorn"
+  "$venv/bin/python" -c "$check" \
+    || fail "the venv at $venv cannot run: $check"
   echo "$want" >"$venv/.pulsecheck-stamp"
-fi
+}
 
-# --- Node: better-sse on Express ----------------------------------------------
-need node "the better-sse server needs Node.js 20 or later"
-need npm "the better-sse server is installed with npm"
-major="$(node -p 'process.versions.node.split(".")[0]')"
-(( major >= 20 )) || fail "better-sse 0.16 needs Node.js 20 or later (found $(node --version))"
-node_dir="$dir/node"
-want="$(stamp_of "$here/better_sse/package.json" "$here/better_sse/package-lock.json") node $(node --version)"
-if [[ -d "$node_dir/node_modules/better-sse" && "$(cat "$node_dir/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
-  echo "interop setup: $node_dir/node_modules is up to date"
-else
-  echo "interop setup: installing better-sse and express into $node_dir"
-  rm -rf "$node_dir"
-  mkdir -p "$node_dir"
-  cp "$here/better_sse/package.json" "$here/better_sse/package-lock.json" "$node_dir/"
-  npm ci --prefix "$node_dir" --no-audit --no-fund --omit=dev --loglevel=error \
-    || fail "npm ci could not install $here/better_sse/package-lock.json into $node_dir"
-  NODE_PATH="$node_dir/node_modules" node -e 'require("better-sse"); require("express")' \
-    || fail "node cannot load better-sse and express from $node_dir/node_modules"
-  echo "$want" >"$node_dir/.pulsecheck-stamp"
-fi
+node_tools() {
+  need node "the $1 server needs Node.js 20 or later"
+  need npm "the $1 server is installed with npm"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  (( major >= 20 )) || fail "$1 needs Node.js 20 or later (found $(node --version))"
+}
 
-# --- Python: websockets ------------------------------------------------------
-# Its own venv: the WebSocket servers' pins move independently of the SSE ones.
-ws_venv="$dir/websockets-venv"
-requirements="$here/websockets_py/requirements.txt"
-want="$(stamp_of "$requirements") python $("$python" -c 'import sys; print(sys.version.split()[0])')"
-if [[ -x "$ws_venv/bin/python" && "$(cat "$ws_venv/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
-  echo "interop setup: $ws_venv is up to date"
-else
-  echo "interop setup: installing websockets into $ws_venv"
-  rm -rf "$ws_venv"
-  "$python" -m venv "$ws_venv" || fail "cannot create a venv with $python -m venv"
-  "$ws_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --no-input -r "$requirements" \
-    || fail "pip could not install $requirements into $ws_venv"
-  "$ws_venv/bin/python" -c 'from websockets.asyncio.server import serve' \
-    || fail "the venv at $ws_venv cannot import websockets.asyncio.server"
-  echo "$want" >"$ws_venv/.pulsecheck-stamp"
-fi
+# npm_install NAME SOURCE-DIR TARGET-DIR IMPORT-CHECK
+npm_install() {
+  local name="$1" source="$2" target="$3" check="$4" want
+  node_tools "$name"
+  want="$(stamp_of "$source/package.json" "$source/package-lock.json") node $(node --version)"
+  if [[ -d "$target/node_modules" && "$(cat "$target/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
+    echo "interop setup: $target/node_modules is up to date"
+    return
+  fi
+  echo "interop setup: installing $name into $target"
+  rm -rf "$target"
+  mkdir -p "$target"
+  cp "$source/package.json" "$source/package-lock.json" "$target/"
+  npm ci --prefix "$target" --no-audit --no-fund --omit=dev --loglevel=error \
+    || fail "npm ci could not install $source/package-lock.json into $target"
+  NODE_PATH="$target/node_modules" node -e "$check" \
+    || fail "node cannot load $name from $target/node_modules"
+  echo "$want" >"$target/.pulsecheck-stamp"
+}
 
-# --- Node: ws -----------------------------------------------------------------
-ws_node="$dir/ws-node"
-want="$(stamp_of "$here/ws_node/package.json" "$here/ws_node/package-lock.json") node $(node --version)"
-if [[ -d "$ws_node/node_modules/ws" && "$(cat "$ws_node/.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
-  echo "interop setup: $ws_node/node_modules is up to date"
-else
-  echo "interop setup: installing ws into $ws_node"
-  rm -rf "$ws_node"
-  mkdir -p "$ws_node"
-  cp "$here/ws_node/package.json" "$here/ws_node/package-lock.json" "$ws_node/"
-  npm ci --prefix "$ws_node" --no-audit --no-fund --omit=dev --loglevel=error \
-    || fail "npm ci could not install $here/ws_node/package-lock.json into $ws_node"
-  NODE_PATH="$ws_node/node_modules" node -e 'require("ws").WebSocketServer' \
-    || fail "node cannot load ws from $ws_node/node_modules"
-  echo "$want" >"$ws_node/.pulsecheck-stamp"
-fi
+install_sse_starlette() {
+  venv_install "sse-starlette and uvicorn" "$dir/venv" \
+    "$here/sse_starlette/requirements.txt" 'import sse_starlette, uvicorn, starlette'
+}
 
-echo "interop setup: done ($dir)"
+install_better_sse() {
+  npm_install "better-sse and express" "$here/better_sse" "$dir/node" \
+    'require("better-sse"); require("express")'
+}
+
+install_websockets() {
+  # Its own venv: the WebSocket servers' pins move independently of the SSE ones.
+  venv_install "websockets" "$dir/websockets-venv" \
+    "$here/websockets_py/requirements.txt" 'from websockets.asyncio.server import serve'
+}
+
+install_ws() {
+  npm_install "ws" "$here/ws_node" "$dir/ws-node" 'require("ws").WebSocketServer'
+}
+
+# nginx is a system package: dpkg's record is the stamp.
+install_nginx() {
+  local installed
+  nginx_version() { dpkg-query -W -f='${Version}' nginx-light 2>/dev/null || true; }
+  installed="$(nginx_version)"
+  # shellcheck disable=SC2053 # NGINX_PIN is a glob on purpose
+  if [[ -n "$installed" && "$installed" == $NGINX_PIN && -x /usr/sbin/nginx ]]; then
+    echo "interop setup: nginx-light $installed is installed"
+    return
+  fi
+  need apt-get "nginx comes from Debian's nginx-light package (install nginx-light=$NGINX_PIN)"
+  if [[ "$(id -u)" != 0 ]]; then
+    fail "nginx-light=$NGINX_PIN is not installed (found: ${installed:-none}), and apt-get needs root: run apt-get install nginx-light='$NGINX_PIN' as root"
+  fi
+  echo "interop setup: installing nginx-light=$NGINX_PIN with apt-get"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 \
+    || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 "nginx-light=$NGINX_PIN" >/dev/null \
+    || fail "apt-get could not install nginx-light=$NGINX_PIN"
+  installed="$(nginx_version)"
+  # shellcheck disable=SC2053
+  [[ "$installed" == $NGINX_PIN && -x /usr/sbin/nginx ]] \
+    || fail "after apt-get, nginx-light is ${installed:-missing}, not $NGINX_PIN"
+  /usr/sbin/nginx -v 2>&1 || fail "/usr/sbin/nginx does not run"
+}
+
+components=("$@")
+if (( ${#components[@]} == 0 )); then
+  components=(sse-starlette better-sse websockets ws nginx)
+fi
+for component in "${components[@]}"; do
+  case "$component" in
+    sse-starlette) install_sse_starlette ;;
+    better-sse) install_better_sse ;;
+    websockets) install_websockets ;;
+    ws) install_ws ;;
+    nginx) install_nginx ;;
+    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx)" ;;
+  esac
+done
+echo "interop setup: done (${components[*]}; $dir)"

@@ -58,6 +58,10 @@ pub enum Fault {
     /// Compresses the stream when the client accepts gzip, without ever flushing
     /// the compressor.
     GzipBuffered,
+    /// Holds each event until the next one is written and releases the two
+    /// together, like nginx's `proxy_buffering` when an event fills about half of
+    /// its 4 KiB buffer: events arrive in pairs, the first of each one interval late.
+    HeldUntilNext,
     /// Sends no heartbeat comments, and goes quiet after three live events.
     NoHeartbeat,
     /// Sends a heartbeat only every 45 s, and goes quiet after three live events.
@@ -119,9 +123,10 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 29] = [
+    pub const ALL: [Fault; 30] = [
         Fault::Buffered,
         Fault::GzipBuffered,
+        Fault::HeldUntilNext,
         Fault::NoHeartbeat,
         Fault::SlowHeartbeat,
         Fault::BadRetry,
@@ -156,6 +161,7 @@ impl Fault {
         match self {
             Fault::Buffered => "buffered",
             Fault::GzipBuffered => "gzip-buffered",
+            Fault::HeldUntilNext => "held-until-next",
             Fault::NoHeartbeat => "no-heartbeat",
             Fault::SlowHeartbeat => "slow-heartbeat",
             Fault::BadRetry => "bad-retry",
@@ -203,6 +209,17 @@ impl Fault {
                  arrives, then at most the 10-byte gzip header, and no event can be decoded until \
                  tens of KiB have been produced. Without gzip in the request it behaves cleanly. \
                  Trips the buffering check when it requests with `Accept-Encoding: gzip, br`."
+            }
+            Fault::HeldUntilNext => {
+                "Sends the head at once, then holds each event it writes until the next one is \
+                 written and releases both in one write: events arrive in pairs, the first of \
+                 each pair one event interval late (comments written meanwhile wait behind the \
+                 held event). This is what nginx's default `proxy_buffering on` does to an app \
+                 whose events fill about half of its 4 KiB buffer page: it releases a page only \
+                 when it is full; like nginx, it passes no `X-Accel-Buffering` header on. Trips \
+                 the delivery checks (an event held while it existed, events produced apart \
+                 released together) and the X-Accel-Buffering check; the first-bytes check \
+                 passes."
             }
             Fault::NoHeartbeat => {
                 "Never sends a comment line, and after three live events on a connection sends \

@@ -255,6 +255,7 @@ async fn events<B>(
     let encoding = match fault {
         _ if gzip => Encoding::Gzip,
         Some(Fault::Buffered) => Encoding::Buffered,
+        Some(Fault::HeldUntilNext) => Encoding::HeldUntilNext,
         _ => Encoding::Plain,
     };
     let plan = Plan {
@@ -297,7 +298,8 @@ async fn events<B>(
     if fault != Some(Fault::NoCacheControl) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
-    if fault != Some(Fault::Buffered) {
+    // Proxies that buffer do not pass the header on (nginx hides X-Accel-*).
+    if !matches!(fault, Some(Fault::Buffered | Fault::HeldUntilNext)) {
         headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     }
     if let Some(origin) = origin

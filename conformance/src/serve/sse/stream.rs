@@ -34,6 +34,15 @@ enum Mode {
     /// Writes go through a gzip compressor that is never flushed
     /// ([`Fault::GzipBuffered`]).
     Gzip(GzEncoder<Vec<u8>>),
+    /// An event is held until the next one is written, then both go out in one
+    /// frame ([`Fault::HeldUntilNext`]). `held` keeps the held event and whatever
+    /// was written behind it; `holding` says whether an event is waiting.
+    HeldUntilNext {
+        /// The held bytes.
+        held: Vec<u8>,
+        /// Whether `held` starts with an event waiting for its successor.
+        holding: bool,
+    },
 }
 
 /// The output stage: writes become body frames on a bounded channel that the
@@ -54,6 +63,8 @@ pub(crate) enum Encoding {
     Buffered,
     /// Gzip-compressed without flushing.
     Gzip,
+    /// Each event held until the next one, then both released.
+    HeldUntilNext,
 }
 
 impl Out {
@@ -63,6 +74,10 @@ impl Out {
             Encoding::Plain => Mode::Plain,
             Encoding::Buffered => Mode::Buffered(Vec::with_capacity(BUFFER_BYTES * 2)),
             Encoding::Gzip => Mode::Gzip(GzEncoder::new(Vec::new(), Compression::default())),
+            Encoding::HeldUntilNext => Mode::HeldUntilNext {
+                held: Vec::new(),
+                holding: false,
+            },
         };
         Out { tx, mode }
     }
@@ -71,10 +86,39 @@ impl Out {
         tx.send(bytes).await.map_err(|_| Gone)
     }
 
+    /// Writes one whole event; fails once the client has gone. Only
+    /// [`Mode::HeldUntilNext`] treats events apart from other writes.
+    async fn write_event(&mut self, bytes: Bytes) -> Result<(), Gone> {
+        let Out {
+            tx,
+            mode: Mode::HeldUntilNext { held, holding },
+        } = self
+        else {
+            return self.write(bytes).await;
+        };
+        held.extend_from_slice(&bytes);
+        if *holding {
+            // The next event came: the held one goes out with it.
+            *holding = false;
+            let pair = Bytes::from(core::mem::take(held));
+            return Out::send(tx, pair).await;
+        }
+        *holding = true;
+        if tx.is_closed() { Err(Gone) } else { Ok(()) }
+    }
+
     /// Writes bytes; fails once the client has gone.
     async fn write(&mut self, bytes: Bytes) -> Result<(), Gone> {
         let Out { tx, mode } = self;
         match mode {
+            // Nothing waits: pass it on. Something waits: queue behind it.
+            Mode::HeldUntilNext { held, holding } => {
+                if !*holding {
+                    return Out::send(tx, bytes).await;
+                }
+                held.extend_from_slice(&bytes);
+                if tx.is_closed() { Err(Gone) } else { Ok(()) }
+            }
             Mode::Plain => Out::send(tx, bytes).await,
             Mode::Buffered(held) => {
                 held.extend_from_slice(&bytes);
@@ -103,7 +147,7 @@ impl Out {
         let Out { tx, mode } = self;
         let rest = match mode {
             Mode::Plain => return Ok(()),
-            Mode::Buffered(held) => core::mem::take(held),
+            Mode::Buffered(held) | Mode::HeldUntilNext { held, .. } => core::mem::take(held),
             Mode::Gzip(encoder) => {
                 if encoder.try_finish().is_err() {
                     return Err(Gone);
@@ -388,7 +432,7 @@ impl Writer {
         self.n_sent += 1;
         let (bytes, id) = render(self.fault, event, n, self.prev_id, last);
         self.prev_id = Some(id);
-        self.out.write(bytes).await
+        self.out.write_event(bytes).await
     }
 }
 
@@ -583,6 +627,45 @@ mod tests {
             rendered(Fault::CutsLastEvent, 1, 3, None, false),
             b"id: 1\ndata: event 1\n\n"
         );
+    }
+
+    #[tokio::test]
+    async fn held_events_go_out_in_pairs_with_what_was_written_behind_them() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut out = Out::new(tx, Encoding::HeldUntilNext);
+        let mut sent = || {
+            let mut frames = Vec::new();
+            while let Ok(frame) = rx.try_recv() {
+                frames.push(frame.to_vec());
+            }
+            frames
+        };
+        out.write(Bytes::from_static(b"retry: 3000\n\n"))
+            .await
+            .unwrap();
+        assert_eq!(
+            sent(),
+            [b"retry: 3000\n\n".to_vec()],
+            "nothing held: at once"
+        );
+        out.write_event(Bytes::from_static(b"id: 1\n\n"))
+            .await
+            .unwrap();
+        out.write(Bytes::from_static(b": hb\n")).await.unwrap();
+        assert!(
+            sent().is_empty(),
+            "the event waits, and the comment behind it"
+        );
+        out.write_event(Bytes::from_static(b"id: 2\n\n"))
+            .await
+            .unwrap();
+        assert_eq!(sent(), [b"id: 1\n\n: hb\nid: 2\n\n".to_vec()]);
+        out.write_event(Bytes::from_static(b"id: 3\n\n"))
+            .await
+            .unwrap();
+        assert!(sent().is_empty());
+        out.finish().await.unwrap();
+        assert_eq!(sent(), [b"id: 3\n\n".to_vec()], "the end lets it out");
     }
 
     #[test]
