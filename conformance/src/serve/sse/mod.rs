@@ -26,8 +26,9 @@
 //!   charset=utf-8`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`, and, when
 //!   the request has an `Origin`, `Access-Control-Allow-Origin` echoing it. On
 //!   HTTP/2 it sends no connection-specific header.
-//! * The body starts with `retry: N` and a blank line (a block of its own, which
-//!   every client keeps), then the events. One generator, shared by every
+//! * The first event of every response carries `retry: N` in its block
+//!   (clients that apply fields only when they dispatch an event drop a block
+//!   without data, and a `retry` in it). One generator, shared by every
 //!   connection, makes an event every [`SseServerConfig::event_interval`]: ids are
 //!   decimal, unique and strictly increasing across the whole server, starting at
 //!   1; every third event has `event: tick`; every fourth has three data lines.
@@ -77,7 +78,7 @@ pub use super::UnknownFault;
 pub use fault::Fault;
 
 use events::Events;
-use fault::{DIE_AFTER_DROPS, REFUSE_FOR};
+use fault::{DIE_AFTER_DROPS, REFUSE_FOR, STRING_IDS_FIRST};
 
 /// How long a clean server may go between heartbeats: proxies drop streams idle
 /// for 15–30 s (PROTOCOL.md §2).
@@ -274,7 +275,13 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
     let local_addr = listener.local_addr()?;
     let (stop, _) = watch::channel(false);
     let shared = Arc::new(Shared {
-        events: Events::new(config.replay_log),
+        events: Events::new(
+            config.replay_log,
+            match config.fault {
+                Some(Fault::IdsComparedAsStrings) => STRING_IDS_FIRST,
+                _ => 1,
+            },
+        ),
         config,
         active: AtomicUsize::new(0),
         stop,
