@@ -291,7 +291,11 @@ async fn clean_stream_has_the_sse_head_and_sends_retry_with_the_first_event() {
     }
     let capture = stream.events(4).await;
     // The retry is in the first event's block, not in a block without data.
-    assert!(capture.raw.starts_with(b"retry: 3000\nid: "), "{:?}", capture.raw);
+    assert!(
+        capture.raw.starts_with(b"retry: 3000\nid: "),
+        "{:?}",
+        capture.raw
+    );
     assert_eq!(capture.retries, [(3000, 0)]);
     assert_eq!(capture.events[0].offset, 0);
     assert!(capture.ignored.is_empty(), "{:?}", capture.ignored);

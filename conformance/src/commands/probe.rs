@@ -12,7 +12,7 @@ use pulsecheck::report::{Comparison, Report};
 use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::serve::sse::{SseServerConfig, start};
 use pulsecheck::sse::checks::CHECKS;
-use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use pulsecheck::sse::probe::{ProbeOptions, SseProbe, parse_origin};
 use pulsecheck::ws::all_checks;
 use pulsecheck::ws::checks::WsProbe;
 use url::Url;
@@ -87,6 +87,10 @@ pub(crate) struct ProbeArgs {
     /// Speak HTTP/2 over plain TCP (h2c) without negotiation.
     #[arg(long)]
     pub http2_prior_knowledge: bool,
+    /// Judge CORS for a page at this origin (e.g. https://app.example); without it
+    /// the CORS checks judge only a server that serves other origins.
+    #[arg(long, value_name = "URL")]
+    pub(crate) origin: Option<String>,
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
@@ -204,6 +208,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
     let selected: Vec<_> = select(CHECKS, &only, &skip).into_iter().copied().collect();
     let options = ProbeOptions {
         observe,
+        origin: args.origin.as_deref().map(parse_origin).transpose()?,
         ..ProbeOptions::default()
     };
 

@@ -33,7 +33,8 @@ const ALLOWED_HEADERS: &str = "last-event-id, cache-control, accept, authorizati
 
 /// The headers [`Fault::PreflightWithoutLastEventId`]'s preflight allows: the
 /// clean list without `last-event-id`.
-const ALLOWED_HEADERS_BUT_LAST_EVENT_ID: &str = "cache-control, accept, authorization, content-type";
+const ALLOWED_HEADERS_BUT_LAST_EVENT_ID: &str =
+    "cache-control, accept, authorization, content-type";
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
