@@ -272,15 +272,16 @@ impl Fault {
                  already has, then X+1 onwards. Trips the Last-Event-ID replay check (duplicate)."
             }
             Fault::IdsComparedAsStrings => {
-                "Numbers its events from 990, so their ids pass from three digits to four ten \
-                 events after the server starts (2.5 s at the default interval), and finds where \
+                "Numbers its events from 990, starting when the first stream opens, so their ids \
+                 pass from three digits to four ten events later (2.5 s at the default \
+                 interval), and finds where \
                  to resume after `Last-Event-ID: X` as a Node library did: from the newest \
                  logged event back to the first whose id is not greater than X, comparing ids \
                  as strings. Once `1000` is logged, `\"1000\" < \"995\"`, so a client resuming \
                  from 995 gets nothing replayed and silently loses every event from 996 on; \
                  resuming from an id as long as the newest works. Trips the Last-Event-ID replay \
-                 check when the probe sees ids of both lengths (probe it within its first \
-                 seconds) and resumes from a shorter one."
+                 check, which sees ids of both lengths on a server it is the first to reach and \
+                 resumes from a shorter one."
             }
             Fault::RawNewlineInData => {
                 "Writes multi-line data (every fourth event by id, and afflicted events) as \

@@ -69,7 +69,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::{TaskToken, stopped};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -152,6 +152,9 @@ pub(crate) struct Shared {
     refuse_until: Mutex<Option<Instant>>,
     /// Streams dropped by their clients so far.
     dropped: AtomicUsize,
+    /// Notified when a stream is admitted: [`Fault::IdsComparedAsStrings`]'s
+    /// generator waits for the first one.
+    stream_admitted: Notify,
 }
 
 /// One open stream, counted in [`Shared::active`] until dropped.
@@ -175,8 +178,11 @@ impl Shared {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| ActiveGuard {
-                shared: Arc::clone(self),
+            .map(|_| {
+                self.stream_admitted.notify_one();
+                ActiveGuard {
+                    shared: Arc::clone(self),
+                }
             })
     }
 
@@ -287,6 +293,7 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
         stop,
         refuse_until: Mutex::new(None),
         dropped: AtomicUsize::new(0),
+        stream_admitted: Notify::new(),
     });
     let (token, done) = TaskToken::new();
     tokio::spawn(generate(Arc::clone(&shared), token.clone()));
@@ -299,9 +306,17 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
 }
 
 /// The one event generator: an event every `event_interval`, until the server
-/// stops.
+/// stops. Under [`Fault::IdsComparedAsStrings`] it starts with the first stream,
+/// so whoever probes the server sees its ids pass from 999 to 1000, however long
+/// after the start.
 async fn generate(shared: Arc<Shared>, _token: TaskToken) {
     let mut stop = shared.stop.subscribe();
+    if shared.config.fault == Some(Fault::IdsComparedAsStrings) {
+        tokio::select! {
+            () = shared.stream_admitted.notified() => {}
+            () = stopped(&mut stop) => return,
+        }
+    }
     let mut ticks = tokio::time::interval(shared.config.event_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

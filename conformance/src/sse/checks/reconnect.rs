@@ -13,7 +13,9 @@ const WATCH_IDS: usize = 12;
 const WATCH_AT_MOST: Duration = Duration::from_secs(10);
 
 /// How long one resumed stream may take to show its replay: the replay itself
-/// comes at once; this bounds the wait for a live event after it.
+/// comes at once; this bounds the wait for a live event after it. Never more
+/// than half the observation either (but at least a second), so watching and
+/// resuming together stay within `--observe`.
 const RESUME_WAIT: Duration = Duration::from_secs(5);
 
 /// The `sse/reconnect` checks, in catalogue order.
@@ -159,7 +161,12 @@ struct Resumed {
 }
 
 /// Reconnects with `Last-Event-ID: events[point]` and judges the replay.
-async fn resume(probe: &SseProbe, events: &[SeenEvent], point: ResumePoint) -> Resumed {
+async fn resume(
+    probe: &SseProbe,
+    events: &[SeenEvent],
+    point: ResumePoint,
+    wait: Duration,
+) -> Resumed {
     let id = events[point.at].id.clone();
     let mut transcript = Transcript::default();
     transcript.note(
@@ -189,7 +196,7 @@ async fn resume(probe: &SseProbe, events: &[SeenEvent], point: ResumePoint) -> R
     let mut taken = 0;
     let started = Instant::now();
     while !judge.is_over() && taken < judge.most_events() {
-        let remaining = RESUME_WAIT.saturating_sub(started.elapsed());
+        let remaining = wait.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             transcript.note(started.elapsed(), "stopped waiting");
             break;
@@ -264,8 +271,12 @@ async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
         ));
     }
     // The first connection is gone; resume from every point at once.
+    let wait = (probe.options.observe / 2)
+        .min(RESUME_WAIT)
+        .max(Duration::from_secs(1));
     let resumed =
-        futures::future::join_all(points.into_iter().map(|p| resume(probe, &events, p))).await;
+        futures::future::join_all(points.into_iter().map(|p| resume(probe, &events, p, wait)))
+            .await;
     judge_resumptions(resumed)
 }
 
