@@ -28,6 +28,8 @@ struct Case {
     event_interval_ms: u64,
     max_connections: usize,
     h2c: bool,
+    /// `--origin`: the origin the CORS checks judge for.
+    origin: Option<&'static str>,
     expect: Expect,
 }
 
@@ -35,6 +37,8 @@ enum Expect {
     Verdict(Verdict),
     /// An INFO check's message contains this.
     Says(&'static str),
+    /// The check fails, and its message contains this.
+    FailsSaying(&'static str),
 }
 
 const fn case(check: &'static str, fault: &'static str) -> Case {
@@ -46,6 +50,7 @@ const fn case(check: &'static str, fault: &'static str) -> Case {
         event_interval_ms: 40,
         max_connections: 256,
         h2c: false,
+        origin: None,
         expect: Expect::Verdict(Verdict::Fail),
     }
 }
@@ -60,6 +65,9 @@ const fn held_until_next(check: &'static str) -> Case {
         ..case(check, "held-until-next")
     }
 }
+
+/// The origin the CORS self-tests name with `--origin`.
+const PAGE_ORIGIN: &str = "https://app.example";
 
 /// Checks the reference server cannot break, and why.
 const CANNOT_BE_FAULTED: &[(&str, &str)] = &[
@@ -98,6 +106,10 @@ fn fault_cases() -> Vec<Case> {
             path: "?limit=5",
             ..case("sse/retry/kept", "retry-in-dropped-block")
         },
+        Case {
+            expect: Expect::FailsSaying("in a block without data"),
+            ..case("sse/retry/kept", "retry-only-block")
+        },
         case("sse/ids/no-nul", "id-with-nul"),
         case("sse/ids/unique", "duplicate-ids"),
         Case {
@@ -105,7 +117,7 @@ fn fault_cases() -> Vec<Case> {
             ..case("sse/ids/increasing", "duplicate-ids")
         },
         Case {
-            expect: Expect::Says("CORS-safelisted"),
+            expect: Expect::Says("fit the proposed Last-Event-ID safelist"),
             fault: None,
             ..case("sse/ids/cors-safe", "")
         },
@@ -129,10 +141,43 @@ fn fault_cases() -> Vec<Case> {
         ),
         case("sse/reconnect/last-event-id-replay", "replay-gap"),
         case("sse/reconnect/last-event-id-replay", "replay-duplicates"),
+        // Only a resumption from an id shorter than the newest shows this one.
+        Case {
+            expect: Expect::FailsSaying("missed event(s) never came"),
+            ..case(
+                "sse/reconnect/last-event-id-replay",
+                "ids-compared-as-strings",
+            )
+        },
         case("sse/reconnect/unknown-id", "error-on-unknown-id"),
         case("sse/reconnect/empty-id", "error-on-empty-id"),
-        case("sse/cors/allow-origin", "no-cors"),
-        case("sse/cors/preflight", "no-cors"),
+        // Asked for a page's origin, a server without CORS fails …
+        Case {
+            origin: Some(PAGE_ORIGIN),
+            ..case("sse/cors/allow-origin", "no-cors")
+        },
+        Case {
+            origin: Some(PAGE_ORIGIN),
+            ..case("sse/cors/preflight", "no-cors")
+        },
+        // … not asked, it looks same-origin, which is no fault.
+        Case {
+            expect: Expect::Says("looks same-origin"),
+            ..case("sse/cors/allow-origin", "no-cors")
+        },
+        Case {
+            expect: Expect::Says("looks same-origin"),
+            ..case("sse/cors/preflight", "no-cors")
+        },
+        // A server that serves other origins is judged without being asked.
+        Case {
+            expect: Expect::FailsSaying("does not allow Last-Event-ID"),
+            ..case("sse/cors/preflight", "preflight-without-last-event-id")
+        },
+        Case {
+            expect: Expect::Verdict(Verdict::Pass),
+            ..case("sse/cors/allow-origin", "preflight-without-last-event-id")
+        },
         case("sse/robustness/dropped-burst", "dies-after-drops"),
         Case {
             fault: None,
@@ -171,6 +216,7 @@ async fn probe(case: &Case, only: &str) -> Vec<CheckResult> {
     .expect("a client");
     let options = ProbeOptions {
         observe: Duration::from_secs(case.observe_secs),
+        origin: case.origin.map(str::to_owned),
         ..ProbeOptions::default()
     };
     let probe = Arc::new(SseProbe::new(client, url, options));
@@ -200,7 +246,11 @@ fn the_catalogue_is_consistent_and_every_check_has_a_self_test() {
         let id = check.info.id;
         let tested = cases.iter().any(|c| {
             c.check == id
-                && (c.fault.is_some() || !matches!(c.expect, Expect::Verdict(Verdict::Pass)))
+                && match c.expect {
+                    Expect::Verdict(Verdict::Fail) | Expect::FailsSaying(_) => true,
+                    Expect::Says(_) => true, // an INFO check's finding
+                    Expect::Verdict(_) => false,
+                }
         });
         let exempt = CANNOT_BE_FAULTED.iter().any(|(c, _)| *c == id);
         assert!(tested || exempt, "{id} has no self-test that makes it fail");
@@ -245,10 +295,80 @@ async fn every_check_passes_against_the_clean_reference_server() {
         "sse/buffering/held-events",
         "sse/buffering/lag",
         "sse/buffering/x-accel-buffering",
+
+        "sse/retry/kept",
+        "sse/cors/allow-origin",
+        "sse/cors/preflight",
     ] {
         let r = results.iter().find(|r| r.id == id).expect("the check ran");
         assert_eq!(r.verdict, Verdict::Pass, "{id}: {}", r.message);
     }
+    let said = |id: &str| {
+        let r = results.iter().find(|r| r.id == id).expect("the check ran");
+        (r.verdict, r.message.clone())
+    };
+    // The replay is tried from the earliest, a middle and the last id.
+    let (_, replay) = said("sse/reconnect/last-event-id-replay");
+    assert!(replay.starts_with("resumed from 3 points"), "{replay}");
+    // The retry goes with the first event.
+    let (_, retry) = said("sse/retry/kept");
+    assert!(retry.contains("sent with an event"), "{retry}");
+    // What kept the stream alive is named, never "0 heartbeat comment(s)".
+    let (_, heartbeat) = said("sse/heartbeat/interval");
+    assert!(
+        heartbeat.contains("heartbeat comments kept it alive"),
+        "{heartbeat}"
+    );
+    // An endless stream is information, with how to test an end.
+    let (verdict, end) = said("sse/format/event-termination");
+    assert_eq!(verdict, Verdict::Info, "{end}");
+    assert!(
+        end.contains("endless stream") && end.contains("?limit="),
+        "{end}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skips_name_the_real_cause() {
+    // The server ends the stream after five events (0.2 s), long before the 5 s
+    // observation, and sends no heartbeat meanwhile (a faulty server's heartbeat
+    // here is 15 s; its fault does not touch the body): the checks that needed
+    // more say so, not "observe longer".
+    let ended = Case {
+        fault: Some("no-cache-control"),
+        path: "?limit=5",
+        observe_secs: 5,
+        ..case("", "")
+    };
+    let results = probe(&ended, "sse/{heartbeat/interval,retry/kept}").await;
+    let heartbeat = results
+        .iter()
+        .find(|r| r.id == "sse/heartbeat/interval")
+        .expect("the check ran");
+    assert_eq!(heartbeat.verdict, Verdict::Skipped, "{}", heartbeat.message);
+    assert!(
+        heartbeat
+            .message
+            .starts_with("the server ended the stream after ")
+            && !heartbeat.message.contains("--observe"),
+        "{}",
+        heartbeat.message
+    );
+    // A short observation is named as the cause when it is one.
+    let short = Case {
+        fault: Some("no-heartbeat"),
+        observe_secs: 2,
+        ..case("", "")
+    };
+    let results = probe(&short, "sse/heartbeat/interval").await;
+    assert!(
+        results[0]
+            .message
+            .starts_with("the 2.0 s observation (--observe) ended")
+            && results[0].message.contains("observe at least 16 s"),
+        "{}",
+        results[0].message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,6 +391,7 @@ async fn every_check_fails_against_its_fault() {
         let ok = match &case.expect {
             Expect::Verdict(v) => r.verdict == *v,
             Expect::Says(text) => r.verdict == Verdict::Info && r.message.contains(text),
+            Expect::FailsSaying(text) => r.verdict == Verdict::Fail && r.message.contains(text),
         };
         if !ok {
             problems.push(format!("{label}: got {} — {}", r.verdict, r.message));

@@ -263,7 +263,7 @@ fn assert_consecutive(ids: &[u64]) {
 }
 
 #[tokio::test]
-async fn clean_stream_has_the_sse_head_and_opens_with_a_retry_block() {
+async fn clean_stream_has_the_sse_head_and_sends_retry_with_the_first_event() {
     let server = server(None).await;
     let mut stream = get(
         &server,
@@ -290,8 +290,14 @@ async fn clean_stream_has_the_sse_head_and_opens_with_a_retry_block() {
         assert_eq!(stream.header(absent), None, "{absent}");
     }
     let capture = stream.events(4).await;
-    assert!(capture.raw.starts_with(b"retry: 3000\n\n"));
+    // The retry is in the first event's block, not in a block without data.
+    assert!(
+        capture.raw.starts_with(b"retry: 3000\nid: "),
+        "{:?}",
+        capture.raw
+    );
     assert_eq!(capture.retries, [(3000, 0)]);
+    assert_eq!(capture.events[0].offset, 0);
     assert!(capture.ignored.is_empty(), "{:?}", capture.ignored);
     assert_consecutive(&capture.ids());
     server.shutdown().await;
@@ -666,7 +672,7 @@ async fn symptom(fault: Fault) {
             plain.events(2).await;
         }
         Fault::HeldUntilNext => {
-            // Every frame after the retry block completes two events.
+            // Every frame completes two events (the retry rides with the first).
             let mut stream = get(&server, "/events", &[]).await;
             assert_eq!(stream.header("x-accel-buffering"), None);
             let deadline = Instant::now() + PATIENCE;
@@ -675,7 +681,7 @@ async fn symptom(fault: Fault) {
                 counts.push(stream.capture.events.len());
             }
             counts.dedup();
-            assert_eq!(counts, [0, 2, 4, 6], "events after each frame");
+            assert_eq!(counts, [2, 4, 6], "events after each frame");
             // The end lets the held event out: three events, not two.
             let mut limited = get(&server, "/events?limit=3", &[]).await;
             assert_eq!(limited.until_end().await.events.len(), 3);
@@ -711,6 +717,32 @@ async fn symptom(fault: Fault) {
             let dropped = end.discarded.expect("an unfinished block");
             assert!(dropped.offset <= offset, "{dropped:?} retry at {offset}");
             assert!(!end.discarded_partial_event());
+        }
+        Fault::RetryOnlyBlock => {
+            let mut stream = get(&server, "/events", &[]).await;
+            let capture = stream.events(2).await;
+            assert!(capture.raw.starts_with(b"retry: 3000\n\n"));
+            assert_eq!(capture.retries, [(3000, 0)]);
+            // The first event's block begins after the blank line.
+            assert_eq!(capture.events[0].offset, 13);
+        }
+        Fault::IdsComparedAsStrings => {
+            // The ids start at 990 and pass 999 within the first events.
+            let mut first = get(&server, "/events", &[]).await;
+            let deadline = Instant::now() + PATIENCE;
+            while first.capture.ids().last().is_none_or(|id| *id < 1003) {
+                assert!(first.step(deadline).await, "{:?}", first.capture.ids());
+            }
+            assert!(first.capture.ids()[0] < 1000, "{:?}", first.capture.ids());
+            drop(first);
+            // From a shorter id: the newest event compares lower as a string, so
+            // nothing is replayed and 996 onwards are lost.
+            let mut short = get(&server, "/events", &[("last-event-id", "995")]).await;
+            let ids = short.events(2).await.ids();
+            assert!(ids[0] > 1003, "after 995: {ids:?}");
+            // From an id as long as the newest, the replay is right.
+            let mut long = get(&server, "/events", &[("last-event-id", "1001")]).await;
+            assert_eq!(long.events(2).await.ids(), [1002, 1003]);
         }
         Fault::IgnoresLastEventId => {
             let (last, ids) = reconnect_after_absence(&server, 2).await;
@@ -839,6 +871,26 @@ async fn symptom(fault: Fault) {
             .await;
             assert_eq!(preflight.status(), StatusCode::METHOD_NOT_ALLOWED);
             assert_eq!(preflight.header("access-control-allow-origin"), None);
+        }
+        Fault::PreflightWithoutLastEventId => {
+            let stream = get(&server, "/events", &[origin]).await;
+            assert_eq!(stream.header("access-control-allow-origin"), Some(origin.1));
+            let preflight = request_with(
+                server.local_addr(),
+                Method::OPTIONS,
+                "/events",
+                &[
+                    origin,
+                    ("access-control-request-method", "GET"),
+                    ("access-control-request-headers", "last-event-id"),
+                ],
+                Config::default(),
+            )
+            .await;
+            assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+            let allowed = preflight.header("access-control-allow-headers").unwrap();
+            assert!(allowed.contains("authorization"), "{allowed}");
+            assert!(!allowed.contains("last-event-id"), "{allowed}");
         }
         Fault::ReconnectRefused => {
             let mut stream = get(&server, "/events", &[]).await;

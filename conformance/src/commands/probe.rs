@@ -13,7 +13,7 @@ use pulsecheck::report::{BUILT_IN_TARGET, Comparison, Report};
 use pulsecheck::runner::{Deadline, RunOptions, RunResult, not_run, run_until};
 use pulsecheck::serve::sse::{SseServerConfig, start};
 use pulsecheck::sse::checks::CHECKS;
-use pulsecheck::sse::probe::{ProbeOptions, SseProbe};
+use pulsecheck::sse::probe::{ProbeOptions, SseProbe, parse_origin};
 use pulsecheck::ws::all_checks;
 use pulsecheck::ws::checks::WsProbe;
 use pulsecheck::ws::connection::request_for;
@@ -99,6 +99,10 @@ pub(crate) struct ProbeArgs {
     /// Speak HTTP/2 over plain TCP (h2c) without negotiation.
     #[arg(long)]
     pub http2_prior_knowledge: bool,
+    /// Judge CORS for a page at this origin (e.g. https://app.example); without it
+    /// the CORS checks judge only a server that serves other origins.
+    #[arg(long, value_name = "URL")]
+    pub(crate) origin: Option<String>,
 }
 
 /// The default `--observe` of an event stream.
@@ -358,6 +362,7 @@ async fn probe_stream(plan: &Plan<'_>, url: Url, display: &str) -> Result<RunRes
         .collect();
     let options = ProbeOptions {
         observe: plan.observe,
+        origin: plan.args.origin.as_deref().map(parse_origin).transpose()?,
         ..ProbeOptions::default()
     };
     let probe = Arc::new(SseProbe::new(plan.client.clone(), url, options));

@@ -1,6 +1,6 @@
 //! The SSE probe's context: the target, the client, and the observations that
 //! several checks share (one long look at the stream, one with compression
-//! offered), each made once, on first use.
+//! offered, one short look with an `Origin`), each made once, on first use.
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,8 +12,13 @@ use url::Url;
 use crate::http::{Client, ClientError, Next, Response};
 use crate::sse::capture::{BodyEnd, Capture};
 
+/// The `Origin` the CORS checks send when `--origin` names none: a made-up
+/// origin no server allows by name, so only a server that serves other origins
+/// (echoing it, or `*`) answers it with `Access-Control-Allow-Origin`.
+pub const PROBE_ORIGIN: &str = "https://pulsecheck.example";
+
 /// How a probe observes a server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ProbeOptions {
     /// How long the main observation reads the stream (`--observe`).
     pub observe: Duration,
@@ -23,6 +28,11 @@ pub struct ProbeOptions {
     pub burst: usize,
     /// Streams held open at once by the concurrency check.
     pub concurrent_streams: usize,
+    /// `--origin`: the serialized origin (`https://app.example`) of a page that
+    /// opens the stream from elsewhere. With it the CORS checks judge the server
+    /// for that origin; without it they judge only a server that answers
+    /// [`PROBE_ORIGIN`] with `Access-Control-Allow-Origin`.
+    pub origin: Option<String>,
 }
 
 impl Default for ProbeOptions {
@@ -32,6 +42,7 @@ impl Default for ProbeOptions {
             max_body_bytes: 16 << 20,
             burst: 20,
             concurrent_streams: 8,
+            origin: None,
         }
     }
 }
@@ -47,6 +58,7 @@ pub struct SseProbe {
     main: OnceCell<Result<Capture, ClientError>>,
     compressed: OnceCell<Result<Capture, ClientError>>,
     delivery: OnceCell<Result<Delivery, ClientError>>,
+    cross_origin: OnceCell<Result<Capture, ClientError>>,
 }
 
 /// The delivery observation the `sse/buffering` delivery checks share: several
@@ -104,6 +116,7 @@ impl SseProbe {
             main: OnceCell::new(),
             compressed: OnceCell::new(),
             delivery: OnceCell::new(),
+            cross_origin: OnceCell::new(),
         }
     }
 
@@ -146,6 +159,30 @@ impl SseProbe {
                 let accept = header("accept-encoding", "gzip, br");
                 let window = self.options.observe.min(Duration::from_secs(6));
                 observe(self, accept.as_slice(), window).await
+            })
+            .await
+            .as_ref()
+    }
+}
+
+impl SseProbe {
+    /// The origin the CORS checks send: `--origin`'s, or [`PROBE_ORIGIN`].
+    pub fn origin(&self) -> &str {
+        self.options.origin.as_deref().unwrap_or(PROBE_ORIGIN)
+    }
+
+    /// Whether the user named the origin to judge CORS for (`--origin`).
+    pub fn origin_asked(&self) -> bool {
+        self.options.origin.is_some()
+    }
+
+    /// A short look (200 ms) at the stream requested with `Origin:`
+    /// [`SseProbe::origin`], as a page of another origin opens it.
+    pub async fn cross_origin(&self) -> Result<&Capture, &ClientError> {
+        self.cross_origin
+            .get_or_init(|| async {
+                let origin = header("origin", self.origin());
+                observe(self, origin.as_slice(), Duration::from_millis(200)).await
             })
             .await
             .as_ref()
@@ -224,4 +261,41 @@ pub async fn read_stream_until(
         started.elapsed().min(window.max(response.timing.head_at)),
     );
     capture
+}
+
+/// The serialized origin (`scheme://host[:port]`) of `--origin URL`, as a browser
+/// sends it in `Origin`; an error that says why for anything else.
+pub fn parse_origin(given: &str) -> Result<String, String> {
+    let url = Url::parse(given).map_err(|e| format!("--origin {given:?}: {e}"))?;
+    let origin = url.origin();
+    if !origin.is_tuple() || !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "--origin {given:?}: give the http or https URL of the page that opens the stream, e.g. https://app.example"
+        ));
+    }
+    Ok(origin.ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_serialized_as_browsers_send_them() {
+        assert_eq!(
+            parse_origin("https://App.Example/page?q=1").as_deref(),
+            Ok("https://app.example")
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:8080/").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            parse_origin("https://app.example:443").as_deref(),
+            Ok("https://app.example")
+        );
+        for bad in ["app.example", "file:///tmp/x", "data:text/plain,hi", ""] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
 }

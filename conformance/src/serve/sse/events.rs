@@ -18,7 +18,9 @@ pub(crate) const TICK_TYPE: &str = "tick";
 /// One generated event, with its clean encoding made once for every connection.
 #[derive(Debug)]
 pub(crate) struct Event {
-    /// Decimal, unique, strictly increasing across the server, from 1.
+    /// Decimal, unique, strictly increasing across the server, from its first id
+    /// (1, or [`STRING_IDS_FIRST`](super::fault::STRING_IDS_FIRST) under
+    /// [`Fault::IdsComparedAsStrings`](super::fault::Fault::IdsComparedAsStrings)).
     pub(crate) id: u64,
     /// `Some("tick")` on every third event.
     pub(crate) event_type: Option<&'static str>,
@@ -104,14 +106,15 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    /// An empty log that keeps at most `capacity` events.
-    pub(crate) fn new(capacity: usize) -> Events {
+    /// An empty log that keeps at most `capacity` events; the first event gets
+    /// `first_id`.
+    pub(crate) fn new(capacity: usize, first_id: u64) -> Events {
         let (live, _) = broadcast::channel(BROADCAST_CAPACITY);
         Events {
             log: Mutex::new(Log {
                 events: VecDeque::with_capacity(capacity.min(4096)),
                 capacity,
-                next_id: 1,
+                next_id: first_id,
             }),
             live,
         }
@@ -166,6 +169,31 @@ impl Events {
         }
     }
 
+    /// Subscribes like [`Events::subscribe`], but finds where to resume as a
+    /// server that compares ids as strings does ([`Fault::IdsComparedAsStrings`]):
+    /// from the newest logged event back to the first whose id, as a string, is
+    /// not greater than `last_id`; the events after it are replayed (all of the
+    /// log when there is none). Byte order is JavaScript's string order for the
+    /// ASCII digits of the ids.
+    ///
+    /// [`Fault::IdsComparedAsStrings`]: super::fault::Fault::IdsComparedAsStrings
+    pub(crate) fn subscribe_comparing_as_strings(&self, last_id: &[u8]) -> Subscription {
+        let log = self.lock();
+        let live = self.live.subscribe();
+        let cursor = log.next_id.saturating_sub(1);
+        let resume_after = log
+            .events
+            .iter()
+            .rposition(|e| e.id_text.as_bytes() <= last_id);
+        let skip = resume_after.map_or(0, |at| at + 1);
+        Subscription {
+            found: resume_after.is_some(),
+            replay: log.events.iter().skip(skip).cloned().collect(),
+            live,
+            cursor,
+        }
+    }
+
     /// The logged events after `id`, for a subscriber that fell behind; `None`
     /// when some of them have already left the log.
     pub(crate) fn catch_up(&self, id: u64) -> Option<Vec<Arc<Event>>> {
@@ -214,7 +242,7 @@ mod tests {
 
     #[test]
     fn the_log_is_bounded_and_replays_exactly_what_follows() {
-        let events = Events::new(4);
+        let events = Events::new(4, 1);
         for _ in 0..6 {
             events.publish_next();
         }
@@ -239,8 +267,35 @@ mod tests {
     }
 
     #[test]
+    fn comparing_ids_as_strings_loses_the_events_after_a_shorter_id() {
+        let events = Events::new(64, 995);
+        for _ in 0..10 {
+            events.publish_next(); // 995 ..= 1004
+        }
+        let replay = |last: &[u8]| -> Vec<u64> {
+            let sub = events.subscribe_comparing_as_strings(last);
+            sub.replay.iter().map(|e| e.id).collect()
+        };
+        // "1004" <= "997" as strings: the newest event is taken for the client's.
+        assert_eq!(replay(b"997"), Vec::<u64>::new());
+        // Ids as long as the newest resume correctly.
+        assert_eq!(replay(b"1001"), vec![1002, 1003, 1004]);
+        assert_eq!(replay(b"1004"), Vec::<u64>::new());
+        // Nothing compares lower than "0": everything is replayed.
+        assert_eq!(replay(b"0").len(), 10);
+        // The clean lookup of the same log replays what followed.
+        let clean: Vec<u64> = events
+            .subscribe(Some(997), false)
+            .replay
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(clean, (998..=1004).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn a_zero_log_keeps_nothing() {
-        let events = Events::new(0);
+        let events = Events::new(0, 1);
         events.publish_next();
         assert!(!events.subscribe(Some(1), false).found);
         assert!(events.catch_up(0).is_none());

@@ -28,6 +28,10 @@ pub(crate) const BUFFER_BYTES: usize = 8 * 1024;
 /// send before they end the response, when the request gave no `?limit`.
 pub(crate) const DEFAULT_END_AFTER: u64 = 5;
 
+/// The first id of [`Fault::IdsComparedAsStrings`]: ten events later the ids pass
+/// from three digits to four.
+pub(crate) const STRING_IDS_FIRST: u64 = 990;
+
 /// How long [`Fault::ReconnectRefused`] answers 503 after a client dropped.
 pub(crate) const REFUSE_FOR: Duration = Duration::from_secs(5);
 
@@ -71,12 +75,18 @@ pub enum Fault {
     /// Sends its `retry` only as the last line of a response that then ends
     /// without the blank line that would close the block.
     RetryInDroppedBlock,
+    /// Sends its `retry` in a block of its own, without data (`retry: 3000` and a
+    /// blank line), instead of with the first event.
+    RetryOnlyBlock,
     /// Never replays: a reconnect with `Last-Event-ID` gets only live events.
     IgnoresLastEventId,
     /// Replays, but skips the first event after the client's `Last-Event-ID`.
     ReplayGap,
     /// Replays, starting with the event the client already has.
     ReplayDuplicates,
+    /// Numbers its events from 990 and finds where to resume by comparing ids as
+    /// strings, so after 999 a client resuming from a shorter id loses events.
+    IdsComparedAsStrings,
     /// Writes multi-line data with raw newlines instead of one `data:` line each.
     RawNewlineInData,
     /// Ends the lines of every other event with CRLF, the rest with LF.
@@ -109,6 +119,9 @@ pub enum Fault {
     ErrorOnEmptyId,
     /// Sends no CORS headers and refuses preflight requests.
     NoCors,
+    /// Answers an `Origin` on the stream, but its preflight does not allow
+    /// `Last-Event-ID`.
+    PreflightWithoutLastEventId,
     /// Answers 503 for a while after any client dropped its stream.
     ReconnectRefused,
     /// Stops serving after a burst of streams dropped by their clients.
@@ -123,7 +136,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 30] = [
+    pub const ALL: [Fault; 33] = [
         Fault::Buffered,
         Fault::GzipBuffered,
         Fault::HeldUntilNext,
@@ -131,9 +144,11 @@ impl Fault {
         Fault::SlowHeartbeat,
         Fault::BadRetry,
         Fault::RetryInDroppedBlock,
+        Fault::RetryOnlyBlock,
         Fault::IgnoresLastEventId,
         Fault::ReplayGap,
         Fault::ReplayDuplicates,
+        Fault::IdsComparedAsStrings,
         Fault::RawNewlineInData,
         Fault::MixedLineEndings,
         Fault::InvalidUtf8,
@@ -149,6 +164,7 @@ impl Fault {
         Fault::ErrorOnUnknownId,
         Fault::ErrorOnEmptyId,
         Fault::NoCors,
+        Fault::PreflightWithoutLastEventId,
         Fault::ReconnectRefused,
         Fault::DiesAfterDrops,
         Fault::Stalls,
@@ -166,9 +182,11 @@ impl Fault {
             Fault::SlowHeartbeat => "slow-heartbeat",
             Fault::BadRetry => "bad-retry",
             Fault::RetryInDroppedBlock => "retry-in-dropped-block",
+            Fault::RetryOnlyBlock => "retry-only-block",
             Fault::IgnoresLastEventId => "ignores-last-event-id",
             Fault::ReplayGap => "replay-gap",
             Fault::ReplayDuplicates => "replay-duplicates",
+            Fault::IdsComparedAsStrings => "ids-compared-as-strings",
             Fault::RawNewlineInData => "raw-newline-in-data",
             Fault::MixedLineEndings => "mixed-line-endings",
             Fault::InvalidUtf8 => "invalid-utf8",
@@ -184,6 +202,7 @@ impl Fault {
             Fault::ErrorOnUnknownId => "error-on-unknown-id",
             Fault::ErrorOnEmptyId => "error-on-empty-id",
             Fault::NoCors => "no-cors",
+            Fault::PreflightWithoutLastEventId => "preflight-without-last-event-id",
             Fault::ReconnectRefused => "reconnect-refused",
             Fault::DiesAfterDrops => "dies-after-drops",
             Fault::Stalls => "stalls",
@@ -234,8 +253,8 @@ impl Fault {
                  all."
             }
             Fault::BadRetry => {
-                "Opens the stream with `retry: 3000ms` and `retry: +3000` (the configured value \
-                 with a unit and with a sign) instead of digits only; clients ignore both \
+                "Sends `retry: 3000ms` and `retry: +3000` (the configured value with a unit and \
+                 with a sign) with the first event instead of digits only; clients ignore both \
                  (WHATWG §9.2.6), so no reconnection time is set. Trips the retry check (digits \
                  only)."
             }
@@ -245,6 +264,14 @@ impl Fault {
                  The retry sits in a block the stream never finishes, which clients that process \
                  whole blocks discard. A parser shows the `retry` line at an offset inside the \
                  discarded final block. Trips the retry check (sent in a block clients keep)."
+            }
+            Fault::RetryOnlyBlock => {
+                "Opens every response with `retry: N` and a blank line, a block without data \
+                 of its own (what many examples send: `retry: 3000\\n\\n`), instead of sending \
+                 the retry in the block of the first event. Browsers apply it, but clients that \
+                 apply fields only when they dispatch an event drop a block without data, and \
+                 the retry with it: Rust's eventsource-stream and the clients built on it, \
+                 LaunchDarkly's Rust client. Trips the retry check (sent in a block clients keep)."
             }
             Fault::IgnoresLastEventId => {
                 "Never replays: a reconnect with `Last-Event-ID: X` gets only live events, so \
@@ -260,6 +287,18 @@ impl Fault {
             Fault::ReplayDuplicates => {
                 "Replays after `Last-Event-ID: X` starting with event X itself, which the client \
                  already has, then X+1 onwards. Trips the Last-Event-ID replay check (duplicate)."
+            }
+            Fault::IdsComparedAsStrings => {
+                "Numbers its events from 990, starting when the first stream opens, so their ids \
+                 pass from three digits to four ten events later (2.5 s at the default \
+                 interval), and finds where \
+                 to resume after `Last-Event-ID: X` as a Node library did: from the newest \
+                 logged event back to the first whose id is not greater than X, comparing ids \
+                 as strings. Once `1000` is logged, `\"1000\" < \"995\"`, so a client resuming \
+                 from 995 gets nothing replayed and silently loses every event from 996 on; \
+                 resuming from an id as long as the newest works. Trips the Last-Event-ID replay \
+                 check, which sees ids of both lengths on a server it is the first to reach and \
+                 resumes from a shorter one."
             }
             Fault::RawNewlineInData => {
                 "Writes multi-line data (every fourth event by id, and afflicted events) as \
@@ -334,7 +373,16 @@ impl Fault {
             }
             Fault::NoCors => {
                 "Sends no `Access-Control-*` headers, whatever the `Origin`, and answers a CORS \
-                 preflight (`OPTIONS`) with 405. Trips the CORS checks."
+                 preflight (`OPTIONS`) with 405. Trips the CORS checks when they are asked to \
+                 judge (`--origin`); without it the endpoint looks same-origin, which is no fault."
+            }
+            Fault::PreflightWithoutLastEventId => {
+                "Answers a stream request's `Origin` with `Access-Control-Allow-Origin`, so it \
+                 serves other origins, but its CORS preflight allows only `cache-control, \
+                 accept, authorization, content-type`, not `last-event-id` (as Mercure did, \
+                 dunglas/mercure#535). A fetch()-based client resuming cross-origin with \
+                 `Last-Event-ID` fails the preflight and never resumes. Trips the CORS preflight \
+                 check."
             }
             Fault::ReconnectRefused => {
                 "For 5 s after any client dropped its stream, answers every `GET /events` with \
@@ -352,13 +400,13 @@ impl Fault {
                  end it with its own timeout, as an error outcome, not hang."
             }
             Fault::NeverEndsLine => {
-                "After the `retry` block, starts a `data: ` line and sends `x` bytes forever \
+                "Starts with a `retry` line and a `data: ` line and sends `x` bytes forever \
                  (about 25 MB/s), never a line end. A client without a line-length limit grows \
                  its buffer without bound. Trips the probe's memory bound: the check reading the \
                  stream must end with an error outcome (line too long), not an OOM."
             }
             Fault::HugeEvent => {
-                "After the `retry` block, sends one event (`event: huge`, no id) whose data is \
+                "Sends one event first (the `retry`, `event: huge`, no id) whose data is \
                  48 MiB in 1 KiB `data:` lines, then continues cleanly. A client without an \
                  event-size limit buffers all of it. Trips the probe's memory bound: the check \
                  must end with an error outcome (event too large), not an OOM."

@@ -26,8 +26,9 @@
 //!   charset=utf-8`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`, and, when
 //!   the request has an `Origin`, `Access-Control-Allow-Origin` echoing it. On
 //!   HTTP/2 it sends no connection-specific header.
-//! * The body starts with `retry: N` and a blank line (a block of its own, which
-//!   every client keeps), then the events. One generator, shared by every
+//! * The first event of every response carries `retry: N` in its block
+//!   (clients that apply fields only when they dispatch an event drop a block
+//!   without data, and a `retry` in it). One generator, shared by every
 //!   connection, makes an event every [`SseServerConfig::event_interval`]: ids are
 //!   decimal, unique and strictly increasing across the whole server, starting at
 //!   1; every third event has `event: tick`; every fourth has three data lines.
@@ -68,7 +69,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::{TaskToken, stopped};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -77,7 +78,7 @@ pub use super::UnknownFault;
 pub use fault::Fault;
 
 use events::Events;
-use fault::{DIE_AFTER_DROPS, REFUSE_FOR};
+use fault::{DIE_AFTER_DROPS, REFUSE_FOR, STRING_IDS_FIRST};
 
 /// How long a clean server may go between heartbeats: proxies drop streams idle
 /// for 15–30 s (PROTOCOL.md §2).
@@ -151,6 +152,9 @@ pub(crate) struct Shared {
     refuse_until: Mutex<Option<Instant>>,
     /// Streams dropped by their clients so far.
     dropped: AtomicUsize,
+    /// Notified when a stream is admitted: [`Fault::IdsComparedAsStrings`]'s
+    /// generator waits for the first one.
+    stream_admitted: Notify,
 }
 
 /// One open stream, counted in [`Shared::active`] until dropped.
@@ -174,8 +178,11 @@ impl Shared {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| ActiveGuard {
-                shared: Arc::clone(self),
+            .map(|_| {
+                self.stream_admitted.notify_one();
+                ActiveGuard {
+                    shared: Arc::clone(self),
+                }
             })
     }
 
@@ -274,12 +281,19 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
     let local_addr = listener.local_addr()?;
     let (stop, _) = watch::channel(false);
     let shared = Arc::new(Shared {
-        events: Events::new(config.replay_log),
+        events: Events::new(
+            config.replay_log,
+            match config.fault {
+                Some(Fault::IdsComparedAsStrings) => STRING_IDS_FIRST,
+                _ => 1,
+            },
+        ),
         config,
         active: AtomicUsize::new(0),
         stop,
         refuse_until: Mutex::new(None),
         dropped: AtomicUsize::new(0),
+        stream_admitted: Notify::new(),
     });
     let (token, done) = TaskToken::new();
     tokio::spawn(generate(Arc::clone(&shared), token.clone()));
@@ -292,9 +306,17 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
 }
 
 /// The one event generator: an event every `event_interval`, until the server
-/// stops.
+/// stops. Under [`Fault::IdsComparedAsStrings`] it starts with the first stream,
+/// so whoever probes the server sees its ids pass from 999 to 1000, however long
+/// after the start.
 async fn generate(shared: Arc<Shared>, _token: TaskToken) {
     let mut stop = shared.stop.subscribe();
+    if shared.config.fault == Some(Fault::IdsComparedAsStrings) {
+        tokio::select! {
+            () = shared.stream_admitted.notified() => {}
+            () = stopped(&mut stop) => return,
+        }
+    }
     let mut ticks = tokio::time::interval(shared.config.event_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

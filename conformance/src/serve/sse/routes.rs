@@ -31,6 +31,11 @@ const QUEUED_FRAMES: usize = 4;
 /// clients send (WHATWG §9.2.4: `Last-Event-ID`; `Cache-Control: no-cache`).
 const ALLOWED_HEADERS: &str = "last-event-id, cache-control, accept, authorization, content-type";
 
+/// The headers [`Fault::PreflightWithoutLastEventId`]'s preflight allows: the
+/// clean list without `last-event-id`.
+const ALLOWED_HEADERS_BUT_LAST_EVENT_ID: &str =
+    "cache-control, accept, authorization, content-type";
+
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// A response body: a fixed text, or a stream fed by its writer task.
@@ -143,7 +148,11 @@ fn preflight<B>(fault: Option<Fault>, request: &Request<B>) -> Response<Response
     );
     headers.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOWED_HEADERS),
+        HeaderValue::from_static(if fault == Some(Fault::PreflightWithoutLastEventId) {
+            ALLOWED_HEADERS_BUT_LAST_EVENT_ID
+        } else {
+            ALLOWED_HEADERS
+        }),
     );
     headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     headers.insert(VARY, HeaderValue::from_static("origin"));
@@ -236,9 +245,14 @@ async fn events<B>(
         Some(Fault::IgnoresLastEventId) => None,
         _ => last_id.and_then(decimal),
     };
-    let subscription = shared
-        .events
-        .subscribe(wanted, fault == Some(Fault::ReplayDuplicates));
+    let subscription = match last_id {
+        Some(id) if fault == Some(Fault::IdsComparedAsStrings) && !id.is_empty() => {
+            shared.events.subscribe_comparing_as_strings(id)
+        }
+        _ => shared
+            .events
+            .subscribe(wanted, fault == Some(Fault::ReplayDuplicates)),
+    };
     if fault == Some(Fault::ErrorOnUnknownId)
         && !subscription.found
         && last_id.is_some_and(|id| !id.is_empty())

@@ -199,6 +199,7 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, out: Out) -> Result<(),
     let mut writer = Writer {
         fault,
         retry_ms,
+        retry_line: retry_line(fault, retry_ms),
         skip_id,
         out,
         n_sent: 0,
@@ -285,11 +286,28 @@ const fn huge_lines() -> [u8; 64 << 10] {
     out
 }
 
+/// The `retry` lines a stream sends in the block of its first event: `retry: N`,
+/// two invalid values under [`Fault::BadRetry`], none under the faults that send
+/// their `retry` elsewhere.
+fn retry_line(fault: Option<Fault>, retry_ms: u64) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(32);
+    match fault {
+        Some(Fault::RetryInDroppedBlock | Fault::RetryOnlyBlock | Fault::Stalls) => return None,
+        Some(Fault::BadRetry) => {
+            out.extend_from_slice(format!("retry: {retry_ms}ms\nretry: +{retry_ms}\n").as_bytes());
+        }
+        _ => encode_retry(&mut out, retry_ms),
+    }
+    Some(Bytes::from(out))
+}
+
 /// Writes one stream's events, with the content faults applied.
 #[derive(Debug)]
 struct Writer {
     fault: Option<Fault>,
     retry_ms: u64,
+    /// The `retry` lines still to send, in the block of the next event written.
+    retry_line: Option<Bytes>,
     skip_id: Option<u64>,
     out: Out,
     /// Events sent on this stream so far.
@@ -372,22 +390,31 @@ impl Writer {
         }
     }
 
-    /// The block before the events: `retry: N` and a blank line, so clients that
-    /// only process whole blocks keep it.
+    /// What comes before the events: nothing on a clean stream (its `retry` goes
+    /// with the first event); under [`Fault::RetryOnlyBlock`], `retry: N` and a
+    /// blank line, a block without data.
     async fn preamble(&mut self) -> Result<(), Gone> {
-        let mut out = Vec::with_capacity(48);
-        match self.fault {
-            Some(Fault::RetryInDroppedBlock) => return Ok(()),
-            Some(Fault::BadRetry) => {
-                let ms = self.retry_ms;
-                out.extend_from_slice(format!("retry: {ms}ms\nretry: +{ms}\n\n").as_bytes());
-            }
-            _ => {
-                encode_retry(&mut out, self.retry_ms);
-                out.push(b'\n');
-            }
+        if self.fault != Some(Fault::RetryOnlyBlock) {
+            return Ok(());
         }
+        let mut out = Vec::with_capacity(24);
+        encode_retry(&mut out, self.retry_ms);
+        out.push(b'\n');
         self.out.write(Bytes::from(out)).await
+    }
+
+    /// `bytes`, after the `retry` lines if they are still to be sent: they join
+    /// the block that `bytes` begins.
+    fn with_retry(&mut self, bytes: Bytes) -> Bytes {
+        match self.retry_line.take() {
+            Some(retry) => {
+                let mut out = Vec::with_capacity(retry.len() + bytes.len());
+                out.extend_from_slice(&retry);
+                out.extend_from_slice(&bytes);
+                Bytes::from(out)
+            }
+            None => bytes,
+        }
     }
 
     /// The end of a response that ends.
@@ -402,7 +429,8 @@ impl Writer {
 
     /// [`Fault::NeverEndsLine`]: `data: ` and then `x` forever.
     async fn never_end_line(&mut self) -> Result<(), Gone> {
-        self.out.write(Bytes::from_static(b"data: ")).await?;
+        let start = self.with_retry(Bytes::from_static(b"data: "));
+        self.out.write(start).await?;
         let mut interval = tokio::time::interval(XS_PERIOD);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -416,7 +444,8 @@ impl Writer {
 
     /// [`Fault::HugeEvent`]: one event whose data is [`HUGE_EVENT_BYTES`] long.
     async fn huge_event(&mut self) -> Result<(), Gone> {
-        self.out.write(Bytes::from_static(b"event: huge\n")).await?;
+        let start = self.with_retry(Bytes::from_static(b"event: huge\n"));
+        self.out.write(start).await?;
         for _ in 0..HUGE_EVENT_BYTES / HUGE_LINES.len() {
             self.out.write(Bytes::from_static(&HUGE_LINES)).await?;
         }
@@ -432,6 +461,7 @@ impl Writer {
         self.n_sent += 1;
         let (bytes, id) = render(self.fault, event, n, self.prev_id, last);
         self.prev_id = Some(id);
+        let bytes = self.with_retry(bytes);
         self.out.write_event(bytes).await
     }
 }

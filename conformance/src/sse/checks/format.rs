@@ -173,14 +173,30 @@ async fn event_termination(probe: &SseProbe) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    if let BodyEnd::Malformed(why) | BodyEnd::Failed(why) = &c.end {
-        return Outcome::skipped(format!("the stream broke before it ended: {why}"));
-    }
-    if c.end != BodyEnd::Closed {
-        return Outcome::skipped(format!(
-            "the server kept the stream open for the {:.0} s observation; nothing ended",
-            c.observed_for.as_secs_f64()
-        ));
+    match c.end {
+        BodyEnd::Closed => {}
+        BodyEnd::Malformed(ref why) | BodyEnd::Failed(ref why) => {
+            return Outcome::skipped(format!("the stream broke before it ended: {why}"));
+        }
+        BodyEnd::WindowOver => {
+            // What a live feed does: not a fault, and nothing to judge.
+            let seen = format!(
+                "still open when the {:.1} s observation ended",
+                c.observed_for.as_secs_f64()
+            );
+            return Outcome::info(
+                format!(
+                    "an endless stream, as expected of a live feed ({seen}): no end to judge; to test how a stream ends, probe one that ends (a finite endpoint, or a limit such as the reference server's ?limit=N)"
+                ),
+                evidence(c, "a stream that ends, to judge its end", seen, None),
+            );
+        }
+        _ => {
+            return Outcome::skipped(format!(
+                "{}, before the server ended the stream: no end to judge",
+                why_it_stopped(c)
+            ));
+        }
     }
     if c.ended_inside_event {
         let at = c.closed_inside_block.unwrap_or(c.body_bytes);

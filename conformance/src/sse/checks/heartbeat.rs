@@ -14,19 +14,29 @@ pub(super) const CHECKS: &[Check<SseProbe>] = &[check!(
     heartbeat
 )];
 
+/// The longest silence a stream may keep.
+const MAX_SILENCE: Duration = Duration::from_secs(15);
+
+/// The longest time without one of `times` over an observation from `head` to
+/// `end`.
+fn longest_gap(head: Duration, times: impl Iterator<Item = Duration>, end: Duration) -> Duration {
+    let mut last = head;
+    let mut longest = Duration::ZERO;
+    for at in times.chain(std::iter::once(end)) {
+        longest = longest.max(at.saturating_sub(last));
+        last = last.max(at);
+    }
+    longest
+}
+
 async fn heartbeat(probe: &SseProbe) -> Outcome {
     let c = match event_stream(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
     let (silence, from) = c.longest_silence();
-    let comments = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Comment(_)))
-        .count();
     let secs = silence.as_secs_f64();
-    if silence > Duration::from_secs(15) {
+    if silence > MAX_SILENCE {
         let mut ev = evidence(
             c,
             "no silence longer than 15 s",
@@ -39,15 +49,83 @@ async fn heartbeat(probe: &SseProbe) -> Outcome {
             ev,
         );
     }
-    if c.observed_for >= Duration::from_secs(15) || comments > 0 {
-        Outcome::pass(format!(
-            "longest silence {secs:.1} s over {:.1} s; {comments} heartbeat comment(s)",
-            c.observed_for.as_secs_f64()
-        ))
+    let comment_times: Vec<Duration> = c
+        .seen
+        .iter()
+        .filter(|s| matches!(s.kind, SeenKind::Comment(_)))
+        .map(|s| s.at)
+        .collect();
+    let event_times = c
+        .seen
+        .iter()
+        .filter(|s| matches!(s.kind, SeenKind::Event { .. }))
+        .map(|s| s.at);
+    let observed = c.observed_for;
+    let event_gap = longest_gap(c.head_at, event_times, observed);
+    let comments = comment_times.len();
+    let comment_gap = longest_gap(c.head_at, comment_times.iter().copied(), observed);
+    let over = format!(
+        "longest silence {secs:.1} s over {:.1} s",
+        observed.as_secs_f64()
+    );
+    if observed < MAX_SILENCE {
+        // Too short for a 15 s silence: only a heartbeat seen says the server has one.
+        return if comments > 0 {
+            Outcome::pass(format!(
+                "{over}; heartbeat comments kept it alive: {comments} in {:.1} s, at most {:.1} s apart",
+                observed.as_secs_f64(),
+                comment_gap.as_secs_f64()
+            ))
+        } else {
+            let advice = match c.end {
+                BodyEnd::Closed => "a stream that ends this soon needs no heartbeat",
+                BodyEnd::WindowOver => "observe at least 16 s (--observe) to judge",
+                _ => "nothing to judge",
+            };
+            Outcome::skipped(format!(
+                "{}, too soon for a 15 s silence, and no heartbeat comment came; {advice}",
+                why_it_stopped(c)
+            ))
+        };
+    }
+    let kept_alive = if event_gap <= MAX_SILENCE {
+        let also = if comments > 0 {
+            format!(", and {comments} heartbeat comment(s) came too")
+        } else {
+            "; no heartbeat comment came, so a pause in events would leave it silent".to_owned()
+        };
+        format!(
+            "events kept it alive (never more than {:.1} s apart){also}",
+            event_gap.as_secs_f64()
+        )
+    } else if comments > 0 {
+        format!(
+            "heartbeat comments kept it alive ({comments}, at most {:.1} s apart; events alone left {:.1} s)",
+            comment_gap.as_secs_f64(),
+            event_gap.as_secs_f64()
+        )
     } else {
-        Outcome::skipped(format!(
-            "no heartbeat in a {:.1} s observation; observe at least 16 s (--observe) to judge",
-            c.observed_for.as_secs_f64()
-        ))
+        format!(
+            "lines that are neither events nor comments kept it alive (events alone left {:.1} s)",
+            event_gap.as_secs_f64()
+        )
+    };
+    Outcome::pass(format!("{over}; {kept_alive}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn gaps_count_from_the_head_to_the_end_of_the_observation() {
+        let gap = longest_gap(ms(5), [ms(100), ms(300)].into_iter(), ms(310));
+        assert_eq!(gap, ms(200));
+        assert_eq!(longest_gap(ms(5), std::iter::empty(), ms(900)), ms(895));
+        assert_eq!(longest_gap(ms(5), [ms(10)].into_iter(), ms(700)), ms(690));
     }
 }

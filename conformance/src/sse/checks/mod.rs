@@ -23,6 +23,7 @@ mod http1;
 mod http2;
 mod ids;
 mod reconnect;
+mod replay;
 mod response;
 mod retry;
 mod robustness;
@@ -103,6 +104,20 @@ async fn event_stream(probe: &SseProbe) -> Result<&Capture, Outcome> {
         )));
     }
     Ok(c)
+}
+
+/// Why an observation stopped, in words: the real cause a skip or a message
+/// names ("the server ended the stream after 7.0 s", not "observe longer").
+fn why_it_stopped(c: &Capture) -> String {
+    let secs = c.observed_for.as_secs_f64();
+    match &c.end {
+        BodyEnd::Closed => format!("the server ended the stream after {secs:.1} s"),
+        BodyEnd::WindowOver => format!("the {secs:.1} s observation (--observe) ended"),
+        BodyEnd::ByteLimit => format!("the probe stopped at its byte limit after {secs:.1} s"),
+        BodyEnd::ParserLimit(why) => format!("the probe stopped after {secs:.1} s: {why}"),
+        BodyEnd::Failed(error) => format!("reading failed after {secs:.1} s: {error}"),
+        BodyEnd::Malformed(why) => format!("the stream broke after {secs:.1} s: {why}"),
+    }
 }
 
 fn is_event_stream(content_type: Option<&str>) -> bool {

@@ -1,6 +1,22 @@
 //! `sse/reconnect/…`
 
+use http::HeaderValue;
+
+use super::replay::{ReplayJudge, ResumePoint, SeenEvent, resume_points};
 use super::*;
+
+/// How many events with ids the replay check watches for before it resumes.
+const WATCH_IDS: usize = 12;
+
+/// The longest the replay check watches the stream before it resumes; never more
+/// than half the observation (`--observe`), so the check ends within it.
+const WATCH_AT_MOST: Duration = Duration::from_secs(10);
+
+/// How long one resumed stream may take to show its replay: the replay itself
+/// comes at once; this bounds the wait for a live event after it. Never more
+/// than half the observation either (but at least a second), so watching and
+/// resuming together stay within `--observe`.
+const RESUME_WAIT: Duration = Duration::from_secs(5);
 
 /// The `sse/reconnect` checks, in catalogue order.
 pub(super) const CHECKS: &[Check<SseProbe>] = &[
@@ -17,7 +33,7 @@ pub(super) const CHECKS: &[Check<SseProbe>] = &[
         "Last-Event-ID resumes exactly where the client left",
         Source::Whatwg("9.2.4"),
         Should,
-        "A reconnection with Last-Event-ID: X first delivers exactly the events that followed X: none repeated, none missing.",
+        "A reconnection with Last-Event-ID: X first delivers exactly the events that followed X: none repeated, none missing. Tried from the earliest id seen, one in the middle, the last one, and the last of the shorter numeric ids when their lengths differ.",
         last_event_id_replay
     ),
     check!(
@@ -119,162 +135,212 @@ async fn empty_id(probe: &SseProbe) -> Outcome {
     answered(probe, id.as_slice(), "empty Last-Event-ID").await
 }
 
-/// Reads events (data and id) from a response until `count` arrived or `limit` passed.
-async fn read_events(
-    mut response: crate::http::Response,
-    count: usize,
-    limit: Duration,
-    mut transcript: Transcript,
-) -> (Vec<(String, String)>, Transcript) {
-    let started = Instant::now();
+/// The events a capture saw, as the replay judgement takes them.
+fn seen_events(c: &Capture) -> Vec<SeenEvent> {
+    c.seen
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SeenKind::Event {
+                id, data, sets_id, ..
+            } => Some(SeenEvent {
+                id: id.clone(),
+                sets_id: *sets_id,
+                data: data.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One resumption: where from, and what the resumed stream showed.
+struct Resumed {
+    point: ResumePoint,
+    id: String,
+    result: Result<super::replay::Replay, String>,
+    transcript: Transcript,
+}
+
+/// Reconnects with `Last-Event-ID: events[point]` and judges the replay.
+async fn resume(
+    probe: &SseProbe,
+    events: &[SeenEvent],
+    point: ResumePoint,
+    wait: Duration,
+) -> Resumed {
+    let id = events[point.at].id.clone();
+    let mut transcript = Transcript::default();
+    transcript.note(
+        Duration::ZERO,
+        format!("reconnected with Last-Event-ID: {id}"),
+    );
+    let done = |result, transcript| Resumed {
+        point: point.clone(),
+        id: id.clone(),
+        result,
+        transcript,
+    };
+    let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) else {
+        return done(
+            Err(format!("the id {id:?} cannot be sent as a header")),
+            transcript,
+        );
+    };
+    let name = http::HeaderName::from_static("last-event-id");
+    let mut response = match probe.open(&[(name, value)]).await {
+        Ok(r) if r.status == 200 => r,
+        Ok(r) => return done(Err(format!("status {}", r.status)), transcript),
+        Err(e) => return done(Err(e.to_string()), transcript),
+    };
+    let mut judge = ReplayJudge::new(events, point.at);
     let mut parser = pulsecheck_sse::Parser::new();
-    let mut events = Vec::new();
-    while events.len() < count {
-        let remaining = limit.saturating_sub(started.elapsed());
+    let mut taken = 0;
+    let started = Instant::now();
+    while !judge.is_over() && taken < judge.most_events() {
+        let remaining = wait.saturating_sub(started.elapsed());
         if remaining.is_zero() {
+            transcript.note(started.elapsed(), "stopped waiting");
             break;
         }
-        match response.next_chunk_within(remaining).await {
-            Ok(Next::Chunk(chunk)) => {
-                transcript.bytes(chunk.at, crate::check::Direction::Received, &chunk.bytes);
-                let fed = parser.feed(&chunk.bytes, |item| {
-                    if let pulsecheck_sse::Item::Event(e) = item {
-                        events.push((
-                            e.last_event_id.to_str().into_owned(),
-                            e.data.to_str().into_owned(),
-                        ));
-                    }
-                });
-                if fed.is_err() {
-                    break;
-                }
-            }
+        let chunk = match response.next_chunk_within(remaining).await {
+            Ok(Next::Chunk(chunk)) => chunk,
             _ => break,
+        };
+        transcript.bytes(chunk.at, crate::check::Direction::Received, &chunk.bytes);
+        let mut arrived = Vec::new();
+        let fed = parser.feed(&chunk.bytes, |item| {
+            if let pulsecheck_sse::Item::Event(e) = item {
+                arrived.push(SeenEvent {
+                    id: e.last_event_id.to_str().into_owned(),
+                    sets_id: e.sets_id,
+                    data: e.data.to_str().into_owned(),
+                });
+            }
+        });
+        for event in &arrived {
+            if judge.is_over() || taken >= judge.most_events() {
+                break;
+            }
+            judge.push(event);
+            taken += 1;
+        }
+        if fed.is_err() {
+            break;
         }
     }
-    (events, transcript)
+    done(Ok(judge.finish()), transcript)
 }
 
 async fn last_event_id_replay(probe: &SseProbe) -> Outcome {
-    // Watch the stream until three events have set ids.
+    // Watch the stream until enough events have set ids.
     let first = match probe.open(&[]).await {
         Ok(r) => r,
         Err(e) => return unavailable(&e.to_string()),
     };
-    let window = probe.options.observe.min(Duration::from_secs(10));
+    let window = (probe.options.observe / 2).min(WATCH_AT_MOST);
     let started = Instant::now();
-    let has_three_ids = |c: &Capture| {
+    let enough_ids = |c: &Capture| {
         c.seen
             .iter()
             .filter(|s| matches!(s.kind, SeenKind::Event { sets_id: true, .. }))
             .count()
-            >= 3
+            >= WATCH_IDS
     };
     let capture = read_stream_until(
         first,
         started,
         window,
         probe.options.max_body_bytes,
-        has_three_ids,
+        enough_ids,
     )
     .await;
-    let events: Vec<(bool, &str, &str)> = capture
-        .seen
-        .iter()
-        .filter_map(|s| match &s.kind {
-            SeenKind::Event {
-                id, data, sets_id, ..
-            } => Some((*sets_id, id.as_str(), data.as_str())),
-            _ => None,
-        })
-        .collect();
-    let with_ids: Vec<usize> = events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.0)
-        .map(|(i, _)| i)
-        .collect();
-    if with_ids.len() < 3 {
+    let events = seen_events(&capture);
+    let points = resume_points(&events);
+    if points.is_empty() {
+        let with_ids = events.iter().filter(|e| e.sets_id).count();
+        let stopped = match capture.end {
+            BodyEnd::WindowOver => format!(
+                "the check's {:.1} s watch (half of --observe, at most {} s) ended",
+                capture.observed_for.as_secs_f64(),
+                WATCH_AT_MOST.as_secs()
+            ),
+            _ => why_it_stopped(&capture),
+        };
         return Outcome::skipped(format!(
-            "fewer than 3 events with ids in {:.0} s ({} events seen)",
-            window.as_secs_f64(),
+            "{with_ids} of {} event(s) carried an id before {stopped}; resuming needs at least 2",
             events.len()
         ));
     }
-    // Resume from the third-last id: the server should replay what followed it.
-    let resume = with_ids[with_ids.len() - 3];
-    let resume_id = events[resume].1.to_owned();
-    let missed: Vec<(String, String)> = events[resume + 1..]
+    // The first connection is gone; resume from every point at once.
+    let wait = (probe.options.observe / 2)
+        .min(RESUME_WAIT)
+        .max(Duration::from_secs(1));
+    let resumed =
+        futures::future::join_all(points.into_iter().map(|p| resume(probe, &events, p, wait)))
+            .await;
+    judge_resumptions(resumed)
+}
+
+/// One outcome for all the resumptions: a pass that says what each replayed, or
+/// the first wrong one, with every resumption in the evidence.
+fn judge_resumptions(resumed: Vec<Resumed>) -> Outcome {
+    let name = |r: &Resumed| format!("{:?} ({})", r.id, r.point.why);
+    let wrong: Vec<&Resumed> = resumed
         .iter()
-        .map(|(_, id, data)| ((*id).to_owned(), (*data).to_owned()))
+        .filter(|r| r.result.as_ref().map_or(true, |replay| !replay.exact()))
         .collect();
-    let Some(id_header) = header("last-event-id", &resume_id) else {
-        return Outcome::skipped(format!("the id {resume_id:?} cannot be sent as a header"));
-    };
-    let second = match probe.open(&[id_header]).await {
-        Ok(r) if r.status == 200 => r,
-        Ok(r) => {
-            return Outcome::fail(
-                format!(
-                    "the reconnection with Last-Event-ID {resume_id:?} got status {}",
-                    r.status
-                ),
-                Evidence {
-                    expected: "200 and the missed events".into(),
-                    actual: format!("status {}", r.status),
-                    transcript: Transcript::default(),
-                },
-            );
-        }
-        Err(e) => return unavailable(&e.to_string()),
-    };
-    let mut note = Transcript::default();
-    note.note(
-        Duration::ZERO,
-        format!("reconnected with Last-Event-ID: {resume_id}"),
-    );
-    let (replayed, transcript) =
-        read_events(second, missed.len(), Duration::from_secs(5), note).await;
-    let show = |v: &[(String, String)]| {
-        v.iter()
-            .map(|(id, _)| format!("id {id:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if replayed == missed {
-        Outcome::pass(format!(
-            "resumed after id {resume_id:?}: {} missed event(s) replayed exactly",
-            missed.len()
-        ))
-    } else {
-        // Name the problem: events the client had already seen sent again, or
-        // missed events that never came (a gap), or something else.
-        let already_had: std::collections::HashSet<(&str, &str)> = events[..=resume]
+    let Some(first) = wrong.first() else {
+        let each: Vec<String> = resumed
             .iter()
-            .map(|(_, id, data)| (*id, *data))
+            .map(|r| {
+                let n = r.result.as_ref().map_or(0, |replay| replay.expected.len());
+                format!("{n} after {}", name(r))
+            })
             .collect();
-        let repeated = replayed
+        return Outcome::pass(format!(
+            "resumed from {} points; each replayed exactly the missed events: {}",
+            resumed.len(),
+            each.join(", ")
+        ));
+    };
+    let problem = |r: &Resumed| match &r.result {
+        Ok(replay) => replay.problem(),
+        Err(e) => format!("the reconnection failed: {e}"),
+    };
+    let others = match (wrong.len() - 1, resumed.len() - wrong.len()) {
+        (0, 0) => String::new(),
+        (0, right) => format!("; the other {right} point(s) replayed exactly"),
+        (more, right) => format!(
+            "; also wrong from {more} of the other {} point(s)",
+            more + right
+        ),
+    };
+    let per_point = |what: &dyn Fn(&Resumed) -> String| {
+        resumed
             .iter()
-            .filter(|(id, data)| already_had.contains(&(id.as_str(), data.as_str())))
-            .count();
-        let never_came = missed.iter().filter(|m| !replayed.contains(m)).count();
-        let problem = if repeated > 0 {
-            "events the client already had were sent again".to_owned()
-        } else if never_came > 0 {
-            format!(
-                "{never_came} of the {} missed event(s) never came",
-                missed.len()
-            )
-        } else {
-            "the missed events came in the wrong order".to_owned()
-        };
-        Outcome::fail(
-            format!("after Last-Event-ID {resume_id:?}: {problem}"),
-            Evidence {
-                expected: format!("first {}", show(&missed)),
-                actual: format!("first {}", show(&replayed)),
-                transcript,
-            },
-        )
-    }
+            .map(|r| format!("after {:?}: {}", r.id, what(r)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let expected = per_point(&|r| match &r.result {
+        Ok(replay) if replay.expected.is_empty() => "nothing, then new events".to_owned(),
+        Ok(replay) => super::replay::id_list(&replay.expected),
+        Err(_) => "200 and the missed events".to_owned(),
+    });
+    let actual = per_point(&|r| match &r.result {
+        Ok(replay) if replay.received.is_empty() => "no event".to_owned(),
+        Ok(replay) => super::replay::id_list(&replay.received),
+        Err(e) => e.clone(),
+    });
+    Outcome::fail(
+        format!(
+            "after Last-Event-ID {}: {}{others}",
+            name(first),
+            problem(first)
+        ),
+        Evidence {
+            expected,
+            actual,
+            transcript: first.transcript.clone(),
+        },
+    )
 }
