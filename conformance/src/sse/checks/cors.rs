@@ -29,10 +29,13 @@
 //!   lastEventIDValue) in the request's header list and fetches it again. Neither
 //!   flag is ever set.
 //!
-//! So a native `EventSource` reconnection is never preflighted, whatever its
-//! Last-Event-ID holds (browsers behave so: whatwg/fetch#568, open since 2017,
-//! proposes to safelist the header for that reason; its PR whatwg/fetch#1788,
-//! open, would safelist values of at most 128 bytes without CORS-unsafe bytes).
+//! So today a native `EventSource` reconnection is never preflighted, whatever
+//! its Last-Event-ID holds (browsers behave so: whatwg/fetch#568, open since
+//! 2017, proposes to safelist the header for that reason). Its PR
+//! whatwg/fetch#1788 (open) would safelist values of at most 128 bytes without
+//! CORS-unsafe bytes, and its test (web-platform-tests/wpt#49257, open) expects
+//! an `EventSource` reconnection with an id outside that safelist to be
+//! preflighted: `sse/ids/cors-safe` reports which ids would be.
 //! A `fetch()`-based SSE client (the usual way to send an `Authorization`
 //! header or POST) is preflighted on every cross-origin request that carries
 //! `Last-Event-ID`, since the header is not safelisted at all; if the preflight

@@ -192,7 +192,12 @@ async fn resume(
         Err(e) => return done(Err(e.to_string()), transcript),
     };
     let mut judge = ReplayJudge::new(events, point.at);
-    let mut parser = pulsecheck_sse::Parser::new();
+    // The main capture's bounds: a hostile stream cannot grow the parser.
+    let mut parser = pulsecheck_sse::Parser::with_config(
+        pulsecheck_sse::Config::default()
+            .with_max_line_len(1 << 20)
+            .with_max_event_len(4 << 20),
+    );
     let mut taken = 0;
     let started = Instant::now();
     while !judge.is_over() && taken < judge.most_events() {
@@ -223,7 +228,8 @@ async fn resume(
             judge.push(event);
             taken += 1;
         }
-        if fed.is_err() {
+        if let Err(e) = fed {
+            transcript.note(started.elapsed(), format!("stopped reading: {e}"));
             break;
         }
     }
