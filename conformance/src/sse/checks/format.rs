@@ -173,6 +173,13 @@ async fn event_termination(probe: &SseProbe) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
+    if c.end == BodyEnd::ByteLimit {
+        return Outcome::skipped(format!(
+            "the probe stopped at its {} MiB read limit after {:.1} s; the stream had not ended",
+            c.body_bytes >> 20,
+            c.observed_for.as_secs_f64()
+        ));
+    }
     if c.end != BodyEnd::Closed {
         return Outcome::skipped(format!(
             "the server kept the stream open for the {:.0} s observation; nothing ended",

@@ -20,11 +20,7 @@ async fn heartbeat(probe: &SseProbe) -> Outcome {
         Err(o) => return o,
     };
     let (silence, from) = c.longest_silence();
-    let comments = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Comment(_)))
-        .count();
+    let comments = c.counts.comments;
     let secs = silence.as_secs_f64();
     if silence > Duration::from_secs(15) {
         let mut ev = evidence(

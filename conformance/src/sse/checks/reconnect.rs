@@ -127,7 +127,7 @@ async fn read_events(
     mut transcript: Transcript,
 ) -> (Vec<(String, String)>, Transcript) {
     let started = Instant::now();
-    let mut parser = pulsecheck_sse::Parser::new();
+    let mut parser = probe_parser();
     let mut events = Vec::new();
     while events.len() < count {
         let remaining = limit.saturating_sub(started.elapsed());

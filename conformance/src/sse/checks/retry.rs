@@ -41,30 +41,22 @@ async fn retry_kept(probe: &SseProbe) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let retries: Vec<_> = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Retry(_)))
-        .collect();
-    let Some(last) = retries.last() else {
+    let Some(last) = c.counts.last_retry_offset else {
         return Outcome::skipped("the server sent no retry field");
     };
     match c.closed_inside_block {
-        Some(block) if last.offset >= block => Outcome::fail(
-            format!(
-                "the retry at byte {} is in a block the stream never ended",
-                last.offset
-            ),
+        Some(block) if last >= block => Outcome::fail(
+            format!("the retry at byte {last} is in a block the stream never ended"),
             evidence(
                 c,
                 "a blank line after the retry field",
                 "the stream closed before its block ended",
-                Some(last.offset),
+                Some(last),
             ),
         ),
         _ => Outcome::pass(format!(
             "{} retry field(s), each in a block that ended",
-            retries.len()
+            c.counts.retries
         )),
     }
 }
