@@ -27,6 +27,7 @@
 
 pub mod cases;
 pub mod fuzzer;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -281,7 +282,14 @@ fn actual_text(result: &CaseResult) -> String {
         .received
         .iter()
         .map(|e| match e {
-            Event::Message { binary, data } => message_text(*binary, data),
+            Event::Message { binary, data } if data.is_whole() => {
+                message_text(*binary, data.head())
+            }
+            Event::Message { binary, data } => format!(
+                "{} message of {} bytes",
+                if *binary { "binary" } else { "text" },
+                data.len()
+            ),
             Event::Pong(p) => format!("pong {}", short(p)),
             Event::Timeout(t) => format!("still open at wait {t}"),
         })
