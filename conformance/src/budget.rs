@@ -18,7 +18,7 @@
 //! | a line or an event being parsed | 1 MiB and 4 MiB (beyond them the check fails) | `sse::capture` |
 //! | a WebSocket connection's read buffer | one read (16 KiB) and a partial header or control frame: data frames are streamed | `ws::connection` |
 //! | a WebSocket data message | its length, a digest and its first [`MessageData::HEAD`](crate::ws::connection::MessageData::HEAD) bytes, however large: echoes are compared by length and digest as they stream | `ws::connection` |
-//! | what a probe sends | generated and masked in pieces of 64 KiB, never held whole | `ws::autobahn` |
+//! | what a probe sends | generated and masked in pieces of 64 KiB, never held whole; large messages take their size from [`MESSAGES_IN_FLIGHT`] (16 MiB across all cases) | `ws::autobahn` |
 //! | the events an Autobahn case records | [`MAX_RECORDED_EVENTS`]; a server that sends more fails the case, and the rest is counted | `ws::autobahn::fuzzer` |
 //! | a transcript | [`Transcript::MAX_BYTES`](crate::check::Transcript::MAX_BYTES) of text in [`Transcript::MAX_ENTRIES`](crate::check::Transcript::MAX_ENTRIES) entries; the rest counted ("… 6.7M more entries not shown") | `check` |
 //! | one check's result | [`MAX_MESSAGE_BYTES`], [`MAX_EXPECTED_BYTES`], [`MAX_ACTUAL_BYTES`] and one transcript, whatever the check produced | `runner` |
@@ -45,6 +45,13 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 /// The peer bytes all checks of a run together may keep for evidence and
 /// transcripts (see the module docs).
 pub static PEER_BYTES: Budget = Budget::new(8 << 20);
+
+/// The bytes of large messages the probe sends at once, across all concurrent
+/// cases: a server holds a message to echo it, so sixteen 16 MiB cases at once
+/// would ask it for 256 MiB (and a reference server run in the same process would
+/// count against this run's budget). A case that moves a megabyte or more takes
+/// what it sends before it starts ([`Budget::take`]).
+pub static MESSAGES_IN_FLIGHT: Budget = Budget::new(16 << 20);
 
 /// The most events one Autobahn case records; a case expects a handful.
 pub const MAX_RECORDED_EVENTS: usize = 1_000;
@@ -77,6 +84,7 @@ pub const MAX_RESULT_BYTES: usize = 6
 #[derive(Debug)]
 pub struct Budget {
     bytes: Semaphore,
+    total: usize,
 }
 
 /// Bytes taken from a [`Budget`], given back when dropped.
@@ -90,6 +98,7 @@ impl Budget {
     pub const fn new(bytes: usize) -> Self {
         Budget {
             bytes: Semaphore::const_new(bytes),
+            total: bytes,
         }
     }
 
@@ -100,6 +109,21 @@ impl Budget {
         self.bytes.try_acquire_many(n).ok().map(|permit| Lease {
             permit: Some(permit),
         })
+    }
+
+    /// Takes `bytes` (at most the whole budget), waiting until that many are
+    /// free: for work that needs its share before it can start.
+    pub async fn take(&'static self, bytes: usize) -> Lease {
+        let n = u32::try_from(bytes).unwrap_or(u32::MAX);
+        // The whole budget at most, so that any request can be met eventually.
+        let n = n.min(u32::try_from(self.total).unwrap_or(u32::MAX));
+        match self.bytes.acquire_many(n).await {
+            Ok(permit) => Lease {
+                permit: Some(permit),
+            },
+            // The semaphores here are never closed.
+            Err(_) => Lease::empty(),
+        }
     }
 
     /// The bytes left right now.

@@ -69,8 +69,8 @@ enum DecodeCommand {
 
 #[derive(Debug, Args)]
 struct InputArgs {
-    /// Feed the parser N bytes at a time (default: the whole input at once for a
-    /// file, each read as it arrives for a pipe; the output is the same either way).
+    /// Feed the parser N bytes at a time (default: each read as it arrives, up to
+    /// 64 KiB, from a file or a pipe; the output is the same either way).
     #[arg(long, value_name = "N")]
     chunk_size: Option<NonZeroUsize>,
     /// The file to read; stdin when absent or `-`.
@@ -89,8 +89,8 @@ struct WsArgs {
     /// Largest accepted frame payload, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_FRAME_PAYLOAD)]
     max_frame_bytes: u64,
-    /// Largest accepted message, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE)]
+    /// Largest accepted message, in bytes (the decoder holds one message).
+    #[arg(long, value_name = "BYTES", default_value_t = ws::DEFAULT_MAX_MESSAGE_BYTES)]
     max_message_bytes: u64,
     #[command(flatten)]
     input: InputArgs,
@@ -242,8 +242,8 @@ fn decode_ws(args: &WsArgs) -> u8 {
 
 type Stdout = io::BufWriter<io::StdoutLock<'static>>;
 
-/// Reads the input, feeds it to the decoder `make` builds, and returns the exit code.
-/// With `hex`, the whole input is read and decoded from hex text first.
+/// Reads the input in pieces, feeds it to the decoder `make` builds, and returns the
+/// exit code. With `hex`, the input is hex text, decoded as it is read.
 fn run_decoder<D: ChunkDecoder>(
     args: &InputArgs,
     hex: bool,
@@ -261,16 +261,24 @@ fn run_decoder<D: ChunkDecoder>(
     let mut decoder = make(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()));
     let chunk_size = args.chunk_size.map(NonZeroUsize::get);
 
-    let fed = match input {
-        Input::Stream(reader) if !hex => feed_stream(&mut decoder, reader, chunk_size, flush_each),
-        input => match read_whole(input, hex) {
-            Ok(bytes) => feed_all(&mut decoder, &bytes, chunk_size),
-            Err(message) => {
-                eprintln!("pulsecheck: {message}");
+    // A file is read in pieces like a pipe: memory does not grow with it, and an
+    // error at its start is reported at once.
+    let reader: Box<dyn Read> = match input {
+        Input::File(path) => match File::open(&path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("pulsecheck: cannot read {}: {e}", path.display());
                 return EXIT_USAGE;
             }
         },
+        Input::Stream(reader) => reader,
     };
+    let reader: Box<dyn Read> = if hex {
+        Box::new(ws::HexReader::new(reader))
+    } else {
+        reader
+    };
+    let fed = feed_stream(&mut decoder, reader, chunk_size, flush_each);
     match fed {
         Ok(()) => match finish(decoder) {
             Ok(()) => EXIT_OK,
@@ -284,30 +292,14 @@ fn run_decoder<D: ChunkDecoder>(
         Err(FeedError::Decode(Stop::Output(e))) => output_failed(&e),
         Err(FeedError::Read(e)) => {
             let _ = decoder.flush();
-            eprintln!("pulsecheck: cannot read input: {e}");
+            if e.kind() == io::ErrorKind::InvalidData {
+                // Invalid hex text: the message says where.
+                eprintln!("pulsecheck: {e}");
+            } else {
+                eprintln!("pulsecheck: cannot read input: {e}");
+            }
             EXIT_USAGE
         }
-    }
-}
-
-/// Reads a whole input, decoding hex text when asked.
-fn read_whole(input: Input, hex: bool) -> Result<Vec<u8>, String> {
-    let bytes = match input {
-        Input::File(path) => {
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        }
-        Input::Stream(mut reader) => {
-            let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read input: {e}"))?;
-            bytes
-        }
-    };
-    if hex {
-        ws::parse_hex(&bytes)
-    } else {
-        Ok(bytes)
     }
 }
 
@@ -323,18 +315,6 @@ fn output_failed(e: &io::Error) -> u8 {
 enum FeedError {
     Decode(Stop),
     Read(io::Error),
-}
-
-fn feed_all<D: ChunkDecoder>(
-    decoder: &mut D,
-    bytes: &[u8],
-    chunk_size: Option<usize>,
-) -> Result<(), FeedError> {
-    let size = chunk_size.unwrap_or(bytes.len()).max(1);
-    for chunk in bytes.chunks(size) {
-        decoder.feed(chunk).map_err(FeedError::Decode)?;
-    }
-    Ok(())
 }
 
 fn feed_stream<D: ChunkDecoder>(
