@@ -16,6 +16,7 @@
 //! | the items a client saw (events, comments, ignored lines) | [`Capture::MAX_KEPT_ITEMS`](crate::sse::capture::Capture::MAX_KEPT_ITEMS) items, taken from [`PEER_BYTES`]; the rest counted | `sse::capture` |
 //! | event ids, for `sse/ids/unique` | [`IdStats::WINDOW`](crate::sse::capture::IdStats::WINDOW) ids twice over (see there for what is judged) | `sse::capture` |
 //! | a line or an event being parsed | 1 MiB and 4 MiB (beyond them the check fails) | `sse::capture` |
+//! | the events replayed after a reconnection | 1 MiB of their text (more than the missed events a capture keeps) | `sse::checks` |
 //! | a WebSocket connection's read buffer | one read (16 KiB) and a partial header or control frame: data frames are streamed | `ws::connection` |
 //! | a WebSocket data message | its length, a digest and its first [`MessageData::HEAD`](crate::ws::connection::MessageData::HEAD) bytes, however large: echoes are compared by length and digest as they stream | `ws::connection` |
 //! | what a probe sends | generated and masked in pieces of 64 KiB, never held whole; large messages take their size from [`MESSAGES_IN_FLIGHT`] (16 MiB across all cases) | `ws::autobahn` |
@@ -36,9 +37,19 @@
 //! parser state), so the total does not grow with what peers send, only with
 //! `--jobs`.
 //!
-//! What is *not* bounded here: the built-in reference servers (`pulsecheck
-//! serve`, and `probe` without a URL, which runs them in the same process) hold a
-//! message to echo it, as an echo server does.
+//! Large messages the probe sends are counted across cases too
+//! ([`MESSAGES_IN_FLIGHT`]): the peer must hold each to echo it.
+//!
+//! # Measured
+//!
+//! Peak RSS of the release build (GNU time), on loopback: a clean `probe` of
+//! `pulsecheck serve ws` 11 MiB (it was 88–97 MiB); `probe` without a URL, which
+//! runs the reference servers in the same process, 50 MiB (165 MiB) — the
+//! reference WebSocket server holds each message it echoes, so its share is the
+//! 16 MiB in flight, buffered; a server flooding tiny events 12 MiB (1 GiB), tiny
+//! frames and pings 13 MiB with a 718 KB report (929 MiB, 257 MB); `decode ws`
+//! of a 1 GiB file whose first byte is wrong 6 MiB, at once (2 GiB, after reading
+//! it all). `conformance/tests/hostile.rs` has the rest.
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 

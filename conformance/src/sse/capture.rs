@@ -23,7 +23,7 @@
 //! - **Silences**: the longest gap between chunks, measured as they arrive.
 //!
 //! The kept bytes and items are taken from the run's shared
-//! [`PEER_BYTES`](crate::budget::PEER_BYTES) budget, so that many captures at once
+//! [`PEER_BYTES`] budget, so that many captures at once
 //! cannot add up past it; a capture that finds the budget spent keeps less
 //! evidence, and judges the same.
 

@@ -119,17 +119,21 @@ async fn empty_id(probe: &SseProbe) -> Outcome {
     answered(probe, id.as_slice(), "empty Last-Event-ID").await
 }
 
-/// Reads events (data and id) from a response until `count` arrived or `limit` passed.
+/// Reads events (data and id) from a response until `count` arrived or `limit` passed,
+/// or the events' text passes 1 MiB (more than the missed events a capture keeps, so
+/// such a replay is not the one expected anyway).
 async fn read_events(
     mut response: crate::http::Response,
     count: usize,
     limit: Duration,
     mut transcript: Transcript,
 ) -> (Vec<(String, String)>, Transcript) {
+    const MAX_KEPT: usize = 1 << 20;
     let started = Instant::now();
     let mut parser = probe_parser();
     let mut events = Vec::new();
-    while events.len() < count {
+    let mut kept = 0usize;
+    while events.len() < count && kept < MAX_KEPT {
         let remaining = limit.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             break;
@@ -138,7 +142,10 @@ async fn read_events(
             Ok(Next::Chunk(chunk)) => {
                 transcript.bytes(chunk.at, crate::check::Direction::Received, &chunk.bytes);
                 let fed = parser.feed(&chunk.bytes, |item| {
-                    if let pulsecheck_sse::Item::Event(e) = item {
+                    if let pulsecheck_sse::Item::Event(e) = item
+                        && kept < MAX_KEPT
+                    {
+                        kept += e.data.len() + e.last_event_id.len();
                         events.push((
                             e.last_event_id.to_str().into_owned(),
                             e.data.to_str().into_owned(),
