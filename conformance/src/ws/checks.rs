@@ -872,7 +872,7 @@ async fn echo_detected(probe: &WsProbe) -> Outcome {
         ),
         Ok((false, answer)) => Outcome::info(
             format!(
-                "the server does not echo (it answered with {answer}); echo-based checks are skipped"
+                "the server does not echo (the echo probe got {answer}); echo-based checks are skipped"
             ),
             Evidence {
                 expected: "an echo".into(),
