@@ -149,8 +149,10 @@ pub struct TranscriptEntry {
 }
 
 /// A short record of what went over the wire, with timings. It keeps at most
-/// [`Transcript::MAX_BYTES`] of escaped text, then notes how much it left out, so
-/// evidence stays readable whatever the server sends.
+/// [`Transcript::MAX_BYTES`] of escaped text in at most [`Transcript::MAX_ENTRIES`]
+/// entries, then counts what it left out, so evidence stays readable — and small
+/// — whatever the server sends: a flood of six million messages is one line,
+/// "… 6.0M more entries not shown".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transcript {
     /// The entries, in time order.
@@ -158,6 +160,9 @@ pub struct Transcript {
     /// Bytes received or sent that the transcript did not keep.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub omitted_bytes: u64,
+    /// Entries (reads, writes, notes) the transcript did not keep.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_entries: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -168,13 +173,41 @@ impl Transcript {
     /// The most escaped text a transcript keeps.
     pub const MAX_BYTES: usize = 4096;
 
-    fn kept(&self) -> usize {
-        self.entries.iter().map(|e| e.text.len()).sum()
+    /// The most entries a transcript keeps; the last few are kept for notes, so
+    /// that how a flooded exchange ended is still shown.
+    pub const MAX_ENTRIES: usize = 64;
+
+    /// The most text of notes a transcript keeps (apart from
+    /// [`Transcript::MAX_BYTES`] of bytes), so that how a flooded exchange ended
+    /// is still shown.
+    pub const MAX_NOTES_BYTES: usize = 1024;
+
+    /// Entries kept for notes once bytes have filled the rest.
+    const NOTE_ENTRIES: usize = 8;
+
+    /// The longest note kept.
+    const MAX_NOTE_BYTES: usize = 256;
+
+    /// Text kept in entries of bytes (`notes` false) or in notes.
+    fn kept(&self, notes: bool) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| (e.direction == Direction::Note) == notes)
+            .map(|e| e.text.len())
+            .sum()
     }
 
     /// Records bytes sent or received at `at` since the check started.
     pub fn bytes(&mut self, at: Duration, direction: Direction, bytes: &[u8]) {
-        let room = Self::MAX_BYTES.saturating_sub(self.kept());
+        if bytes.is_empty() {
+            return;
+        }
+        if self.entries.len() >= Self::MAX_ENTRIES - Self::NOTE_ENTRIES {
+            self.omitted_entries += 1;
+            self.omitted_bytes += bytes.len() as u64;
+            return;
+        }
+        let room = Self::MAX_BYTES.saturating_sub(self.kept(false));
         let mut text = String::new();
         let mut used = 0;
         for &b in bytes {
@@ -186,7 +219,9 @@ impl Transcript {
             used += 1;
         }
         self.omitted_bytes += (bytes.len() - used) as u64;
-        if !text.is_empty() {
+        if text.is_empty() {
+            self.omitted_entries += 1;
+        } else {
             self.entries.push(TranscriptEntry {
                 at_ms: millis(at),
                 direction,
@@ -195,13 +230,52 @@ impl Transcript {
         }
     }
 
-    /// Records a remark of the probe's own.
+    /// Records a remark of the probe's own (cut at 256 bytes). The same remark
+    /// twice in a row, or one past [`Transcript::MAX_ENTRIES`], is counted, not
+    /// kept.
     pub fn note(&mut self, at: Duration, note: impl Into<String>) {
+        let mut text = note.into();
+        crate::budget::truncate(&mut text, Self::MAX_NOTE_BYTES);
+        let repeated = self
+            .entries
+            .last()
+            .is_some_and(|e| e.direction == Direction::Note && e.text == text);
+        let full = self.kept(true) + text.len() > Self::MAX_NOTES_BYTES;
+        if repeated || full || self.entries.len() >= Self::MAX_ENTRIES {
+            self.omitted_entries += 1;
+            return;
+        }
         self.entries.push(TranscriptEntry {
             at_ms: millis(at),
             direction: Direction::Note,
-            text: note.into(),
+            text,
         });
+    }
+
+    /// Holds a transcript built elsewhere (deserialised, or filled through its
+    /// public fields) to the same bounds, counting what it drops.
+    pub fn bound(&mut self) {
+        let (mut bytes_room, mut notes_room) = (Self::MAX_BYTES, Self::MAX_NOTES_BYTES);
+        let before = self.entries.len();
+        let mut omitted_bytes = 0;
+        self.entries.truncate(Self::MAX_ENTRIES);
+        self.entries.retain_mut(|entry| {
+            let room = if entry.direction == Direction::Note {
+                &mut notes_room
+            } else {
+                &mut bytes_room
+            };
+            if entry.text.len() > *room {
+                if entry.direction != Direction::Note {
+                    omitted_bytes += entry.text.len() as u64;
+                }
+                return false;
+            }
+            *room -= entry.text.len();
+            true
+        });
+        self.omitted_bytes += omitted_bytes;
+        self.omitted_entries += (before - self.entries.len()) as u64;
     }
 }
 
@@ -317,6 +391,22 @@ impl Outcome {
         self
     }
 
+    /// The outcome held to the bounds of one check result
+    /// ([`budget`](crate::budget)): message, expected and actual cut to their
+    /// maximum lengths (saying how much was left out), the transcript to its
+    /// bounds. The runner applies it to every outcome, whatever the check built.
+    #[must_use]
+    pub fn bounded(mut self) -> Self {
+        use crate::budget::{MAX_ACTUAL_BYTES, MAX_EXPECTED_BYTES, MAX_MESSAGE_BYTES, truncate};
+        truncate(&mut self.message, MAX_MESSAGE_BYTES);
+        if let Some(e) = &mut self.evidence {
+            truncate(&mut e.expected, MAX_EXPECTED_BYTES);
+            truncate(&mut e.actual, MAX_ACTUAL_BYTES);
+            e.transcript.bound();
+        }
+        self
+    }
+
     /// Applies the check's level: a failed SHOULD is a warning unless `strict`; an
     /// INFO check never fails (its failures are information).
     pub fn graded(mut self, level: Level, strict: bool) -> Self {
@@ -427,6 +517,67 @@ mod tests {
             t.omitted_bytes,
             10_000 - (Transcript::MAX_BYTES as u64 - 15)
         );
+    }
+
+    #[test]
+    fn a_flood_is_counted_not_kept_and_the_last_notes_still_show() {
+        let mut t = Transcript::default();
+        for i in 0..1_000_000u64 {
+            t.bytes(Duration::from_millis(i), Direction::Received, b"\x81\x01a");
+        }
+        t.note(Duration::ZERO, "the server closed TCP");
+        assert_eq!(t.entries.len(), Transcript::MAX_ENTRIES - 7);
+        assert_eq!(
+            t.omitted_entries,
+            1_000_000 - (Transcript::MAX_ENTRIES as u64 - 8)
+        );
+        assert_eq!(t.entries.last().unwrap().text, "the server closed TCP");
+        // The same remark again is counted once more, not repeated.
+        t.note(Duration::ZERO, "the server closed TCP");
+        assert_eq!(t.entries.len(), Transcript::MAX_ENTRIES - 7);
+        // Notes are cut, and their total is bounded too.
+        for i in 0..100 {
+            t.note(Duration::ZERO, format!("{i} {}", "x".repeat(1000)));
+        }
+        let notes: usize = t
+            .entries
+            .iter()
+            .filter(|e| e.direction == Direction::Note)
+            .map(|e| e.text.len())
+            .sum();
+        assert!(notes <= Transcript::MAX_NOTES_BYTES, "{notes}");
+        assert!(t.entries.len() <= Transcript::MAX_ENTRIES);
+    }
+
+    #[test]
+    fn a_transcript_built_by_hand_is_held_to_the_bounds() {
+        let mut t = Transcript::default();
+        for _ in 0..200 {
+            t.entries.push(TranscriptEntry {
+                at_ms: 0,
+                direction: Direction::Sent,
+                text: "y".repeat(100),
+            });
+        }
+        t.bound();
+        assert_eq!(t.entries.len(), Transcript::MAX_BYTES / 100);
+        assert_eq!(
+            t.omitted_entries,
+            200 - (Transcript::MAX_BYTES / 100) as u64
+        );
+        let outcome = Outcome::fail(
+            "m".repeat(10_000),
+            Evidence {
+                expected: "e".repeat(10_000),
+                actual: "é".repeat(10_000),
+                transcript: t,
+            },
+        )
+        .bounded();
+        assert!(outcome.message.len() <= crate::budget::MAX_MESSAGE_BYTES + 40);
+        let e = outcome.evidence.unwrap();
+        assert!(e.expected.len() <= crate::budget::MAX_EXPECTED_BYTES + 40);
+        assert!(e.actual.ends_with("more bytes not kept)"), "{}", e.actual);
     }
 
     #[test]

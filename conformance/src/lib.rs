@@ -14,6 +14,7 @@
 //!   keeps the catalogue honest;
 //! - [`runner`]: checks run concurrently under timeouts and a deadline, every one
 //!   accounted for, Ctrl-C included;
+//! - [`budget`]: the memory budget of a run, and where each bound is enforced;
 //! - [`report`]: JSON (documented schema), human text, JUnit XML, and the
 //!   comparison with a saved baseline;
 //! - [`http`]: the probe's HTTP client (hyper, rustls, HTTP/2), which shows the
@@ -40,6 +41,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod check;
 pub mod decode;
 pub mod http;

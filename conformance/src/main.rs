@@ -69,9 +69,9 @@ enum DecodeCommand {
 
 #[derive(Debug, Args)]
 struct InputArgs {
-    /// Feed the parser N bytes at a time, N at least 1 (default: the whole input at
-    /// once for a file, each read as it arrives for a pipe; the output is the same
-    /// either way).
+    /// Feed the parser N bytes at a time, N at least 1 (default: each read as it
+    /// arrives, up to 64 KiB, from a file or a pipe; the output is the same either
+    /// way).
     #[arg(long, value_name = "N", value_parser = commands::args::parse::chunk_size, allow_hyphen_values = true)]
     chunk_size: Option<NonZeroUsize>,
     /// The file to read; stdin when absent or `-`.
@@ -90,8 +90,8 @@ struct WsArgs {
     /// Largest accepted frame payload, in bytes (at least 1).
     #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_FRAME_PAYLOAD, value_parser = commands::args::parse::positive_u64, allow_hyphen_values = true)]
     max_frame_bytes: u64,
-    /// Largest accepted message, in bytes (at least 1).
-    #[arg(long, value_name = "BYTES", default_value_t = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE, value_parser = commands::args::parse::positive_u64, allow_hyphen_values = true)]
+    /// Largest accepted message, in bytes, at least 1 (the decoder holds one message).
+    #[arg(long, value_name = "BYTES", default_value_t = ws::DEFAULT_MAX_MESSAGE_BYTES, value_parser = commands::args::parse::positive_u64, allow_hyphen_values = true)]
     max_message_bytes: u64,
     #[command(flatten)]
     input: InputArgs,
@@ -235,8 +235,8 @@ fn decode_ws(args: &WsArgs) -> u8 {
 
 type Stdout = io::BufWriter<io::StdoutLock<'static>>;
 
-/// Reads the input, feeds it to the decoder `make` builds, and returns the exit code.
-/// With `hex`, the whole input is read and decoded from hex text first.
+/// Reads the input in pieces, feeds it to the decoder `make` builds, and returns the
+/// exit code. With `hex`, the input is hex text, decoded as it is read.
 fn run_decoder<D: ChunkDecoder>(
     args: &InputArgs,
     hex: bool,
@@ -254,16 +254,24 @@ fn run_decoder<D: ChunkDecoder>(
     let mut decoder = make(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()));
     let chunk_size = args.chunk_size.map(NonZeroUsize::get);
 
-    let fed = match input {
-        Input::Stream(reader) if !hex => feed_stream(&mut decoder, reader, chunk_size, flush_each),
-        input => match read_whole(input, hex) {
-            Ok(bytes) => feed_all(&mut decoder, &bytes, chunk_size),
-            Err(message) => {
-                eprintln!("pulsecheck: {message}");
+    // A file is read in pieces like a pipe: memory does not grow with it, and an
+    // error at its start is reported at once.
+    let reader: Box<dyn Read> = match input {
+        Input::File(path) => match File::open(&path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("pulsecheck: cannot read {}: {e}", path.display());
                 return EXIT_USAGE;
             }
         },
+        Input::Stream(reader) => reader,
     };
+    let reader: Box<dyn Read> = if hex {
+        Box::new(ws::HexReader::new(reader))
+    } else {
+        reader
+    };
+    let fed = feed_stream(&mut decoder, reader, chunk_size, flush_each);
     match fed {
         Ok(()) => match finish(decoder) {
             Ok(()) => EXIT_OK,
@@ -277,30 +285,14 @@ fn run_decoder<D: ChunkDecoder>(
         Err(FeedError::Decode(Stop::Output(e))) => output_failed(&e),
         Err(FeedError::Read(e)) => {
             let _ = decoder.flush();
-            eprintln!("pulsecheck: cannot read input: {e}");
+            if e.kind() == io::ErrorKind::InvalidData {
+                // Invalid hex text: the message says where.
+                eprintln!("pulsecheck: {e}");
+            } else {
+                eprintln!("pulsecheck: cannot read input: {e}");
+            }
             EXIT_USAGE
         }
-    }
-}
-
-/// Reads a whole input, decoding hex text when asked.
-fn read_whole(input: Input, hex: bool) -> Result<Vec<u8>, String> {
-    let bytes = match input {
-        Input::File(path) => {
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        }
-        Input::Stream(mut reader) => {
-            let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read input: {e}"))?;
-            bytes
-        }
-    };
-    if hex {
-        ws::parse_hex(&bytes)
-    } else {
-        Ok(bytes)
     }
 }
 
@@ -316,18 +308,6 @@ fn output_failed(e: &io::Error) -> u8 {
 enum FeedError {
     Decode(Stop),
     Read(io::Error),
-}
-
-fn feed_all<D: ChunkDecoder>(
-    decoder: &mut D,
-    bytes: &[u8],
-    chunk_size: Option<usize>,
-) -> Result<(), FeedError> {
-    let size = chunk_size.unwrap_or(bytes.len()).max(1);
-    for chunk in bytes.chunks(size) {
-        decoder.feed(chunk).map_err(FeedError::Decode)?;
-    }
-    Ok(())
 }
 
 fn feed_stream<D: ChunkDecoder>(

@@ -24,7 +24,8 @@
 //!       "evidence": {                           // absent on pass
 //!         "expected": "...", "actual": "...",
 //!         "transcript": {"entries": [{"at_ms": 3, "direction": "received", "text": "data: a\\n"}],
-//!                        "omitted_bytes": 0}
+//!                        "omitted_bytes": 0,      // absent when 0: bytes not kept
+//!                        "omitted_entries": 0}    // absent when 0: reads, writes, notes not kept
 //!       },
 //!       "facts": {"behavior": "OK", "behaviorClose": "OK",   // absent when none: grades
 //!                 "remoteCloseCode": 1000, "duration_ms": 3},  // and measurements
@@ -225,12 +226,8 @@ impl Report {
                                 entry.text
                             );
                         }
-                        if e.transcript.omitted_bytes > 0 {
-                            let _ = writeln!(
-                                out,
-                                "                    … {} more bytes not shown",
-                                e.transcript.omitted_bytes
-                            );
+                        if let Some(left_out) = left_out(&e.transcript) {
+                            let _ = writeln!(out, "                    … {left_out} not shown");
                         }
                     }
                 }
@@ -388,6 +385,9 @@ impl Report {
                                 entry.text
                             );
                         }
+                        if let Some(left_out) = left_out(&e.transcript) {
+                            let _ = writeln!(d, "… {left_out} not shown");
+                        }
                     }
                     d
                 };
@@ -465,6 +465,21 @@ fn protocols<'a>(suites: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+/// What a transcript left out, for people: "4193806 more bytes", "6.7M more
+/// entries", "812 more bytes and 6.7M more entries"; `None` when it kept
+/// everything.
+fn left_out(t: &crate::check::Transcript) -> Option<String> {
+    match (t.omitted_entries, t.omitted_bytes) {
+        (0, 0) => None,
+        (0, bytes) => Some(format!("{bytes} more bytes")),
+        (entries, 0) => Some(format!("{} more entries", crate::budget::count(entries))),
+        (entries, bytes) => Some(format!(
+            "{bytes} more bytes and {} more entries",
+            crate::budget::count(entries)
+        )),
+    }
+}
+
 fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

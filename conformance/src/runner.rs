@@ -4,8 +4,9 @@
 //! Whatever happens, every selected check ends up in the results: a check that
 //! times out, one still waiting when the deadline passes or Ctrl-C arrives, and one
 //! whose code panicked all get a [`Verdict::Error`](crate::check::Verdict::Error)
-//! outcome saying so. Memory bounds are the checks' business (they read streams
-//! through bounded buffers); the runner bounds time.
+//! outcome saying so. The runner bounds time, and the size of every result: each
+//! outcome is held to the bounds of [`Outcome::bounded`] before it is kept (the
+//! memory budget of a run is described in [`budget`](crate::budget)).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -201,7 +202,7 @@ where
             let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
             CheckResult::new(
                 &check.info,
-                outcome.graded(check.info.level, options.strict),
+                outcome.bounded().graded(check.info.level, options.strict),
                 ms,
             )
         })

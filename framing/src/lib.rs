@@ -50,6 +50,9 @@
 //!   each call returns one frame with its offset and meaning, or the first [`Violation`]
 //!   with the byte offset that decided it and, through [`ProtocolError::close_code`], the
 //!   code to close with; [`StreamReader::finish`] says whether the stream ended cleanly.
+//!   [`streaming::FrameStream`] applies the same rules in constant memory, handing out
+//!   data frames in pieces as their bytes arrive, for callers that must not hold what a
+//!   peer sends (a 16 MiB frame, a message that never ends).
 //! - **Close.** [`CloseCode`] classifies any code per RFC 6455 §7.4 and the IANA registry;
 //!   [`parse_close_body`] checks a Close body.
 //! - **Encoding.** [`encode_frame`] writes any [`FrameHeader`] as given: reserved opcodes,
@@ -91,6 +94,7 @@ pub mod mask;
 pub mod message;
 pub mod opcode;
 pub mod reader;
+pub mod streaming;
 pub mod utf8;
 
 #[cfg(any(test, feature = "oracle"))]

@@ -16,9 +16,11 @@
 //! | `end` | `last_event_id`, `retry_ms`, `discarded_partial_event`, `bytes` | last, when the input ended: the last event ID as set at the last dispatch, the reconnection time (`null` if never set), whether an event with data was cut off, and the input's length |
 //! | `error` | `error`, `offset` | instead of `end`, when a size limit was exceeded |
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use pulsecheck_sse::{Config, End, Error, Item, Parser, decode_utf8_lossy};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// What to print, and the parser's limits.
@@ -32,23 +34,60 @@ pub struct DecodeOptions {
 
 /// The JSON object for one item, or `None` for an item not printed.
 pub fn item_json(item: &Item<'_>, options: &DecodeOptions) -> Option<Value> {
+    item_line(item, options).and_then(|line| serde_json::to_value(line).ok())
+}
+
+/// One output line, borrowing the parser's text: written without a copy of an
+/// event's data (which may be as large as the event limit).
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Line<'a> {
+    Event {
+        #[serde(rename = "type")]
+        event_type: Cow<'a, str>,
+        data: Cow<'a, str>,
+        last_event_id: Cow<'a, str>,
+        offset: u64,
+    },
+    Comment {
+        text: Cow<'a, str>,
+        offset: u64,
+    },
+    Retry {
+        ms: u64,
+        offset: u64,
+    },
+    Ignored {
+        reason: &'static str,
+        name: Cow<'a, str>,
+        value: Cow<'a, str>,
+        offset: u64,
+    },
+}
+
+/// The line for one item, or `None` for an item not printed.
+fn item_line<'a>(item: &Item<'a>, options: &DecodeOptions) -> Option<Line<'a>> {
     Some(match item {
-        Item::Event(e) => json!({
-            "kind": "event",
-            "type": e.event_type.to_str(),
-            "data": e.data.to_str(),
-            "last_event_id": e.last_event_id.to_str(),
-            "offset": e.offset,
-        }),
-        Item::Comment(c) => json!({"kind": "comment", "text": c.text.to_str(), "offset": c.offset}),
-        Item::Retry(r) => json!({"kind": "retry", "ms": r.ms, "offset": r.offset}),
-        Item::Ignored(i) if options.ignored => json!({
-            "kind": "ignored",
-            "reason": i.reason.as_str(),
-            "name": decode_utf8_lossy(i.name),
-            "value": decode_utf8_lossy(i.value),
-            "offset": i.offset,
-        }),
+        Item::Event(e) => Line::Event {
+            event_type: e.event_type.to_str(),
+            data: e.data.to_str(),
+            last_event_id: e.last_event_id.to_str(),
+            offset: e.offset,
+        },
+        Item::Comment(c) => Line::Comment {
+            text: c.text.to_str(),
+            offset: c.offset,
+        },
+        Item::Retry(r) => Line::Retry {
+            ms: r.ms,
+            offset: r.offset,
+        },
+        Item::Ignored(i) if options.ignored => Line::Ignored {
+            reason: i.reason.as_str(),
+            name: decode_utf8_lossy(i.name),
+            value: decode_utf8_lossy(i.value),
+            offset: i.offset,
+        },
         _ => return None,
     })
 }
@@ -116,9 +155,11 @@ impl<W: Write> JsonLinesDecoder<W> {
         let (out, options) = (&mut self.out, &self.options);
         let fed = self.parser.feed(chunk, |item| {
             if write_result.is_ok()
-                && let Some(value) = item_json(&item, options)
+                && let Some(line) = item_line(&item, options)
             {
-                write_result = writeln!(out, "{value}");
+                write_result = serde_json::to_writer(&mut *out, &line)
+                    .map_err(io::Error::other)
+                    .and_then(|()| out.write_all(b"\n"));
             }
         });
         write_result.map_err(DecodeError::Io)?;

@@ -28,7 +28,8 @@ pub struct WsProbe {
     /// How long the heartbeat checks watch an idle connection (`--observe`);
     /// [`WsProbe::DEFAULT_OBSERVE`] unless set with [`WsProbe::with_observe`].
     pub observe: Duration,
-    echo: OnceCell<Result<bool, String>>,
+    /// Whether the server echoes, and what it answered the echo probe with.
+    echo: OnceCell<Result<(bool, String), String>>,
     /// The idle client that answers pings, watched once for both checks that
     /// need it (`ws/heartbeat/server-pings` and `ws/heartbeat/idle-timeout`).
     answering: OnceCell<Result<IdleWatch, String>>,
@@ -73,6 +74,12 @@ impl WsProbe {
     /// Whether the server echoes messages (checked once): checks that need an
     /// echo are skipped on servers that do not.
     pub async fn echoes(&self) -> Result<bool, &str> {
+        self.echo_answer().await.map(|(echoes, _)| echoes)
+    }
+
+    /// Whether the server echoes, and what it answered the echo probe with (in a
+    /// sentence), checked once.
+    async fn echo_answer(&self) -> Result<(bool, &str), &str> {
         self.echo
             .get_or_init(|| async {
                 let mut conn = self.open().await.map_err(|e| e.to_string())?;
@@ -83,15 +90,19 @@ impl WsProbe {
                 let deadline = Instant::now() + self.wait;
                 loop {
                     match conn.next_event(deadline).await {
-                        WsEvent::Message { data, .. } => return Ok(data == probe),
                         WsEvent::Ping(_) | WsEvent::Pong(_) => {}
-                        _ => return Ok(false),
+                        event @ WsEvent::Message { .. } => {
+                            let echoes =
+                                matches!(&event, WsEvent::Message { data, .. } if *data == probe);
+                            return Ok((echoes, event.to_string()));
+                        }
+                        event => return Ok((false, event.to_string())),
                     }
                 }
             })
             .await
             .as_ref()
-            .map(|b| *b)
+            .map(|(echoes, answer)| (*echoes, answer.as_str()))
             .map_err(String::as_str)
     }
 
@@ -860,8 +871,8 @@ async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
 }
 
 async fn echo_detected(probe: &WsProbe) -> Outcome {
-    match probe.echoes().await {
-        Ok(true) => Outcome::info(
+    match probe.echo_answer().await {
+        Ok((true, _)) => Outcome::info(
             "the server echoes text messages",
             Evidence {
                 expected: "an echo".into(),
@@ -869,11 +880,13 @@ async fn echo_detected(probe: &WsProbe) -> Outcome {
                 transcript: Transcript::default(),
             },
         ),
-        Ok(false) => Outcome::info(
-            "the server does not echo; echo-based checks are skipped",
+        Ok((false, answer)) => Outcome::info(
+            format!(
+                "the server does not echo (the echo probe got {answer}); echo-based checks are skipped"
+            ),
             Evidence {
                 expected: "an echo".into(),
-                actual: "no echo".into(),
+                actual: format!("no echo: {answer}"),
                 transcript: Transcript::default(),
             },
         ),

@@ -1,15 +1,23 @@
 //! A probe's WebSocket connection: it sends exactly the bytes a check asks for
 //! (valid or not) and reads what the server sends back through the framing crate,
 //! noticing every rule the server breaks.
+//!
+//! Reading takes constant memory whatever the server sends: frames are decoded
+//! with [`FrameStream`], which hands out data frames in pieces as they arrive, and
+//! a data message is kept as its length, a digest and its first
+//! [`MessageData::HEAD`] bytes ([`MessageData`]). A 16 MiB echo is compared with
+//! what was sent by length and digest while it streams, never by holding both
+//! copies; a flood of messages costs a few counters.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use pulsecheck_ws::handshake::{ClientRequest, validate_server_response};
+use pulsecheck_ws::streaming::{FrameStream, Piece};
 use pulsecheck_ws::{
-    Assembled, EncodeError, FrameConfig, FrameHeader, LengthEncoding, Opcode, Role, Rsv, Status,
-    StreamReader, Violation, encode_frame,
+    Assembled, EncodeError, FrameConfig, FrameHeader, LengthEncoding, MessageKind, Opcode, Role,
+    Rsv, Status, Violation, encode_frame,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
@@ -76,6 +84,199 @@ pub fn client_frame(
     Ok(out)
 }
 
+/// A digest of a byte stream that does not depend on how the stream was cut:
+/// 64-bit words mixed by multiply and rotate, the length last. Not cryptographic:
+/// it tells an echo from a different message of the same length (a server would
+/// have to aim for a collision), at several GB/s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Digest {
+    state: u64,
+    len: u64,
+    pending: [u8; 8],
+    pending_len: usize,
+}
+
+impl Digest {
+    /// Adds the next bytes.
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        self.len = self.len.wrapping_add(bytes.len() as u64);
+        if self.pending_len > 0 {
+            let take = (8 - self.pending_len).min(bytes.len());
+            let (now, rest) = bytes.split_at(take);
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(now);
+            self.pending_len += take;
+            bytes = rest;
+            if self.pending_len < 8 {
+                return;
+            }
+            self.mix(u64::from_le_bytes(self.pending));
+            self.pending_len = 0;
+        }
+        let words = bytes.chunks_exact(8);
+        let tail = words.remainder();
+        for word in words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(w));
+        }
+        self.pending[..tail.len()].copy_from_slice(tail);
+        self.pending_len = tail.len();
+    }
+
+    fn mix(&mut self, word: u64) {
+        self.state = (self.state ^ word)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+
+    /// The digest of everything fed.
+    pub fn value(&self) -> u64 {
+        let mut done = *self;
+        if done.pending_len > 0 {
+            let mut last = [0u8; 8];
+            last[..done.pending_len].copy_from_slice(&done.pending[..done.pending_len]);
+            done.mix(u64::from_le_bytes(last));
+        }
+        done.mix(done.len);
+        done.state
+    }
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> u64 {
+        let mut d = Digest::default();
+        d.feed(bytes);
+        d.value()
+    }
+}
+
+/// A data message's payload as the probe keeps it, whatever its size: its length,
+/// its [`Digest`] and its first [`MessageData::HEAD`] bytes (all of it when it is
+/// that short). Compared with bytes, it is equal when the length and the digest
+/// are (and the first bytes, which are kept).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct MessageData {
+    len: u64,
+    digest: u64,
+    head: Vec<u8>,
+}
+
+impl MessageData {
+    /// The first bytes kept of every message.
+    pub const HEAD: usize = 64;
+
+    /// The message of these bytes.
+    pub fn of(bytes: &[u8]) -> Self {
+        let mut b = MessageBuilder::default();
+        b.feed(bytes);
+        b.finish()
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.len).unwrap_or(usize::MAX)
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Its digest (see [`Digest`]).
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// Its first bytes: the whole message when [`MessageData::is_whole`].
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Whether [`MessageData::head`] is the whole message.
+    pub fn is_whole(&self) -> bool {
+        self.head.len() as u64 == self.len
+    }
+
+    /// Whether it equals a message of `len` bytes with this digest and these first
+    /// bytes.
+    pub fn matches(&self, len: u64, digest: u64, head: &[u8]) -> bool {
+        self.len == len && self.digest == digest && self.head.as_slice() == head
+    }
+}
+
+impl PartialEq<[u8]> for MessageData {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.len == other.len() as u64
+            && other.starts_with(&self.head)
+            && self.digest == Digest::of(other)
+    }
+}
+
+impl PartialEq<&[u8]> for MessageData {
+    fn eq(&self, other: &&[u8]) -> bool {
+        *self == **other
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for MessageData {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for MessageData {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl PartialEq<Vec<u8>> for MessageData {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        *self == other[..]
+    }
+}
+
+impl std::fmt::Debug for MessageData {
+    /// Bounded whatever the size: the length and the first bytes, escaped.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} bytes {:?}",
+            self.len,
+            String::from_utf8_lossy(&self.head)
+        )?;
+        if !self.is_whole() {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`MessageData`] from the pieces of a message as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct MessageBuilder {
+    digest: Digest,
+    head: Vec<u8>,
+}
+
+impl MessageBuilder {
+    /// Adds the next bytes of the message.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let room = MessageData::HEAD.saturating_sub(self.head.len());
+        self.head
+            .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
+        self.digest.feed(bytes);
+    }
+
+    /// The message.
+    pub fn finish(self) -> MessageData {
+        MessageData {
+            len: self.digest.len,
+            digest: self.digest.value(),
+            head: self.head,
+        }
+    }
+}
+
 /// What the server answered to an opening handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeReply {
@@ -121,15 +322,18 @@ pub enum WsError {
     NoResponse(Transcript),
 }
 
-/// What arrived from the server.
+/// What arrived from the server. Its `Debug` form is bounded (a message shows
+/// its length and first bytes); its [`Display`](std::fmt::Display), in
+/// `ws/describe.rs`, names it for people as a noun phrase ("a binary message of
+/// 16777216 bytes \"aaaa…\"", "a Close with code 1002").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsEvent {
     /// A complete data message: opcode 1 (text) or 2 (binary).
     Message {
         /// 1 or 2.
         opcode: u8,
-        /// The payload.
-        data: Vec<u8>,
+        /// The payload, as the probe keeps it.
+        data: MessageData,
     },
     /// A ping with its payload.
     Ping(Vec<u8>),
@@ -153,7 +357,9 @@ pub enum WsEvent {
 /// An open WebSocket connection (after a successful handshake), or a raw one.
 pub struct WsConnection {
     io: Box<dyn RawIo>,
-    reader: StreamReader,
+    reader: FrameStream,
+    /// The data message being received.
+    incoming: Option<(u8, MessageBuilder)>,
     buf: Vec<u8>,
     start: usize,
     started: Instant,
@@ -178,7 +384,8 @@ pub async fn raw_handshake(
     let stream = client.connect_raw(url).await?;
     let mut conn = WsConnection {
         io: stream.io,
-        reader: StreamReader::new(FrameConfig::new(Role::Server)),
+        reader: FrameStream::new(FrameConfig::new(Role::Server)),
+        incoming: None,
         buf: Vec::new(),
         start: 0,
         started: Instant::now(),
@@ -366,29 +573,48 @@ impl WsConnection {
         self.send_frame(true, opcode, payload, true, None).await
     }
 
-    /// Reads until the next event (fragments are assembled), or `deadline`.
+    /// Reads until the next event (fragments are assembled: a message is its
+    /// [`MessageData`]), or `deadline`.
     pub async fn next_event(&mut self, deadline: Instant) -> WsEvent {
         loop {
             let unconsumed = self.buf.get_mut(self.start..).unwrap_or_default();
             match self.reader.read(unconsumed) {
-                Ok(Status::Complete((decoded, used))) => {
-                    let event = match decoded.event {
-                        Assembled::Fragment => None,
-                        Assembled::Message(m) => Some(WsEvent::Message {
-                            opcode: match m.kind() {
-                                pulsecheck_ws::MessageKind::Text => 1,
-                                pulsecheck_ws::MessageKind::Binary => 2,
-                            },
-                            data: m.data().to_vec(),
-                        }),
-                        Assembled::Ping(p) => Some(WsEvent::Ping(p.to_vec())),
-                        Assembled::Pong(p) => Some(WsEvent::Pong(p.to_vec())),
-                        Assembled::Close(c) => Some(WsEvent::Close {
-                            code: c.code.map(|c| c.get()),
-                            reason: c.reason.to_owned(),
-                        }),
-                    };
+                Ok(Status::Complete((piece, used))) => {
                     self.start += used;
+                    let event = match piece {
+                        Piece::Header { header, .. } => {
+                            if header.opcode != Opcode::CONTINUATION {
+                                let opcode = header.opcode.get();
+                                self.incoming = Some((opcode, MessageBuilder::default()));
+                            }
+                            None
+                        }
+                        Piece::Payload(bytes) => {
+                            if let Some((_, message)) = &mut self.incoming {
+                                message.feed(bytes);
+                            }
+                            None
+                        }
+                        Piece::End(end) => end.message.and_then(|m| {
+                            let (_, message) = self.incoming.take()?;
+                            Some(WsEvent::Message {
+                                opcode: match m.kind {
+                                    MessageKind::Text => 1,
+                                    MessageKind::Binary => 2,
+                                },
+                                data: message.finish(),
+                            })
+                        }),
+                        Piece::Control { event, .. } => match event {
+                            Assembled::Ping(p) => Some(WsEvent::Ping(p.to_vec())),
+                            Assembled::Pong(p) => Some(WsEvent::Pong(p.to_vec())),
+                            Assembled::Close(c) => Some(WsEvent::Close {
+                                code: c.code.map(|c| c.get()),
+                                reason: c.reason.to_owned(),
+                            }),
+                            _ => None,
+                        },
+                    };
                     if let Some(event) = event {
                         return event;
                     }
@@ -487,6 +713,7 @@ impl WsConnection {
         let mut reader = WsConnection {
             io: Box::new(ReadOnly(read)),
             reader: self.reader,
+            incoming: self.incoming,
             buf: self.buf,
             start: self.start,
             started,
@@ -658,5 +885,56 @@ impl DuplexConnection {
             .lock()
             .map(|t| t.clone())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_does_not_depend_on_how_the_bytes_were_cut() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let whole = Digest::of(&bytes);
+        for piece in [1, 3, 7, 8, 9, 64, 4095] {
+            let mut d = Digest::default();
+            for chunk in bytes.chunks(piece) {
+                d.feed(chunk);
+            }
+            assert_eq!(d.value(), whole, "pieces of {piece}");
+        }
+        // Length, order and content all count.
+        assert_ne!(Digest::of(&bytes[..9_999]), whole);
+        assert_ne!(Digest::of(b"ab"), Digest::of(b"ba"));
+        assert_ne!(Digest::of(b""), Digest::of(b"\0"));
+    }
+
+    #[test]
+    fn a_message_is_kept_as_length_digest_and_first_bytes_whatever_its_size() {
+        let big = vec![b'a'; 16 << 20];
+        let mut builder = MessageBuilder::default();
+        for chunk in big.chunks(16 * 1024) {
+            builder.feed(chunk);
+        }
+        let data = builder.finish();
+        assert_eq!(data.len(), 16 << 20);
+        assert_eq!(data.head().len(), MessageData::HEAD);
+        assert!(!data.is_whole());
+        assert!(data == big);
+        let mut other = big.clone();
+        other[12_345_678] = b'b';
+        assert!(data != other);
+        // Short messages are kept whole and compare byte for byte.
+        let echo = MessageData::of(b"pulsecheck echo probe");
+        assert!(echo.is_whole() && echo == b"pulsecheck echo probe");
+        // Reports show a bounded form, never the bytes.
+        let event = WsEvent::Message { opcode: 2, data };
+        assert_eq!(event.to_string(), "a binary message of 16777216 bytes");
+        assert!(format!("{event:?}").len() < 200);
+        let close = WsEvent::Close {
+            code: Some(1009),
+            reason: "too big".into(),
+        };
+        assert_eq!(close.to_string(), "a Close with code 1009 (\"too big\")");
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::http::quote;
-use crate::ws::connection::WsEvent;
+use crate::ws::connection::{MessageData, WsEvent};
 
 /// How many payload bytes a description quotes.
 const QUOTED: usize = 32;
@@ -20,17 +20,28 @@ pub fn payload(data: &[u8]) -> String {
     }
 }
 
+/// A message's payload as `N bytes "…"`: its length, and the first bytes the
+/// probe kept of it (at most 64, of which 32 are quoted).
+fn message(data: &MessageData) -> String {
+    let head = data.head();
+    match data.len() {
+        0 => "no payload".to_owned(),
+        1 => format!("1 byte \"{}\"", quote(head, QUOTED)),
+        n => format!("{n} bytes \"{}\"", quote(head, QUOTED)),
+    }
+}
+
 impl fmt::Display for WsEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WsEvent::Message { opcode: 1, data } => {
-                write!(f, "a text message of {}", payload(data))
+                write!(f, "a text message of {}", message(data))
             }
             WsEvent::Message { opcode: 2, data } => {
-                write!(f, "a binary message of {}", payload(data))
+                write!(f, "a binary message of {}", message(data))
             }
             WsEvent::Message { opcode, data } => {
-                write!(f, "a message with opcode {opcode} of {}", payload(data))
+                write!(f, "a message with opcode {opcode} of {}", message(data))
             }
             WsEvent::Ping(data) => write!(f, "a Ping with {}", payload(data)),
             WsEvent::Pong(data) => write!(f, "a Pong with {}", payload(data)),
@@ -70,7 +81,7 @@ mod tests {
     fn events_read_as_sentences_never_as_debug() {
         let big = WsEvent::Message {
             opcode: 2,
-            data: vec![97; 16 << 20],
+            data: MessageData::of(&vec![97; 16 << 20]),
         };
         let text = big.to_string();
         assert!(

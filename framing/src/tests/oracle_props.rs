@@ -66,7 +66,7 @@ prop_compose! {
     }
 }
 
-fn stream() -> impl Strategy<Value = (u8, Vec<u8>)> {
+pub(super) fn stream() -> impl Strategy<Value = (u8, Vec<u8>)> {
     any::<u8>().prop_flat_map(|config| {
         let masked = config_from_byte(config).sender == Role::Client;
         (

@@ -52,43 +52,35 @@ async fn id_no_nul(probe: &SseProbe) -> Outcome {
     }
 }
 
-/// Ids of the events whose own block set one, with their offsets.
-fn explicit_ids(c: &Capture) -> Vec<(u64, &str)> {
-    c.seen
-        .iter()
-        .filter_map(|s| match &s.kind {
-            SeenKind::Event {
-                id, sets_id: true, ..
-            } => Some((s.offset, id.as_str())),
-            _ => None,
-        })
-        .collect()
-}
-
 async fn ids_unique(probe: &SseProbe) -> Outcome {
     let c = match event_stream(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let ids = explicit_ids(c);
-    if ids.is_empty() {
+    let ids = &c.ids;
+    if ids.count == 0 {
         return no_ids(c);
     }
-    let mut seen = std::collections::HashMap::new();
-    for (offset, id) in &ids {
-        if let Some(first) = seen.insert(*id, *offset) {
-            return Outcome::fail(
-                format!("id {id:?} used twice (bytes {first} and {offset})"),
-                evidence(
-                    c,
-                    "each id names one event",
-                    format!("two events with id {id:?}"),
-                    Some(*offset),
-                ),
-            );
-        }
+    if let Some((id, first, offset)) = &ids.repeated {
+        return Outcome::fail(
+            format!("id {id:?} used twice (bytes {first} and {offset})"),
+            evidence(
+                c,
+                "each id names one event",
+                format!("two events with id {id:?}"),
+                Some(*offset),
+            ),
+        );
     }
-    Outcome::pass(format!("{} events, {} distinct ids", ids.len(), seen.len()))
+    if ids.count <= IdStats::WINDOW as u64 {
+        Outcome::pass(format!("{} events, {} distinct ids", ids.count, ids.count))
+    } else {
+        Outcome::pass(format!(
+            "{} events, no id repeated ({})",
+            ids.count,
+            ids.judged()
+        ))
+    }
 }
 
 async fn ids_increasing(probe: &SseProbe) -> Outcome {
@@ -96,20 +88,14 @@ async fn ids_increasing(probe: &SseProbe) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let ids = explicit_ids(c);
-    if ids.is_empty() {
+    let ids = &c.ids;
+    if ids.count == 0 {
         return no_ids(c);
     }
-    let numbers: Option<Vec<u128>> = ids.iter().map(|(_, id)| id.parse().ok()).collect();
-    let message = match numbers {
-        None => "ids are not all numbers".to_owned(),
-        Some(n) if n.windows(2).all(|w| w[0] < w[1]) => {
-            format!("{} numeric ids, strictly increasing", n.len())
-        }
-        Some(n) => {
-            let at = n.windows(2).position(|w| w[0] >= w[1]).unwrap_or(0);
-            format!("numeric ids, not increasing: {} then {}", n[at], n[at + 1])
-        }
+    let message = match ids.not_increasing {
+        _ if !ids.numeric => "ids are not all numbers".to_owned(),
+        None => format!("{} numeric ids, strictly increasing", ids.count),
+        Some((before, after)) => format!("numeric ids, not increasing: {before} then {after}"),
     };
     Outcome::info(
         message.clone(),
@@ -120,12 +106,7 @@ async fn ids_increasing(probe: &SseProbe) -> Outcome {
 /// The skip of a check of ids when no event carried one, with why the
 /// observation stopped.
 fn no_ids(c: &Capture) -> Outcome {
-    let events = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Event { .. }))
-        .count();
-    Outcome::skipped(match events {
+    Outcome::skipped(match c.counts.events {
         0 => format!("no event came before {}", why_it_stopped(c)),
         n => format!(
             "none of the {n} event(s) carried an id before {}",
@@ -134,33 +115,23 @@ fn no_ids(c: &Capture) -> Outcome {
     })
 }
 
-/// Fetch's CORS-unsafe request-header bytes.
-fn cors_unsafe(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7F || b"\"():<>?@[\\]{}".contains(&b)
-}
-
 async fn ids_cors_safe(probe: &SseProbe) -> Outcome {
     let c = match event_stream(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let ids = explicit_ids(c);
-    if ids.is_empty() {
+    let ids = &c.ids;
+    if ids.count == 0 {
         return no_ids(c);
     }
-    let unsafe_ids: Vec<&str> = ids
-        .iter()
-        .map(|(_, id)| *id)
-        .filter(|id| id.len() > 128 || id.bytes().any(cors_unsafe))
-        .collect();
-    let message = match unsafe_ids.first() {
+    let message = match &ids.first_cors_unsafe {
         None => format!(
             "all {} ids fit the proposed Last-Event-ID safelist (at most 128 bytes, no CORS-unsafe bytes)",
-            ids.len()
+            ids.count
         ),
         Some(first) => format!(
             "{} ids fall outside the proposed Last-Event-ID safelist (over 128 bytes or a CORS-unsafe byte), e.g. {first:?}",
-            unsafe_ids.len()
+            ids.cors_unsafe
         ),
     };
     Outcome::info(

@@ -12,7 +12,7 @@ use pulsecheck_sse::IgnoreReason;
 use crate::check::{Evidence, Outcome, Source, Transcript};
 use crate::http::{ClientError, Next, Phase};
 use crate::registry::{Check, check};
-use crate::sse::capture::{BodyEnd, Capture, SeenKind};
+use crate::sse::capture::{BodyEnd, Capture, IdStats, SeenKind};
 use crate::sse::probe::{SseProbe, header, read_stream, read_stream_until};
 
 mod buffering;
@@ -136,7 +136,7 @@ fn no_ignored(c: &Capture, reason: IgnoreReason, what: &str, expected: &str) -> 
         Some((first, line)) => Outcome::fail(
             format!(
                 "{} {what}, first at byte {}: {line:?}",
-                found.len(),
+                c.ignored_count(reason),
                 first.offset
             ),
             evidence(

@@ -10,8 +10,12 @@ use std::time::Duration;
 use pulsecheck_ws::{FrameHeader, Opcode, copy_unmask, encode_frame};
 use tokio::time::Instant;
 
+use super::stream::{OutgoingFrames, STREAM_ABOVE};
+use crate::budget::MAX_RECORDED_EVENTS;
 use crate::check::Transcript;
-use crate::ws::connection::{DuplexConnection, WhileWriting, WsEvent, client_frame, random_bytes};
+use crate::ws::connection::{
+    DuplexConnection, MessageData, WhileWriting, WsEvent, client_frame, random_bytes,
+};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -154,8 +158,8 @@ pub enum Event {
     Message {
         /// Binary (opcode 2) or text.
         binary: bool,
-        /// The payload.
-        data: Vec<u8>,
+        /// The payload: its length, digest and first bytes.
+        data: MessageData,
     },
     /// A pong with its payload.
     Pong(Vec<u8>),
@@ -177,19 +181,6 @@ pub enum Expected {
     Pong(Vec<u8>),
     /// A timeout tag.
     Timeout(&'static str),
-}
-
-impl Expected {
-    fn materialise(&self) -> Event {
-        match self {
-            Expected::Message { binary, data } => Event::Message {
-                binary: *binary,
-                data: data.to_bytes(),
-            },
-            Expected::Pong(p) => Event::Pong(p.clone()),
-            Expected::Timeout(t) => Event::Timeout(t),
-        }
-    }
 }
 
 /// How `behavior` is decided.
@@ -374,10 +365,11 @@ struct Fuzzer<'c> {
     notes: Vec<String>,
     /// Events that arrived while the probe was writing, handled next.
     deferred: std::collections::VecDeque<WsEvent>,
-    /// Bytes of recorded events.
-    recorded: usize,
-    /// More arrived than a case can expect; the rest was dropped.
-    flooded: bool,
+    /// Events that arrived after [`MAX_RECORDED_EVENTS`] were recorded: counted,
+    /// not kept (the case fails).
+    not_recorded: u64,
+    /// Data messages from a server that does not echo: counted, not recorded.
+    unrecorded_messages: u64,
     /// When the server closed, failed the connection or broke a rule, if it has.
     ending: Option<Instant>,
     /// The probe stopped writing in the middle of a frame (the server had closed):
@@ -421,8 +413,8 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         computed: None,
         notes: Vec::new(),
         deferred: std::collections::VecDeque::new(),
-        recorded: 0,
-        flooded: false,
+        not_recorded: 0,
+        unrecorded_messages: 0,
         ending: None,
         abandoned: false,
     };
@@ -451,6 +443,18 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         }
     }
     let duration = started.elapsed();
+    if fuzzer.not_recorded > 0 {
+        fuzzer.notes.push(format!(
+            "the server sent more than the {MAX_RECORDED_EVENTS} events a case records: {} more were counted, not recorded",
+            crate::budget::count(fuzzer.not_recorded)
+        ));
+    }
+    if fuzzer.unrecorded_messages > 0 {
+        let n = crate::budget::count(fuzzer.unrecorded_messages);
+        fuzzer.conn.note(format!(
+            "{n} data message(s) from a server that does not echo: not recorded"
+        ));
+    }
     let (behavior, behavior_close) = fuzzer.grade();
     let Fuzzer {
         conn,
@@ -485,9 +489,27 @@ impl Fuzzer<'_> {
                     rsv,
                     payload,
                     chop,
+                } if payload.len() > STREAM_ABOVE => {
+                    let frames = OutgoingFrames::frame(*opcode, *fin, *rsv, payload);
+                    self.send_streamed(frames, *chop).await;
+                }
+                Step::Frame {
+                    opcode,
+                    fin,
+                    rsv,
+                    payload,
+                    chop,
                 } => {
                     let frame = frame(*opcode, *fin, *rsv, &payload.to_bytes());
                     self.send(&frame, *chop).await;
+                }
+                Step::Message {
+                    opcode,
+                    payload,
+                    fragment_size,
+                } if payload.len() > STREAM_ABOVE => {
+                    let frames = OutgoingFrames::message(*opcode, payload, *fragment_size);
+                    self.send_streamed(frames, Chop::None).await;
                 }
                 Step::Message {
                     opcode,
@@ -583,6 +605,27 @@ impl Fuzzer<'_> {
                     self.write(piece).await;
                     tokio::task::yield_now().await;
                 }
+            }
+        }
+    }
+
+    /// Writes frames generated piece by piece (a large payload is never built
+    /// whole): in pieces of the chop size for octet-wise chops, of 64 KiB otherwise.
+    async fn send_streamed(&mut self, mut frames: OutgoingFrames<'_>, chop: Chop) {
+        self.flush().await;
+        let size = match chop {
+            Chop::Octets(size) => size.max(1),
+            Chop::None | Chop::Frame => STREAM_ABOVE,
+        };
+        let mut piece = vec![0u8; size];
+        loop {
+            let n = frames.fill(&mut piece);
+            if n == 0 || self.abandoned || self.state == State::Closed {
+                return;
+            }
+            self.write(&piece[..n]).await;
+            if matches!(chop, Chop::Octets(_)) {
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -694,25 +737,13 @@ impl Fuzzer<'_> {
     }
 
     async fn record(&mut self, event: Event) {
-        // A case expects a handful of events: a server that floods the probe is
-        // cut off (memory stays bounded) and fails the case.
-        const MAX_EVENTS: usize = 10_000;
-        const MAX_BYTES: usize = 64 << 20;
-        let size = match &event {
-            Event::Message { data, .. } | Event::Pong(data) => data.len(),
-            Event::Timeout(_) => 0,
-        };
-        if self.flooded || self.received.len() >= MAX_EVENTS || self.recorded + size > MAX_BYTES {
-            if !self.flooded {
-                self.flooded = true;
-                self.notes.push(format!(
-                    "more than {MAX_EVENTS} events or {} MiB arrived; the rest was not recorded",
-                    MAX_BYTES >> 20
-                ));
-            }
+        // A case expects a handful of events: a server that floods the probe fails
+        // the case, and what it sends past the limit is counted, not kept (memory
+        // stays bounded).
+        if self.received.len() >= MAX_RECORDED_EVENTS {
+            self.not_recorded = self.not_recorded.saturating_add(1);
             return;
         }
-        self.recorded += size;
         self.received.push(event);
         // Auto-close: when what arrived is exactly what every expected list says.
         if self.case.auto_close
@@ -775,10 +806,9 @@ impl Fuzzer<'_> {
         }
     }
 
-    async fn on_message(&mut self, binary: bool, data: Vec<u8>) {
+    async fn on_message(&mut self, binary: bool, data: MessageData) {
         if !self.record_messages {
-            self.conn
-                .note("a data message from a server that does not echo: not recorded");
+            self.unrecorded_messages = self.unrecorded_messages.saturating_add(1);
             return;
         }
         if self.failed_by_me {
@@ -918,7 +948,7 @@ impl Fuzzer<'_> {
                 self.computed.unwrap_or(Behavior::Failed)
             }
         };
-        if self.flooded {
+        if self.not_recorded > 0 {
             behavior = Behavior::Failed;
         }
         if expect.wrong_endpoint_fatal && self.closed_by_me != expect.by_fuzzer {
@@ -931,14 +961,17 @@ impl Fuzzer<'_> {
     }
 }
 
-/// Whether the recorded events equal the expected ones exactly.
+/// Whether the recorded events equal the expected ones exactly (messages by
+/// type, length, digest and first bytes: see [`MessageData`]).
 fn equals(received: &[Event], expected: &[Expected]) -> bool {
     received.len() == expected.len()
         && received.iter().zip(expected).all(|(r, e)| match (r, e) {
             (Event::Message { binary, data }, Expected::Message { binary: b, data: d }) => {
-                binary == b && data.len() == d.len() && *data == d.to_bytes()
+                binary == b && data.len() == d.len() && *data == d.message_data()
             }
-            _ => *r == e.materialise(),
+            (Event::Pong(p), Expected::Pong(q)) => p == q,
+            (Event::Timeout(t), Expected::Timeout(u)) => t == u,
+            _ => false,
         })
 }
 

@@ -27,12 +27,11 @@
 
 pub mod cases;
 pub mod fuzzer;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
-
-use tokio::sync::Semaphore;
 
 use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript, Verdict};
 use crate::registry::{Check, CheckFuture};
@@ -52,9 +51,11 @@ static BY_NUMBER: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
         .collect()
 });
 
-/// At most this many cases that move a megabyte or more run at once, whatever
-/// `--jobs` says: each holds its payload, the frames and the echo in memory.
-static HEAVY: Semaphore = Semaphore::const_new(4);
+/// Cases that move a megabyte or more take what they send from
+/// [`MESSAGES_IN_FLIGHT`](crate::budget::MESSAGES_IN_FLIGHT) while they run,
+/// whatever `--jobs` says: the server holds each message to echo it, so large
+/// messages are counted across concurrent cases, not per connection.
+const HEAVY: usize = 1 << 20;
 
 /// Bytes a case sends at the least; cases above a megabyte count as heavy.
 fn bytes_sent(case: &Case) -> usize {
@@ -146,8 +147,12 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
         .with_fact("behavior", "UNIMPLEMENTED")
         .with_fact("behaviorClose", "UNIMPLEMENTED");
     }
-    let _heavy = if bytes_sent(case) >= 1 << 20 {
-        HEAVY.acquire().await.ok()
+    let _heavy = if bytes_sent(case) >= HEAVY {
+        Some(
+            crate::budget::MESSAGES_IN_FLIGHT
+                .take(bytes_sent(case))
+                .await,
+        )
     } else {
         None
     };
@@ -281,7 +286,14 @@ fn actual_text(result: &CaseResult) -> String {
         .received
         .iter()
         .map(|e| match e {
-            Event::Message { binary, data } => message_text(*binary, data),
+            Event::Message { binary, data } if data.is_whole() => {
+                message_text(*binary, data.head())
+            }
+            Event::Message { binary, data } => format!(
+                "{} message of {} bytes",
+                if *binary { "binary" } else { "text" },
+                data.len()
+            ),
             Event::Pong(p) => format!("pong {}", short(p)),
             Event::Timeout(t) => format!("still open at wait {t}"),
         })
