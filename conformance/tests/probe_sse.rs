@@ -295,7 +295,6 @@ async fn every_check_passes_against_the_clean_reference_server() {
         "sse/buffering/held-events",
         "sse/buffering/lag",
         "sse/buffering/x-accel-buffering",
-
         "sse/retry/kept",
         "sse/cors/allow-origin",
         "sse/cors/preflight",

@@ -122,6 +122,35 @@ pub struct Counts {
     pub last_retry_offset: Option<u64>,
     /// Items not kept in [`Capture::seen`] (counted here only).
     pub not_kept: u64,
+    /// How far apart the events came.
+    pub event_spacing: Spacing,
+    /// How far apart the comments came.
+    pub comment_spacing: Spacing,
+}
+
+/// How far apart the items of one kind came, measured as they arrive (so it
+/// holds for the whole stream, not only the items a capture keeps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spacing {
+    last: Option<Duration>,
+    longest: Duration,
+}
+
+impl Spacing {
+    /// Takes an item that arrived at `at`; `from` is when the response head
+    /// arrived (the start of the first gap).
+    fn record(&mut self, from: Duration, at: Duration) {
+        let previous = self.last.unwrap_or(from);
+        self.longest = self.longest.max(at.saturating_sub(previous));
+        self.last = Some(at.max(previous));
+    }
+
+    /// The longest gap between the response head (`from`), the items, and the
+    /// end of the observation (`end`).
+    pub fn longest(&self, from: Duration, end: Duration) -> Duration {
+        self.longest
+            .max(end.saturating_sub(self.last.unwrap_or(from)))
+    }
 }
 
 /// The lines ignored for one reason: how many, and the first few.
@@ -541,6 +570,7 @@ impl Capture {
 
     /// Feeds the parser and records what it reports.
     fn parse(&mut self, at: Duration, chunk: &[u8]) -> Result<(), pulsecheck_sse::Error> {
+        let head_at = self.head_at;
         let Capture {
             parser,
             counts,
@@ -555,6 +585,7 @@ impl Capture {
             let kind = match item {
                 Item::Event(e) => {
                     counts.events += 1;
+                    counts.event_spacing.record(head_at, at);
                     let id = e.last_event_id.to_str();
                     if e.sets_id {
                         ids.record(&id, offset);
@@ -572,6 +603,7 @@ impl Capture {
                 }
                 Item::Comment(c) => {
                     counts.comments += 1;
+                    counts.comment_spacing.record(head_at, at);
                     if *items_full {
                         counts.not_kept += 1;
                         return;
@@ -818,6 +850,21 @@ impl Capture {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    #[test]
+    fn spacing_counts_from_the_head_to_the_end_of_the_observation() {
+        let ms = Duration::from_millis;
+        let spaced = |times: &[u64]| {
+            let mut spacing = Spacing::default();
+            for &t in times {
+                spacing.record(ms(5), ms(t));
+            }
+            spacing
+        };
+        assert_eq!(spaced(&[100, 300]).longest(ms(5), ms(310)), ms(200));
+        assert_eq!(spaced(&[]).longest(ms(5), ms(900)), ms(895));
+        assert_eq!(spaced(&[10]).longest(ms(5), ms(700)), ms(690));
+    }
+
     use super::*;
 
     /// A capture of `chunks` arriving at the given milliseconds, closed by the server.

@@ -17,18 +17,6 @@ pub(super) const CHECKS: &[Check<SseProbe>] = &[check!(
 /// The longest silence a stream may keep.
 const MAX_SILENCE: Duration = Duration::from_secs(15);
 
-/// The longest time without one of `times` over an observation from `head` to
-/// `end`.
-fn longest_gap(head: Duration, times: impl Iterator<Item = Duration>, end: Duration) -> Duration {
-    let mut last = head;
-    let mut longest = Duration::ZERO;
-    for at in times.chain(std::iter::once(end)) {
-        longest = longest.max(at.saturating_sub(last));
-        last = last.max(at);
-    }
-    longest
-}
-
 async fn heartbeat(probe: &SseProbe) -> Outcome {
     let c = match event_stream(probe).await {
         Ok(c) => c,
@@ -49,21 +37,11 @@ async fn heartbeat(probe: &SseProbe) -> Outcome {
             ev,
         );
     }
-    let comment_times: Vec<Duration> = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Comment(_)))
-        .map(|s| s.at)
-        .collect();
-    let event_times = c
-        .seen
-        .iter()
-        .filter(|s| matches!(s.kind, SeenKind::Event { .. }))
-        .map(|s| s.at);
+    // Measured over the whole stream as it arrived, not only the items kept.
     let observed = c.observed_for;
-    let event_gap = longest_gap(c.head_at, event_times, observed);
-    let comments = comment_times.len();
-    let comment_gap = longest_gap(c.head_at, comment_times.iter().copied(), observed);
+    let event_gap = c.counts.event_spacing.longest(c.head_at, observed);
+    let comments = c.counts.comments;
+    let comment_gap = c.counts.comment_spacing.longest(c.head_at, observed);
     let over = format!(
         "longest silence {secs:.1} s over {:.1} s",
         observed.as_secs_f64()
@@ -111,21 +89,4 @@ async fn heartbeat(probe: &SseProbe) -> Outcome {
         )
     };
     Outcome::pass(format!("{over}; {kept_alive}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn gaps_count_from_the_head_to_the_end_of_the_observation() {
-        let gap = longest_gap(ms(5), [ms(100), ms(300)].into_iter(), ms(310));
-        assert_eq!(gap, ms(200));
-        assert_eq!(longest_gap(ms(5), std::iter::empty(), ms(900)), ms(895));
-        assert_eq!(longest_gap(ms(5), [ms(10)].into_iter(), ms(700)), ms(690));
-    }
 }
