@@ -148,7 +148,7 @@ fn sse_endless_line() {
 
 /// Invalid chunked framing is a failure of the response, not an open stream
 /// (issue 10, item 4).
-const BROKEN_BODY: &str = "FAIL|sse/format/event-termination";
+const BROKEN_BODY: &str = "FAIL|sse/http1/framing";
 
 #[test]
 fn sse_invalid_chunk_size_zz() {

@@ -113,7 +113,10 @@ fn why_it_stopped(c: &Capture) -> String {
     match &c.end {
         BodyEnd::Closed => format!("the server ended the stream after {secs:.1} s"),
         BodyEnd::WindowOver => format!("the {secs:.1} s observation (--observe) ended"),
-        BodyEnd::ByteLimit => format!("the probe stopped at its byte limit after {secs:.1} s"),
+        BodyEnd::ByteLimit => format!(
+            "the probe stopped at its {} MiB read limit after {secs:.1} s",
+            c.body_bytes >> 20
+        ),
         BodyEnd::ParserLimit(why) => format!("the probe stopped after {secs:.1} s: {why}"),
         BodyEnd::Failed(error) => format!("reading failed after {secs:.1} s: {error}"),
         BodyEnd::Malformed(why) => format!("the stream broke after {secs:.1} s: {why}"),

@@ -98,6 +98,10 @@ async fn answered(
     }
 }
 
+/// How long `sse/reconnect/prompt` waits between dropping a stream and coming
+/// back: less than any client's reconnection time.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
 async fn reconnect_prompt(probe: &SseProbe) -> Outcome {
     match probe.open(&[]).await {
         Ok(mut first) => {
@@ -106,6 +110,10 @@ async fn reconnect_prompt(probe: &SseProbe) -> Outcome {
         }
         Err(e) => return unavailable(&e.to_string()),
     }
+    // A client waits its reconnection time (a few seconds by default) before it
+    // comes back; a shorter pause is still a prompt client, and gives the server
+    // time to see that the first connection went away, as it would in the field.
+    tokio::time::sleep(RECONNECT_PAUSE).await;
     let started = Instant::now();
     let outcome = answered(probe, &[], "reconnection").await;
     if outcome.verdict == crate::check::Verdict::Pass && started.elapsed() > Duration::from_secs(2)
