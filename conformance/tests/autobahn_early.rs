@@ -191,11 +191,17 @@ async fn play_both(url: Url) -> Vec<Played> {
     played
 }
 
-fn grades(r: &CaseResult) -> String {
-    format!(
-        "{} / {} / {:?}",
-        r.behavior, r.behavior_close, r.remote_close_code
-    )
+/// The grades compared. 7.1.6's close code is left out: its Close and ping sit
+/// behind 256 KiB, and a server that closes TCP with the ping unread resets the
+/// connection, so whether the probe read the server's Close first is the
+/// kernel's race, at either pace (its grades are INFORMATIONAL whatever happens).
+fn grades(number: &str, r: &CaseResult) -> String {
+    let code = if number == "7.1.6" {
+        "-".to_owned()
+    } else {
+        format!("{:?}", r.remote_close_code)
+    };
+    format!("{} / {} / {code}", r.behavior, r.behavior_close)
 }
 
 /// The same grades at both paces, no shortcut when waiting, and shortcuts in
@@ -203,14 +209,14 @@ fn grades(r: &CaseResult) -> String {
 fn assert_early_equals_waited(played: &[Played], sealed: &BTreeSet<String>, what: &str) {
     let differing: Vec<String> = played
         .iter()
-        .filter(|p| grades(&p.early) != grades(&p.waited))
+        .filter(|p| grades(&p.number, &p.early) != grades(&p.number, &p.waited))
         .map(|p| {
             format!(
                 "{}: early {} ({:?}) — waited {} ({:?})",
                 p.number,
-                grades(&p.early),
+                grades(&p.number, &p.early),
                 p.early.notes,
-                grades(&p.waited),
+                grades(&p.number, &p.waited),
                 p.waited.notes
             )
         })

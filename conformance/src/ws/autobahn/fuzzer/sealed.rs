@@ -55,7 +55,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Behavior, CloseBehavior, Expectation, Fuzzer, State};
+use super::{Expectation, Fuzzer, State, Timer};
 
 /// The shortest quiet spell after which a server that sealed a case as FAILED is
 /// taken to have nothing more to say on its own.
@@ -188,27 +188,32 @@ impl Fuzzer<'_> {
         {
             return;
         }
+        // The soonest deadline that would have closed TCP for the server.
         let now = Instant::now();
         let waiting = [
-            self.timer.map(|(at, _)| at),
+            self.timer
+                .filter(|(_, t)| matches!(t, Timer::KillAfter(_)))
+                .map(|(at, _)| at),
             self.close_deadline,
             self.drop_deadline,
         ]
         .into_iter()
         .flatten()
-        .max()
-        .unwrap_or(now);
-        let (behavior, close): (Behavior, CloseBehavior) = grades;
+        .min()
+        .unwrap_or(now)
+        .saturating_duration_since(now);
+        let (behavior, close) = grades;
         let note = format!(
             "the grades were sealed at behavior {behavior}, close {close} whatever TCP did \
-             next, so the probe closed TCP instead of waiting {:.1} s more for the server to",
-            waiting.saturating_duration_since(now).as_secs_f64()
+             next, so the probe closed TCP instead of waiting up to {:.1} s more for the \
+             server to",
+            waiting.as_secs_f64()
         );
         self.conn.note(note.clone());
         self.notes.push(note);
         self.shortcuts.push(Shortcut {
             wait: "the server's closing of TCP",
-            left: waiting.saturating_duration_since(now),
+            left: waiting,
         });
         self.drop_tcp().await;
     }
