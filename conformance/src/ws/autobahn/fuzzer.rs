@@ -2,7 +2,11 @@
 //! fuzzing client does (same bytes, same chopping, same timers), records what the
 //! server sends back, and grades `behavior` and `behaviorClose` by Autobahn's rules
 //! (`fixtures/ws/autobahn-cases.md` §1 describes them; this file follows it section
-//! by section).
+//! by section). A case whose grades are sealed before its timers run out ends
+//! early, with the grades Autobahn gives after waiting (`fuzzer/sealed.rs` says when
+//! and how).
+
+mod sealed;
 
 use std::fmt;
 use std::time::Duration;
@@ -16,6 +20,8 @@ use crate::check::Transcript;
 use crate::ws::connection::{
     DuplexConnection, MessageData, WhileWriting, WsEvent, client_frame, random_bytes,
 };
+
+pub use sealed::{Pace, Shortcut};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -320,6 +326,9 @@ pub struct CaseResult {
     pub received: Vec<Event>,
     /// Why the grades are what they are, for the report.
     pub notes: Vec<String>,
+    /// The waits the probe cut short because the grades were already sealed
+    /// (none with [`Pace::Autobahn`]).
+    pub shortcuts: Vec<Shortcut>,
     /// Both directions, in time order (bounded).
     pub transcript: Transcript,
 }
@@ -375,6 +384,35 @@ struct Fuzzer<'c> {
     /// The probe stopped writing in the middle of a frame (the server had closed):
     /// the stream can carry no other frame, so a Close becomes a dropped connection.
     abandoned: bool,
+    /// Whether sealed grades end the case early.
+    pace: Pace,
+    /// The last time the probe wrote or an event from the server was handled.
+    last_activity: Instant,
+    /// When the probe last wrote.
+    last_write: Option<Instant>,
+    /// No event has arrived since the probe's last write.
+    awaiting_answer: bool,
+    /// The longest time from a write of the probe's to the server's next event:
+    /// how long this server takes to answer, which sets the grace before an
+    /// early close.
+    answer_time: Option<Duration>,
+    /// When `behavior` became FAILED for good, if it has.
+    failed_since: Option<Instant>,
+    /// The waits cut short.
+    shortcuts: Vec<Shortcut>,
+}
+
+/// A deadline of the fuzzer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// The pause before the case's next steps ends.
+    Resume,
+    /// The case's `killAfter` or `closeAfter` timer.
+    Timer,
+    /// The server must have answered the probe's Close.
+    CloseAnswer,
+    /// The server must have closed TCP after the close handshake.
+    TcpClose,
 }
 
 struct RoundTrips {
@@ -386,8 +424,21 @@ struct RoundTrips {
 /// Autobahn's close-handshake and server-drop timeouts.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Plays `case` on `conn` (just opened) and grades it.
+/// Plays `case` on `conn` (just opened) and grades it, ending it as soon as its
+/// grades are sealed ([`Pace::Sealed`]).
 pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) -> CaseResult {
+    play_paced(case, conn, record_messages, Pace::Sealed).await
+}
+
+/// Plays `case` on `conn` (just opened) and grades it, at `pace`:
+/// [`Pace::Autobahn`] waits out every timer as Autobahn does, which is what proves
+/// that the early grades of [`Pace::Sealed`] are the ones Autobahn gives.
+pub async fn play_paced(
+    case: &Case,
+    conn: DuplexConnection,
+    record_messages: bool,
+    pace: Pace,
+) -> CaseResult {
     let started = Instant::now();
     let mut fuzzer = Fuzzer {
         case,
@@ -417,18 +468,17 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         unrecorded_messages: 0,
         ending: None,
         abandoned: false,
+        pace,
+        last_activity: started,
+        last_write: None,
+        awaiting_answer: false,
+        answer_time: None,
+        failed_since: None,
+        shortcuts: Vec::new(),
     };
     fuzzer.run_steps().await;
     while fuzzer.state != State::Closed {
-        let deadline = [
-            fuzzer.timer.map(|(at, _)| at),
-            fuzzer.close_deadline,
-            fuzzer.drop_deadline,
-            fuzzer.resume_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let deadline = fuzzer.next_deadline();
         let event = match (fuzzer.deferred.pop_front(), deadline) {
             (Some(event), _) => Some(event),
             (None, Some(at)) => tokio::select! {
@@ -441,6 +491,7 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
             Some(event) => fuzzer.on_event(event).await,
             None => fuzzer.on_time().await,
         }
+        fuzzer.end_if_sealed().await;
     }
     let duration = started.elapsed();
     if fuzzer.not_recorded > 0 {
@@ -461,6 +512,7 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         received,
         remote_close_code,
         notes,
+        shortcuts,
         ..
     } = fuzzer;
     CaseResult {
@@ -470,6 +522,7 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
         duration,
         received,
         notes,
+        shortcuts,
         transcript: conn.finish().await,
     }
 }
@@ -695,6 +748,7 @@ impl Fuzzer<'_> {
                 }
                 Ok(n) => offset += n,
             }
+            self.note_write();
         }
     }
 
@@ -741,10 +795,15 @@ impl Fuzzer<'_> {
         // the case, and what it sends past the limit is counted, not kept (memory
         // stays bounded).
         if self.received.len() >= MAX_RECORDED_EVENTS {
+            let first = self.not_recorded == 0;
             self.not_recorded = self.not_recorded.saturating_add(1);
+            if first {
+                self.mark_if_failed_for_good();
+            }
             return;
         }
         self.received.push(event);
+        self.mark_if_failed_for_good();
         // Auto-close: when what arrived is exactly what every expected list says.
         if self.case.auto_close
             && self.case.close.by_fuzzer
@@ -759,6 +818,7 @@ impl Fuzzer<'_> {
     }
 
     async fn on_event(&mut self, event: WsEvent) {
+        self.note_event();
         match event {
             WsEvent::Message { opcode, data } => self.on_message(opcode == 2, data).await,
             WsEvent::Pong(payload) => self.record(Event::Pong(payload)).await,
@@ -863,57 +923,127 @@ impl Fuzzer<'_> {
         }
     }
 
+    /// The fuzzer's own deadlines, each when it falls due: a pause or the case's
+    /// timer hurried once `behavior` is FAILED for good (`sealed.rs`), the close
+    /// timers as they are.
+    fn deadlines(&self) -> [Option<(Instant, Due)>; 4] {
+        let hurry = self.hurry_at();
+        let hurried = |at: Instant| hurry.map_or(at, |h| at.min(h));
+        [
+            self.resume_at.map(|at| (hurried(at), Due::Resume)),
+            // The case's remaining frames go out (and are answered) first.
+            self.timer.map(|(at, _)| {
+                let at = if self.resume_at.is_none() {
+                    hurried(at)
+                } else {
+                    at
+                };
+                (at, Due::Timer)
+            }),
+            self.close_deadline.map(|at| (at, Due::CloseAnswer)),
+            self.drop_deadline.map(|at| (at, Due::TcpClose)),
+        ]
+    }
+
+    /// When the next deadline falls due.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines()
+            .into_iter()
+            .flatten()
+            .map(|(at, _)| at)
+            .min()
+    }
+
+    /// Runs the deadlines that have fallen due, earliest first, as Autobahn's
+    /// timer callbacks run: one that ends the connection disarms the rest (a kill
+    /// timer that drops TCP a moment before the server-drop timeout leaves the
+    /// close clean, as in Autobahn).
     async fn on_time(&mut self) {
-        let now = Instant::now();
-        if self.resume_at.is_some_and(|at| at <= now) {
-            self.resume().await;
-        }
-        if let Some((at, timer)) = self.timer
-            && at <= now
-        {
-            self.timer = None;
-            match (timer, self.state) {
-                (Timer::KillAfter(_), State::Open) => {
-                    self.fail(
-                        1001,
-                        "the case's kill timer fired with the connection open".into(),
-                    )
-                    .await;
+        while self.state != State::Closed {
+            let now = Instant::now();
+            let Some((at, due)) = self
+                .deadlines()
+                .into_iter()
+                .flatten()
+                .filter(|(at, _)| *at <= now)
+                .min_by_key(|(at, _)| *at)
+            else {
+                return;
+            };
+            match due {
+                Due::Resume => {
+                    if let Some(set) = self.resume_at
+                        && set > at
+                    {
+                        self.cut_short("the pause before the case's next frames", set - at);
+                    }
+                    self.resume().await;
                 }
-                (Timer::KillAfter(_), State::Closing) => {
-                    self.notes.push(
-                        "the server had not closed TCP when the case's kill timer fired".into(),
-                    );
+                Due::Timer => self.on_timer(at).await,
+                Due::CloseAnswer => {
+                    self.close_deadline = None;
+                    self.notes
+                        .push("no Close came back within 1 s of the probe's Close".into());
+                    self.timed_out = true;
                     self.drop_tcp().await;
                 }
-                (Timer::CloseAfter(_), State::Open) => {
-                    self.notes
-                        .push("the case's close timer fired with the connection open".into());
-                    self.send_close(Vec::new(), false).await;
+                Due::TcpClose => {
+                    self.drop_deadline = None;
+                    self.notes.push(
+                        "the server did not close TCP within 1 s of the close handshake".into(),
+                    );
+                    self.timed_out = true;
+                    self.drop_tcp().await;
                 }
-                _ => {}
             }
         }
-        if self.close_deadline.is_some_and(|at| at <= now) {
-            self.close_deadline = None;
-            self.notes
-                .push("no Close came back within 1 s of the probe's Close".into());
-            self.timed_out = true;
-            self.drop_tcp().await;
+    }
+
+    /// The case's timer fires (at `at`, before it was set for if hurried).
+    async fn on_timer(&mut self, at: Instant) {
+        let Some((set, timer)) = self.timer.take() else {
+            return;
+        };
+        if set > at {
+            let name = match timer {
+                Timer::KillAfter(_) => "the case's kill timer",
+                Timer::CloseAfter(_) => "the case's close timer",
+            };
+            self.cut_short(name, set - at);
         }
-        if self.drop_deadline.is_some_and(|at| at <= now) {
-            self.drop_deadline = None;
-            self.notes
-                .push("the server did not close TCP within 1 s of the close handshake".into());
-            self.timed_out = true;
-            self.drop_tcp().await;
+        match (timer, self.state) {
+            (Timer::KillAfter(_), State::Open) => {
+                self.fail(
+                    1001,
+                    "the case's kill timer fired with the connection open".into(),
+                )
+                .await;
+            }
+            (Timer::KillAfter(_), State::Closing) => {
+                self.notes
+                    .push("the server had not closed TCP when the case's kill timer fired".into());
+                self.drop_tcp().await;
+            }
+            (Timer::CloseAfter(_), State::Open) => {
+                self.notes
+                    .push("the case's close timer fired with the connection open".into());
+                self.send_close(Vec::new(), false).await;
+            }
+            _ => {}
         }
     }
 
     /// Autobahn's grading when the connection is lost (§1.4, §1.5).
     fn grade(&self) -> (Behavior, CloseBehavior) {
+        self.grade_ending(self.timed_out, self.dropped_by_me)
+    }
+
+    /// The grades if the connection were lost now, with these two flags, which
+    /// are the ones how TCP ends still sets: whether the probe gave up waiting
+    /// (`wasClean` false) and whether it closed TCP itself.
+    fn grade_ending(&self, timed_out: bool, dropped_by_me: bool) -> (Behavior, CloseBehavior) {
         let expect = &self.case.close;
-        let was_clean = self.sent_close && self.received_close && !self.timed_out;
+        let was_clean = self.sent_close && self.received_close && !timed_out;
         let behavior_close = if self.closed_by_me != expect.by_fuzzer {
             CloseBehavior::Failed
         } else if expect.clean && !was_clean {
@@ -923,7 +1053,7 @@ impl Fuzzer<'_> {
             .is_some_and(|c| !expect.codes.contains(&c))
         {
             CloseBehavior::WrongCode
-        } else if self.dropped_by_me {
+        } else if dropped_by_me {
             CloseBehavior::FailedByClient
         } else {
             CloseBehavior::Ok
@@ -948,23 +1078,32 @@ impl Fuzzer<'_> {
                 self.computed.unwrap_or(Behavior::Failed)
             }
         };
-        if self.not_recorded > 0 {
-            behavior = Behavior::Failed;
-        }
-        if expect.wrong_endpoint_fatal && self.closed_by_me != expect.by_fuzzer {
-            behavior = Behavior::Failed;
-        }
-        if expect.wrong_code_fatal && behavior_close == CloseBehavior::WrongCode {
+        if self.not_recorded > 0 || self.close_fails_behavior(behavior_close) {
             behavior = Behavior::Failed;
         }
         (behavior, behavior_close)
+    }
+
+    /// Whether the case's overrides make `behavior` FAILED with this close grade,
+    /// whatever the events (§1.4): the wrong side closed in a UTF-8 case, or a
+    /// wrong close code in group 7.
+    fn close_fails_behavior(&self, behavior_close: CloseBehavior) -> bool {
+        let expect = &self.case.close;
+        (expect.wrong_endpoint_fatal && self.closed_by_me != expect.by_fuzzer)
+            || (expect.wrong_code_fatal && behavior_close == CloseBehavior::WrongCode)
     }
 }
 
 /// Whether the recorded events equal the expected ones exactly (messages by
 /// type, length, digest and first bytes: see [`MessageData`]).
 fn equals(received: &[Event], expected: &[Expected]) -> bool {
-    received.len() == expected.len()
+    received.len() == expected.len() && begins(received, expected)
+}
+
+/// Whether the recorded events are the first ones expected (so that more events
+/// could still make them equal).
+fn begins(received: &[Event], expected: &[Expected]) -> bool {
+    received.len() <= expected.len()
         && received.iter().zip(expected).all(|(r, e)| match (r, e) {
             (Event::Message { binary, data }, Expected::Message { binary: b, data: d }) => {
                 binary == b && data.len() == d.len() && *data == d.message_data()

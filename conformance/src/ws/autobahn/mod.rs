@@ -24,6 +24,18 @@
 //! On a server that does not echo (detected once, [`WsProbe::echoes`]), cases
 //! whose expected events include an echo are skipped, and data messages are not
 //! recorded in the others: what such a server sends is not an answer.
+//!
+//! Decided is decided: a case whose grades are sealed before its timers have run
+//! out does not wait for them. When what arrived can no longer become any
+//! accepted list (a text echo of a binary message, a wrong payload, a message
+//! where a pong was due), `behavior` is FAILED for good, and the probe fires the
+//! case's `killAfter`/`closeAfter` at once (after a short quiet spell, so a Close
+//! the server was about to send still counts), then grades the real close
+//! handshake; when every grade is fixed while closing (the server closed first
+//! where the probe was to), it closes TCP at once. The grades are the ones
+//! Autobahn gives after waiting (`fuzzer/sealed.rs` says why;
+//! `tests/autobahn_early.rs` plays faulty servers at both paces and compares),
+//! and the evidence names each wait cut short.
 
 pub mod cases;
 pub mod fuzzer;
