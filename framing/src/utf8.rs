@@ -68,6 +68,26 @@ const fn sequence_len(lead: u8) -> usize {
     }
 }
 
+/// Where a code point cut by the end of `bytes` starts: the position of a lead byte among
+/// the last three whose sequence needs more bytes than follow it; `bytes.len()` when the
+/// bytes do not end inside a sequence (or end in bytes no sequence can start with, which
+/// validation then rejects).
+fn incomplete_tail_start(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: the lead is further back
+        }
+        return if sequence_len(b) > back {
+            len - back
+        } else {
+            len
+        };
+    }
+    len
+}
+
 /// Builds the error for an invalid sequence found at `bytes[valid_up_to]`, where `bytes`
 /// starts at stream position `base`.
 pub(crate) fn invalid_at(
@@ -165,23 +185,42 @@ impl Utf8Validator {
                 },
             }
         }
-        match compat::from_utf8(rest) {
-            Ok(_) => {
-                self.pos = self.pos.saturating_add(rest.len() as u64);
+        // The fast check on everything but a code point cut at the end (the common
+        // case, valid text, then costs one pass of simdutf8's `basic` API); only a
+        // fragment that fails it pays for `compat`, which locates the error.
+        let whole = incomplete_tail_start(rest);
+        let (body, tail) = rest.split_at(whole);
+        if crate::fast_utf8::to_str(body).is_none() {
+            // Locate the error in the whole fragment: when `body` ends inside a code
+            // point, the tail's first byte (a lead byte) is what breaks it.
+            return Err(match compat::from_utf8(rest) {
+                Err(e) => invalid_at(self.pos, rest, e.valid_up_to(), e.error_len().unwrap_or(1)),
+                // Unreachable: a fragment whose body is invalid is invalid.
+                Ok(_) => invalid_at(self.pos, rest, 0, 1),
+            });
+        }
+        let tail_at = self.pos.saturating_add(whole as u64);
+        self.pos = self.pos.saturating_add(rest.len() as u64);
+        if tail.is_empty() {
+            return Ok(());
+        }
+        // The start of a code point that the next fragment completes: it must be a
+        // valid start so far (E0 80, say, can never become valid), and is carried.
+        match compat::from_utf8(tail) {
+            Err(e) if e.error_len().is_none() => {
+                let n = tail.len().min(3);
+                self.carry[..n].copy_from_slice(&tail[..n]);
+                self.carry_len = n as u8;
                 Ok(())
             }
-            Err(e) => match e.error_len() {
-                // The fragment ends inside a code point: carry its (at most 3) bytes.
-                None => {
-                    let tail = rest.get(e.valid_up_to()..).unwrap_or_default();
-                    let n = tail.len().min(3);
-                    self.carry[..n].copy_from_slice(&tail[..n]);
-                    self.carry_len = n as u8;
-                    self.pos = self.pos.saturating_add(rest.len() as u64);
-                    Ok(())
-                }
-                Some(n) => Err(invalid_at(self.pos, rest, e.valid_up_to(), n)),
-            },
+            Err(e) => Err(invalid_at(
+                tail_at,
+                tail,
+                e.valid_up_to(),
+                e.error_len().unwrap_or(1),
+            )),
+            // Unreachable: `incomplete_tail_start` only cuts before an incomplete sequence.
+            Ok(_) => Ok(()),
         }
     }
 
@@ -285,6 +324,24 @@ mod tests {
                     valid_up_to: 3,
                     error_len: None,
                     rejected_at: 5
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn rfc6455_8_1_a_code_point_broken_by_a_lead_byte_that_ends_the_fragment() {
+        // F0 90 80 is a valid start; the C2 that ends the fragment breaks it (std: a
+        // 3-byte invalid sequence at 1), though C2 alone would be a valid cut start.
+        let err = run(&[b"a\xF0\x90\x80\xC2", b"\x80"]).unwrap_err();
+        assert_eq!(
+            err,
+            (
+                0,
+                Utf8Error {
+                    valid_up_to: 1,
+                    error_len: Some(3),
+                    rejected_at: 4
                 }
             )
         );
