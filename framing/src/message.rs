@@ -226,9 +226,12 @@ impl MessageAssembler {
         payload: &'a [u8],
     ) -> Result<Assembled<'a>, ProtocolError> {
         self.check_pushed(header, payload.len() as u64)?;
-        self.accept(header, payload, None, None)
-            .map(|(event, _)| event)
-            .map_err(|f| f.error)
+        let accepted = if Self::copies(header, false) {
+            self.accept_copied(header, payload, None, None)
+        } else {
+            self.accept_in_place(header, payload)
+        };
+        accepted.map(|(event, _)| event).map_err(|f| f.error)
     }
 
     /// The rules the stream reader checks while it parses the header, checked here for
@@ -345,60 +348,69 @@ impl MessageAssembler {
     }
 
     /// Adds a complete frame whose header passed every check ([`parse_header_inner`]
-    /// with this assembler, or [`push`](Self::push)'s), and returns what it meant and its
-    /// (unmasked) payload.
-    ///
-    /// `key` is `Some` only for a frame that [`copies`](Self::copies) says is copied: its
-    /// `payload` is then still masked, and is unmasked as it is copied. `partial` is the
-    /// number of payload bytes already copied by [`push_partial`](Self::push_partial), if
-    /// [`begin_partial`](Self::begin_partial) accepted the frame.
+    /// with this assembler, or [`push`](Self::push)'s) and whose payload is handed out
+    /// where it lies, unmasked: a control frame, or an unfragmented data message that
+    /// [`copies`](Self::copies) does not copy. Returns what it meant and the payload.
     ///
     /// [`parse_header_inner`]: crate::header::parse_header_inner
     #[inline]
-    pub(crate) fn accept<'a>(
+    pub(crate) fn accept_in_place<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        payload: &'a [u8],
+    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
+        let opcode = header.opcode;
+        let event = match opcode {
+            // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
+            // FIN bit set (Section 5.2) and an opcode other than 0." Text is validated in
+            // one pass.
+            Opcode::TEXT => Assembled::Message(Message {
+                kind: MessageKind::Text,
+                rsv: header.rsv,
+                data: payload,
+                text: if header.rsv.is_empty() {
+                    Some(validate_whole(payload)?)
+                } else {
+                    None
+                },
+                frames: 1,
+            }),
+            Opcode::BINARY => Assembled::Message(Message {
+                kind: MessageKind::Binary,
+                rsv: header.rsv,
+                data: payload,
+                text: None,
+                frames: 1,
+            }),
+            Opcode::CLOSE => {
+                // RFC 6455 §5.5.1: the body is a 2-byte code and a UTF-8 reason.
+                let close = parse_close_body(payload).map_err(Failure::at_end)?;
+                self.close_received = true;
+                Assembled::Close(close)
+            }
+            Opcode::PING => Assembled::Ping(payload),
+            _ => Assembled::Pong(payload),
+        };
+        Ok((event, payload))
+    }
+
+    /// Adds a complete data frame that [`copies`](Self::copies) says is copied (its
+    /// header passed every check, as for [`accept_in_place`](Self::accept_in_place)).
+    /// `key` is the mask still on `payload`, removed as it is copied; `partial` is the
+    /// number of payload bytes already copied by [`push_partial`](Self::push_partial), if
+    /// [`begin_partial`](Self::begin_partial) accepted the frame.
+    pub(crate) fn accept_copied<'a>(
         &'a mut self,
         header: &FrameHeader,
         payload: &'a [u8],
         key: Option<[u8; 4]>,
         partial: Option<usize>,
     ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
-        let opcode = header.opcode;
-        if opcode.is_control() {
-            let event = match opcode {
-                Opcode::CLOSE => {
-                    // RFC 6455 §5.5.1: the body is a 2-byte code and a UTF-8 reason.
-                    let close = parse_close_body(payload).map_err(Failure::at_end)?;
-                    self.close_received = true;
-                    Assembled::Close(close)
-                }
-                Opcode::PING => Assembled::Ping(payload),
-                _ => Assembled::Pong(payload),
-            };
-            return Ok((event, payload));
-        }
-        let kind = match (opcode, self.current) {
+        let kind = match (header.opcode, self.current) {
             (Opcode::CONTINUATION, Some(current)) => current.kind,
             (Opcode::TEXT, _) => MessageKind::Text,
             _ => MessageKind::Binary,
         };
-        if !Self::copies(header, partial.is_some()) {
-            // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
-            // FIN bit set (Section 5.2) and an opcode other than 0." Handed out where it
-            // lies; text validated in one pass.
-            let text = if opcode == Opcode::TEXT && header.rsv.is_empty() {
-                Some(validate_whole(payload)?)
-            } else {
-                None
-            };
-            let message = Message {
-                kind,
-                rsv: header.rsv,
-                data: payload,
-                text,
-                frames: 1,
-            };
-            return Ok((Assembled::Message(message), payload));
-        }
         self.copy_frame(header, kind, payload, key, partial)
     }
 

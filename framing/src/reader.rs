@@ -222,19 +222,19 @@ impl StreamReader {
             return Ok(Status::Partial); // unreachable: checked just above
         };
         let partial = self.pending.take();
-        // A copied frame is unmasked as it is copied; any other is unmasked in place.
-        let key = if MessageAssembler::copies(&header, partial.is_some()) {
-            header.mask
+        let accepted = if MessageAssembler::copies(&header, partial.is_some()) {
+            // Unmasked as it is copied.
+            self.assembler
+                .accept_copied(&header, payload, header.mask, partial)
         } else {
             if let Some(key) = header.mask {
                 // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames
                 // received from a client as described in Section 5.3."
                 unmask(payload, key, 0);
             }
-            None
+            self.assembler.accept_in_place(&header, payload)
         };
-        let payload: &'a [u8] = payload;
-        match self.assembler.accept(&header, payload, key, partial) {
+        match accepted {
             Ok((event, payload)) => {
                 self.offset = frame_offset.saturating_add(total as u64);
                 Ok(Status::Complete((
