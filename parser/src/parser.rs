@@ -351,6 +351,16 @@ fn split_field(line: &[u8]) -> Field {
     }
 }
 
+/// The end of the first line of `bytes` (the position of its CR or LF), if any.
+#[inline(always)]
+fn first_line_end(bytes: &[u8]) -> Option<usize> {
+    // An empty line (the end of an event) needs no search.
+    match bytes.first() {
+        Some(b'\n' | b'\r') => Some(0),
+        _ => memchr2(b'\n', b'\r', bytes),
+    }
+}
+
 /// Parses a `retry` value: `Some` when it is one or more ASCII digits.
 #[inline]
 fn parse_retry(value: &[u8]) -> Option<u64> {
@@ -544,10 +554,25 @@ impl Parser {
         // first line start (a character split across chunks belongs to the
         // carried line) to the last line end (what follows is carried, and checked
         // when its line is read).
+        // A chunk that completes no line of its own (a long line passing through)
+        // needs neither the backward search nor the validation.
         let lines = chunk.get(pos..).unwrap_or_default();
+        let base = self.offset + pos as u64;
+        if first_line_end(lines).is_none() {
+            // Part of a line that goes on in the next chunk (searching for the
+            // first line end is short when there is one).
+            if !lines.is_empty() {
+                self.check_line_len(lines.len(), base)?;
+                self.carry.extend_from_slice(lines);
+                self.carry_offset = base;
+            }
+            self.spill(ChunkText::empty());
+            self.offset += chunk.len() as u64;
+            return Ok(());
+        }
         let validate_len = memrchr2(b'\n', b'\r', lines).filter(|&end| end >= VALIDATE_CHUNK_MIN);
         let text = ChunkText::new(lines, validate_len);
-        let result = self.feed_lines(text, self.offset + pos as u64, on_item);
+        let result = self.feed_lines(text, base, on_item);
         // Whatever happened, nothing may keep pointing into the chunk.
         self.spill(text);
         if result.is_ok() {
@@ -572,12 +597,7 @@ impl Parser {
         let mut pos = 0;
         loop {
             let rest = lines.get(pos..).unwrap_or_default();
-            // An empty line (the end of an event) needs no search.
-            let line_end = match rest.first() {
-                Some(b'\n' | b'\r') => Some(0),
-                _ => memchr2(b'\n', b'\r', rest),
-            };
-            match line_end {
+            match first_line_end(rest) {
                 Some(i) => {
                     let line_offset = base + pos as u64;
                     self.check_line_len(i, line_offset)?;
