@@ -23,7 +23,7 @@
 //! stored, so when the validator accepts the whole message, the buffer *is* valid UTF-8.
 #![allow(unsafe_code)]
 
-use crate::mask::unmask;
+use crate::mask::copy_unmask;
 use crate::utf8::{Utf8Error, Utf8Validator};
 
 /// The payload as `&str` if it is valid UTF-8.
@@ -109,11 +109,16 @@ impl MessageBuf {
         let mut phase = phase;
         for piece in src.chunks(PUSH_BLOCK) {
             let start = self.bytes.len();
-            self.bytes.extend_from_slice(piece);
-            let stored = self.bytes.get_mut(start..).unwrap_or_default();
-            if let Some(key) = key {
-                unmask(stored, key, phase);
+            match key {
+                // One pass that copies and unmasks, into zeroed space (a fast write).
+                Some(key) => {
+                    self.bytes.resize(start + piece.len(), 0);
+                    let stored = self.bytes.get_mut(start..).unwrap_or_default();
+                    copy_unmask(stored, piece, key, phase);
+                }
+                None => self.bytes.extend_from_slice(piece),
             }
+            let stored = self.bytes.get(start..).unwrap_or_default();
             phase = phase.wrapping_add(piece.len());
             if let Some(validator) = &mut self.utf8
                 && let Err(e) = validator.feed(stored)
@@ -174,7 +179,7 @@ mod tests {
         let key = [0x11, 0x22, 0x33, 0x44];
         let text = "κόσμε, \u{1F600}".as_bytes();
         let mut masked = text.to_vec();
-        unmask(&mut masked, key, 0);
+        crate::mask::unmask(&mut masked, key, 0);
         let mut buf = MessageBuf::new();
         buf.start(true);
         // Cut inside the two-byte κ and inside the emoji, in three pieces.
