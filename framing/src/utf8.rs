@@ -57,8 +57,8 @@ pub struct Utf8Validator {
     failed: Option<Utf8Error>,
 }
 
-/// The length of the sequence a lead byte announces (RFC 3629 §4); only called on bytes
-/// that simdutf8 accepted as the start of an incomplete sequence.
+/// The length of the sequence a lead byte announces (RFC 3629 §4); 1 for a byte that
+/// starts no multi-byte sequence.
 const fn sequence_len(lead: u8) -> usize {
     match lead {
         0xC2..=0xDF => 2,
@@ -66,6 +66,27 @@ const fn sequence_len(lead: u8) -> usize {
         0xF0..=0xF4 => 4,
         _ => 1,
     }
+}
+
+/// Whether `seq` is a valid UTF-8 sequence or a valid start of one (RFC 3629 §4, the
+/// table of well-formed sequences): a lead byte, then at most as many continuation bytes
+/// as it announces, the first one in the range the lead allows (no overlong forms, no
+/// surrogates, nothing above U+10FFFF).
+fn is_sequence_prefix(seq: &[u8]) -> bool {
+    let Some((&lead, rest)) = seq.split_first() else {
+        return false;
+    };
+    let second = match lead {
+        0xC2..=0xDF | 0xE1..=0xEC | 0xEE..=0xEF | 0xF1..=0xF3 => 0x80..=0xBF,
+        0xE0 => 0xA0..=0xBF,
+        0xED => 0x80..=0x9F,
+        0xF0 => 0x90..=0xBF,
+        0xF4 => 0x80..=0x8F,
+        _ => return false,
+    };
+    rest.len() < sequence_len(lead)
+        && rest.first().is_none_or(|b| second.contains(b))
+        && rest.iter().skip(1).all(|b| (0x80..=0xBF).contains(b))
 }
 
 /// Where a code point cut by the end of `bytes` starts: the position of a lead byte among
@@ -167,7 +188,14 @@ impl Utf8Validator {
             slot.copy_from_slice(taken);
             let seq = seq.get(..have + take).unwrap_or_default();
             let start = self.pos.saturating_sub(have as u64);
-            match compat::from_utf8(seq) {
+            // The table check settles a valid sequence (or a valid start of one);
+            // `compat` only describes an error.
+            let checked = if is_sequence_prefix(seq) && seq.len() == sequence_len(self.carry[0]) {
+                Ok("")
+            } else {
+                compat::from_utf8(seq)
+            };
+            match checked {
                 Ok(_) => {
                     self.carry_len = 0;
                     self.pos = self.pos.saturating_add(take as u64);
@@ -206,6 +234,12 @@ impl Utf8Validator {
         }
         // The start of a code point that the next fragment completes: it must be a
         // valid start so far (E0 80, say, can never become valid), and is carried.
+        if is_sequence_prefix(tail) {
+            let n = tail.len().min(3);
+            self.carry[..n].copy_from_slice(&tail[..n]);
+            self.carry_len = n as u8;
+            return Ok(());
+        }
         match compat::from_utf8(tail) {
             Err(e) if e.error_len().is_none() => {
                 let n = tail.len().min(3);
@@ -345,6 +379,34 @@ mod tests {
                 }
             )
         );
+    }
+
+    #[test]
+    fn sequence_prefix_table_agrees_with_std_on_every_short_sequence() {
+        // Every lead byte >= 0x80 followed by up to two bytes (all 2- and 3-byte
+        // sequences, and every 3-byte start of a 4-byte one) and, for 4-byte leads, every
+        // continuation: valid or a valid start of a code point, exactly as std decides.
+        let std_says = |seq: &[u8]| match core::str::from_utf8(seq) {
+            Ok(text) => text.chars().count() == 1,
+            Err(e) => e.valid_up_to() == 0 && e.error_len().is_none(),
+        };
+        for lead in 0x80..=0xFFu8 {
+            assert_eq!(is_sequence_prefix(&[lead]), std_says(&[lead]), "{lead:x}");
+            for b1 in 0..=0xFFu8 {
+                let two = [lead, b1];
+                assert_eq!(is_sequence_prefix(&two), std_says(&two), "{two:x?}");
+                for b2 in 0..=0xFFu8 {
+                    let three = [lead, b1, b2];
+                    assert_eq!(is_sequence_prefix(&three), std_says(&three), "{three:x?}");
+                }
+            }
+        }
+        for b3 in 0..=0xFFu8 {
+            for start in [[0xF0, 0x90, 0x80], [0xF4, 0x8F, 0xBF], [0xF3, 0xBF, 0xBF]] {
+                let four = [start[0], start[1], start[2], b3];
+                assert_eq!(is_sequence_prefix(&four), std_says(&four), "{four:x?}");
+            }
+        }
     }
 
     #[test]
