@@ -1,32 +1,30 @@
-//! UTF-8 to `&str` without validating twice: the crate's one piece of `unsafe` code.
+//! UTF-8 to `&str` without validating twice: the crate's only `unsafe` code, two uses.
 //!
-//! Two measured wins need it (`ws/tiny` and `ws/fragmented-text` in BENCHMARKS.md).
+//! Both produce a `&str` whose validity was proven *inside this module*, by code that
+//! saw exactly the bytes handed out; nothing outside can ask for a `&str` of bytes it
+//! merely claims are valid. Debug builds (every test, property test and fuzz run)
+//! re-check each one with the standard library.
 //!
-//! **Short payloads.**
-//! simdutf8 hands inputs shorter than its 64-byte block to the standard library's
-//! byte-at-a-time validator, which is slow on mixed text. Measured on the `ws/tiny`
-//! benchmark (text frames of 0–125 bytes, median 19): that validator took 47% of the
-//! time per frame. Copying the payload into a zero-padded 64-byte block lets the SIMD
-//! path run, and padding cannot change the verdict: NUL bytes are ASCII, so valid
-//! text stays valid, and a sequence cut at the payload's end is still cut (a NUL is not
-//! a continuation byte). Producing the `&str` must then not validate a second time,
-//! which needs `from_utf8_unchecked`.
+//! **Short payloads ([`to_str`]).** simdutf8 hands inputs shorter than its 64-byte block
+//! to the standard library's byte-at-a-time validator, which is slow on mixed text.
+//! Measured on the `ws/tiny` benchmark (text frames of 0–125 bytes, median 19): that
+//! validator took 47% of the time per frame. Copying the payload into a zero-padded
+//! 64-byte block lets the SIMD path run, and padding cannot change the verdict: NUL
+//! bytes are ASCII, so valid text stays valid, and a sequence cut at the payload's end is
+//! still cut (a NUL is not a continuation byte). The `&str` simdutf8 returns borrows the
+//! block, so producing one that borrows the payload needs `from_utf8_unchecked`.
 //!
-//! **Fragmented text.** [`crate::Utf8Validator`] has validated every fragment as it
-//! arrived (failing fast); once the message is complete, validating the joined bytes
-//! again only to produce a `&str` cost a whole extra pass. [`assume_valid`] skips it,
-//! and debug builds (every test, property test and fuzz run) re-check.
+//! **Assembled messages ([`MessageBuf`]).** Text that arrives in pieces — the fragments
+//! of a message, or a frame that spans several reads — is validated piece by piece as it
+//! arrives, so invalid UTF-8 fails at the first bad byte; validating the joined message
+//! again only to produce a `&str` cost a whole extra pass (`ws/fragmented-text`:
+//! 4.6 → 6.1 GB/s without it). [`MessageBuf`] owns both the bytes and the validator: the
+//! only way to add bytes is [`MessageBuf::push`], which validates exactly the bytes it
+//! stored, so when the validator accepts the whole message, the buffer *is* valid UTF-8.
 #![allow(unsafe_code)]
 
-/// The bytes of a text message that [`crate::Utf8Validator`] accepted whole (every
-/// fragment fed and `finish` returned `Ok`).
-#[inline]
-pub(crate) fn assume_valid(bytes: &[u8]) -> &str {
-    debug_assert!(core::str::from_utf8(bytes).is_ok());
-    // SAFETY: callers pass only bytes the incremental validator accepted in full,
-    // which is exactly UTF-8 validity (property-tested against std in utf8.rs).
-    unsafe { core::str::from_utf8_unchecked(bytes) }
-}
+use crate::mask::copy_unmask;
+use crate::utf8::{Utf8Error, Utf8Validator};
 
 /// The payload as `&str` if it is valid UTF-8.
 #[inline]
@@ -41,6 +39,117 @@ pub(crate) fn to_str(bytes: &[u8]) -> Option<&str> {
     // SAFETY: `block` starts with `bytes` and is valid UTF-8; a prefix of valid UTF-8
     // followed only by NUL bytes is itself valid UTF-8 (see the module docs).
     Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+}
+
+/// Bytes copied, unmasked and validated per step of [`MessageBuf::push`]: small enough
+/// that the validator reads them from the L1/L2 cache right after the copy wrote them.
+const PUSH_BLOCK: usize = 16 << 10;
+
+/// The bytes of a message being assembled, and — for text — the UTF-8 state of exactly
+/// those bytes.
+///
+/// Invariant (what makes [`MessageBuf::text`] sound): while `utf8` is `Some`, it has been
+/// fed every byte of `bytes`, in order, and nothing else. Both fields are private to this
+/// module, and every method keeps it: [`start`](Self::start) and [`clear`](Self::clear)
+/// empty both; [`push`](Self::push) feeds the validator the very bytes it appended (after
+/// unmasking them, as they are stored) and, when the validator rejects them, restores
+/// both fields to what they were before the call.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MessageBuf {
+    bytes: Vec<u8>,
+    utf8: Option<Utf8Validator>,
+}
+
+impl MessageBuf {
+    /// An empty buffer.
+    pub(crate) const fn new() -> Self {
+        Self {
+            bytes: Vec::new(),
+            utf8: None,
+        }
+    }
+
+    /// Empties the buffer for a new message, validated as UTF-8 when `text`.
+    pub(crate) fn start(&mut self, text: bool) {
+        self.bytes.clear();
+        self.utf8 = text.then(Utf8Validator::new);
+    }
+
+    /// Empties the buffer (keeping its capacity).
+    pub(crate) fn clear(&mut self) {
+        self.start(false);
+    }
+
+    /// The bytes so far.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the message is validated as UTF-8.
+    pub(crate) const fn is_text(&self) -> bool {
+        self.utf8.is_some()
+    }
+
+    /// Appends `src`, unmasked with `key` if given (`src[0]` being byte `phase` of its
+    /// frame's payload), and validates what it appended when the message is text. With
+    /// `last`, these are the message's last bytes: text must not end inside a code point.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid sequence, with positions counted from the start of the message;
+    /// the buffer is then as it was before the call.
+    pub(crate) fn push(
+        &mut self,
+        src: &[u8],
+        key: Option<[u8; 4]>,
+        phase: usize,
+        last: bool,
+    ) -> Result<(), Utf8Error> {
+        let before = (self.bytes.len(), self.utf8);
+        let mut phase = phase;
+        for piece in src.chunks(PUSH_BLOCK) {
+            let start = self.bytes.len();
+            match key {
+                // One pass that copies and unmasks, into zeroed space (a fast write).
+                Some(key) => {
+                    self.bytes.resize(start + piece.len(), 0);
+                    let stored = self.bytes.get_mut(start..).unwrap_or_default();
+                    copy_unmask(stored, piece, key, phase);
+                }
+                None => self.bytes.extend_from_slice(piece),
+            }
+            let stored = self.bytes.get(start..).unwrap_or_default();
+            phase = phase.wrapping_add(piece.len());
+            if let Some(validator) = &mut self.utf8
+                && let Err(e) = validator.feed(stored)
+            {
+                self.bytes.truncate(before.0);
+                self.utf8 = before.1;
+                return Err(e);
+            }
+        }
+        if last
+            && let Some(validator) = &self.utf8
+            && let Err(e) = validator.finish()
+        {
+            self.bytes.truncate(before.0);
+            self.utf8 = before.1;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The whole message as text: `None` when it is not validated (binary, or text an
+    /// extension encoded), or when it is not (yet) valid UTF-8 as a whole.
+    pub(crate) fn text(&self) -> Option<&str> {
+        self.utf8.as_ref()?.finish().ok()?;
+        debug_assert!(core::str::from_utf8(&self.bytes).is_ok());
+        // SAFETY: by the type's invariant the validator was fed exactly `bytes`, in order;
+        // `finish` returning `Ok` means it found no invalid sequence and the bytes end on a
+        // character boundary, i.e. `bytes` is valid UTF-8 (the validator is
+        // property-tested against `std::str::from_utf8` in utf8.rs).
+        Some(unsafe { core::str::from_utf8_unchecked(&self.bytes) })
+    }
 }
 
 #[cfg(test)]
@@ -63,5 +172,62 @@ mod tests {
         for case in cases {
             assert_eq!(to_str(case), core::str::from_utf8(case).ok(), "{case:?}");
         }
+    }
+
+    #[test]
+    fn message_buf_is_text_only_when_every_stored_byte_was_validated() {
+        let key = [0x11, 0x22, 0x33, 0x44];
+        let text = "κόσμε, \u{1F600}".as_bytes();
+        let mut masked = text.to_vec();
+        crate::mask::unmask(&mut masked, key, 0);
+        let mut buf = MessageBuf::new();
+        buf.start(true);
+        // Cut inside the two-byte κ and inside the emoji, in three pieces.
+        for (from, to) in [(0, 1), (1, 14), (14, text.len())] {
+            let last = to == text.len();
+            assert_eq!(buf.push(&masked[from..to], Some(key), from, last), Ok(()));
+            // Cut inside a code point (κ, then the emoji): not text yet.
+            assert_eq!(buf.text().is_some(), last);
+        }
+        assert_eq!(buf.bytes(), text);
+        assert_eq!(buf.text(), Some("κόσμε, \u{1F600}"));
+
+        // Ending inside a code point is an error, and the bytes are taken back.
+        buf.start(true);
+        buf.push(b"ab", None, 0, false).unwrap();
+        let err = buf.push(b"\xE2\x82", None, 2, true).unwrap_err();
+        assert_eq!((err.valid_up_to, err.error_len), (2, None));
+        assert_eq!(buf.text(), Some("ab"));
+
+        // A rejected push leaves the buffer as it was.
+        buf.start(true);
+        buf.push(b"ok ", None, 0, false).unwrap();
+        let err = buf.push(b"x\xFFy", None, 0, true).unwrap_err();
+        assert_eq!(err.valid_up_to, 4);
+        assert_eq!(buf.bytes(), b"ok ");
+        assert_eq!(buf.text(), Some("ok "));
+
+        // Binary: never text.
+        buf.start(false);
+        buf.push(b"\xFF", None, 0, true).unwrap();
+        assert_eq!(buf.text(), None);
+    }
+
+    #[test]
+    fn message_buf_validates_across_push_blocks() {
+        // A character cut at the 16 KiB block boundary inside one push.
+        let mut text = vec![b'a'; PUSH_BLOCK - 1];
+        text.extend_from_slice("é".as_bytes());
+        text.extend_from_slice(&[b'b'; 10]);
+        let mut buf = MessageBuf::new();
+        buf.start(true);
+        buf.push(&text, None, 0, true).unwrap();
+        assert_eq!(buf.text().map(str::len), Some(text.len()));
+        let mut bad = text.clone();
+        bad[PUSH_BLOCK] = b'x'; // the continuation byte of é, replaced
+        buf.start(true);
+        let err = buf.push(&bad, None, 0, true).unwrap_err();
+        assert_eq!(err.valid_up_to, (PUSH_BLOCK - 1) as u64);
+        assert!(buf.bytes().is_empty());
     }
 }

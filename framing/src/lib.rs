@@ -83,6 +83,8 @@
 //!   Slow; not for production use.
 
 #![deny(missing_docs)]
+// Every type reachable from the public API can be named by users.
+#![warn(unnameable_types)]
 
 pub mod close;
 pub mod encode;

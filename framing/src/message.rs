@@ -4,9 +4,10 @@ use simdutf8::compat;
 
 use crate::close::{CloseFrame, parse_close_body};
 use crate::error::ProtocolError;
+use crate::fast_utf8::MessageBuf;
 use crate::header::FrameHeader;
 use crate::opcode::{Opcode, Rsv};
-use crate::utf8::{Utf8Error, Utf8Validator, invalid_at};
+use crate::utf8::{Utf8Error, invalid_at};
 
 /// The type of a data message, set by its first frame.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -30,7 +31,8 @@ impl core::fmt::Display for MessageKind {
 /// A complete data message.
 ///
 /// Borrows the frame's payload when the message was a single frame, the assembler's buffer
-/// when it was fragmented.
+/// when it was fragmented (or, through a [`StreamReader`](crate::StreamReader), when it was
+/// a text frame whose payload arrived over several reads).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Message<'a> {
     kind: MessageKind,
@@ -117,29 +119,6 @@ impl Failure {
     }
 }
 
-/// The state of UTF-8 validation for a frame whose payload has only partly arrived: the
-/// stream reader validates what it has so a text message fails as early as a byte-at-a-time
-/// reader would.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct PendingText {
-    validator: Utf8Validator,
-    /// Payload bytes of this frame already fed.
-    pub(crate) fed: usize,
-    /// Message position of the frame's first payload byte.
-    frame_start: u64,
-}
-
-impl PendingText {
-    /// Feeds the next `bytes` of the frame's (unmasked) payload.
-    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.validator
-            .feed(bytes)
-            .map_err(|e| utf8_failure(e, self.frame_start))?;
-        self.fed = self.fed.saturating_add(bytes.len());
-        Ok(())
-    }
-}
-
 fn utf8_failure(e: Utf8Error, frame_start: u64) -> Failure {
     let error = ProtocolError::InvalidUtf8 {
         valid_up_to: e.valid_up_to,
@@ -158,8 +137,6 @@ fn utf8_failure(e: Utf8Error, frame_start: u64) -> Failure {
 struct InProgress {
     kind: MessageKind,
     rsv: Rsv,
-    /// `None` when the message is not validated as UTF-8 (binary, or extension-encoded).
-    validator: Option<Utf8Validator>,
     len: u64,
     frames: u64,
 }
@@ -169,8 +146,8 @@ struct InProgress {
 /// allowed between fragments) and a maximum message size.
 ///
 /// Frames come in already parsed and unmasked (from [`parse_frame`](crate::parse_frame));
-/// the assembler copies fragments into its own buffer, while a single-frame message is
-/// returned without copying.
+/// the assembler copies fragments into its own buffer, validating text as it copies,
+/// while a single-frame message is returned without copying.
 ///
 /// ```
 /// use pulsecheck_ws::{Assembled, FrameHeader, MessageAssembler, Opcode, ProtocolError};
@@ -194,7 +171,9 @@ struct InProgress {
 pub struct MessageAssembler {
     max_message_size: u64,
     current: Option<InProgress>,
-    buf: Vec<u8>,
+    /// The fragments of the message in progress (or of the last one assembled), with
+    /// their UTF-8 state when it is text.
+    buf: MessageBuf,
     close_received: bool,
 }
 
@@ -205,7 +184,7 @@ impl MessageAssembler {
         Self {
             max_message_size,
             current: None,
-            buf: Vec::new(),
+            buf: MessageBuf::new(),
             close_received: false,
         }
     }
@@ -246,7 +225,35 @@ impl MessageAssembler {
         header: &FrameHeader,
         payload: &'a [u8],
     ) -> Result<Assembled<'a>, ProtocolError> {
-        self.accept(header, payload, None).map_err(|f| f.error)
+        self.check_pushed(header, payload.len() as u64)?;
+        let accepted = if Self::copies(header, false) {
+            self.accept_copied(header, payload, None, None)
+        } else {
+            self.accept_in_place(header, payload)
+        };
+        accepted.map(|(event, _)| event).map_err(|f| f.error)
+    }
+
+    /// The rules the stream reader checks while it parses the header, checked here for
+    /// callers of [`push`](Self::push).
+    fn check_pushed(&self, header: &FrameHeader, len: u64) -> Result<(), ProtocolError> {
+        let opcode = header.opcode;
+        if opcode.is_reserved() {
+            return Err(ProtocolError::ReservedOpcode { opcode });
+        }
+        if opcode.is_control() {
+            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
+            // less and MUST NOT be fragmented."
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame { opcode });
+            }
+            if len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong { len });
+            }
+            return Ok(());
+        }
+        self.check_frame_start(opcode)?;
+        self.check_frame_len(opcode, len)
     }
 
     /// RFC 6455 §5.4 and §5.5.1: the sequencing rules, decidable from the opcode alone.
@@ -293,179 +300,184 @@ impl MessageAssembler {
         Ok(())
     }
 
-    /// The UTF-8 state a frame with this header starts from, when its payload is text to
-    /// validate: fresh for a text frame without RSV bits, the message's state for a
-    /// continuation of such a message. Assumes `check_frame_start` passed.
-    pub(crate) fn pending_text(&self, header: &FrameHeader) -> Option<PendingText> {
-        if header.opcode == Opcode::TEXT && header.rsv.is_empty() {
-            Some(PendingText {
-                validator: Utf8Validator::new(),
-                fed: 0,
-                frame_start: 0,
-            })
-        } else if header.opcode == Opcode::CONTINUATION {
-            let current = self.current?;
-            let validator = current.validator?;
-            Some(PendingText {
-                validator,
-                fed: 0,
-                frame_start: current.len,
-            })
-        } else {
-            None
+    /// Whether the frame's text is validated as it arrives: a text frame without RSV
+    /// bits, or a continuation of such a message. Assumes `check_frame_start` passed.
+    fn is_validated_text(&self, header: &FrameHeader) -> bool {
+        match header.opcode {
+            Opcode::TEXT => header.rsv.is_empty(),
+            Opcode::CONTINUATION => self.current.is_some() && self.buf.is_text(),
+            _ => false,
         }
     }
 
-    /// Adds a frame. `pending` is the UTF-8 state after the first `pending.fed` payload
-    /// bytes were validated while the frame was incomplete.
-    pub(crate) fn accept<'a>(
+    /// Called by the stream reader when a frame's payload has only partly arrived: when its
+    /// text is to be validated, starts copying it into the message buffer (where it is
+    /// validated as it arrives) and returns true. Assumes `check_frame_start` passed.
+    pub(crate) fn begin_partial(&mut self, header: &FrameHeader) -> bool {
+        if !self.is_validated_text(header) {
+            return false;
+        }
+        if header.opcode == Opcode::TEXT {
+            self.buf.start(true);
+        }
+        true
+    }
+
+    /// Copies the next bytes of a frame that [`begin_partial`](Self::begin_partial)
+    /// accepted, unmasking them with `key` (`bytes[0]` being byte `phase` of the frame's
+    /// payload) and validating them.
+    pub(crate) fn push_partial(
+        &mut self,
+        bytes: &[u8],
+        key: Option<[u8; 4]>,
+        phase: usize,
+    ) -> Result<(), Failure> {
+        let frame_start = self.message_len();
+        self.buf
+            .push(bytes, key, phase, false)
+            .map_err(|e| utf8_failure(e, frame_start))
+    }
+
+    /// Whether a complete frame's payload goes into the message buffer rather than being
+    /// handed out where it lies: a fragment of a data message, or a frame whose first
+    /// bytes were copied while it was incomplete (`partial`).
+    #[inline]
+    pub(crate) fn copies(header: &FrameHeader, partial: bool) -> bool {
+        let opcode = header.opcode;
+        !opcode.is_control() && (partial || !header.fin || opcode == Opcode::CONTINUATION)
+    }
+
+    /// Adds a complete frame whose header passed every check ([`parse_header_inner`]
+    /// with this assembler, or [`push`](Self::push)'s) and whose payload is handed out
+    /// where it lies, unmasked: a control frame, or an unfragmented data message that
+    /// [`copies`](Self::copies) does not copy. Returns what it meant and the payload.
+    ///
+    /// [`parse_header_inner`]: crate::header::parse_header_inner
+    #[inline]
+    pub(crate) fn accept_in_place<'a>(
         &'a mut self,
         header: &FrameHeader,
         payload: &'a [u8],
-        pending: Option<PendingText>,
-    ) -> Result<Assembled<'a>, Failure> {
+    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
         let opcode = header.opcode;
-        let len = payload.len() as u64;
-        if opcode.is_reserved() {
-            return Err(Failure::at_end(ProtocolError::ReservedOpcode { opcode }));
-        }
-        if opcode.is_control() {
-            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
-            // less and MUST NOT be fragmented." (Re-checked for callers of `push`.)
-            if !header.fin {
-                return Err(Failure::at_end(ProtocolError::FragmentedControlFrame {
-                    opcode,
-                }));
+        let event = match opcode {
+            // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
+            // FIN bit set (Section 5.2) and an opcode other than 0." Text is validated in
+            // one pass.
+            Opcode::TEXT => Assembled::Message(Message {
+                kind: MessageKind::Text,
+                rsv: header.rsv,
+                data: payload,
+                text: if header.rsv.is_empty() {
+                    Some(validate_whole(payload)?)
+                } else {
+                    None
+                },
+                frames: 1,
+            }),
+            Opcode::BINARY => Assembled::Message(Message {
+                kind: MessageKind::Binary,
+                rsv: header.rsv,
+                data: payload,
+                text: None,
+                frames: 1,
+            }),
+            Opcode::CLOSE => {
+                // RFC 6455 §5.5.1: the body is a 2-byte code and a UTF-8 reason.
+                let close = parse_close_body(payload).map_err(Failure::at_end)?;
+                self.close_received = true;
+                Assembled::Close(close)
             }
-            if len > 125 {
-                return Err(Failure::at_end(ProtocolError::ControlFrameTooLong { len }));
-            }
-            return Ok(match opcode {
-                Opcode::CLOSE => {
-                    // RFC 6455 §5.5.1: the body is a 2-byte code and a UTF-8 reason.
-                    let close = parse_close_body(payload).map_err(Failure::at_end)?;
-                    self.close_received = true;
-                    Assembled::Close(close)
-                }
-                Opcode::PING => Assembled::Ping(payload),
-                _ => Assembled::Pong(payload),
-            });
-        }
-        self.check_frame_start(opcode).map_err(Failure::at_end)?;
-        self.check_frame_len(opcode, len).map_err(Failure::at_end)?;
+            Opcode::PING => Assembled::Ping(payload),
+            _ => Assembled::Pong(payload),
+        };
+        Ok((event, payload))
+    }
 
-        if opcode == Opcode::CONTINUATION {
-            return self.continue_message(header, payload, pending);
-        }
-        let kind = if opcode == Opcode::TEXT {
-            MessageKind::Text
-        } else {
-            MessageKind::Binary
+    /// Adds a complete data frame that [`copies`](Self::copies) says is copied (its
+    /// header passed every check, as for [`accept_in_place`](Self::accept_in_place)).
+    /// `key` is the mask still on `payload`, removed as it is copied; `partial` is the
+    /// number of payload bytes already copied by [`push_partial`](Self::push_partial), if
+    /// [`begin_partial`](Self::begin_partial) accepted the frame.
+    pub(crate) fn accept_copied<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        payload: &'a [u8],
+        key: Option<[u8; 4]>,
+        partial: Option<usize>,
+    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
+        let kind = match (header.opcode, self.current) {
+            (Opcode::CONTINUATION, Some(current)) => current.kind,
+            (Opcode::TEXT, _) => MessageKind::Text,
+            _ => MessageKind::Binary,
+        };
+        self.copy_frame(header, kind, payload, key, partial)
+    }
+
+    /// Copies a data frame's payload (from byte `partial` on) into the message buffer,
+    /// validating text as it goes, and hands out the message when the frame has FIN set.
+    fn copy_frame<'a>(
+        &'a mut self,
+        header: &FrameHeader,
+        kind: MessageKind,
+        payload: &'a [u8],
+        key: Option<[u8; 4]>,
+        partial: Option<usize>,
+    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
+        let continuation = header.opcode == Opcode::CONTINUATION;
+        let mut current = match self.current {
+            Some(current) if continuation => current,
+            _ => InProgress {
+                kind,
+                rsv: header.rsv,
+                len: 0,
+                frames: 0,
+            },
         };
         // RSV bits on the first frame mean an extension encoded the payload: its text can
         // only be validated once decoded (RFC 6455 §5.4: "in the presence of extensions,
         // this may not hold true as the extension defines the interpretation").
-        let validate = kind == MessageKind::Text && header.rsv.is_empty();
-        if header.fin {
-            // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
-            // FIN bit set (Section 5.2) and an opcode other than 0."
-            let text = if validate {
-                Some(validate_whole(payload, pending)?)
-            } else {
-                None
-            };
-            return Ok(Assembled::Message(Message {
-                kind,
-                rsv: header.rsv,
-                data: payload,
-                text,
-                frames: 1,
-            }));
+        if !continuation && partial.is_none() {
+            self.buf
+                .start(kind == MessageKind::Text && header.rsv.is_empty());
         }
-        let validator = if validate {
-            let mut p = pending.unwrap_or(PendingText {
-                validator: Utf8Validator::new(),
-                fed: 0,
-                frame_start: 0,
-            });
-            p.feed(payload.get(p.fed..).unwrap_or_default())?;
-            Some(p.validator)
-        } else {
-            None
-        };
-        self.buf.clear();
-        self.buf.extend_from_slice(payload);
-        self.current = Some(InProgress {
-            kind,
-            rsv: header.rsv,
-            validator,
-            len,
-            frames: 1,
-        });
-        Ok(Assembled::Fragment)
-    }
-
-    fn continue_message<'a>(
-        &'a mut self,
-        header: &FrameHeader,
-        payload: &'a [u8],
-        pending: Option<PendingText>,
-    ) -> Result<Assembled<'a>, Failure> {
-        let Some(mut current) = self.current else {
-            return Err(Failure::at_end(ProtocolError::UnexpectedContinuation));
-        };
-        if let Some(validator) = current.validator {
-            let mut p = pending.unwrap_or(PendingText {
-                validator,
-                fed: 0,
-                frame_start: current.len,
-            });
-            p.feed(payload.get(p.fed..).unwrap_or_default())?;
-            if header.fin {
-                // RFC 6455 §5.6: "the whole message MUST contain valid UTF-8": it may not
-                // end inside a code point.
-                p.validator
-                    .finish()
-                    .map_err(|e| utf8_failure(e, current.len))?;
-            }
-            current.validator = Some(p.validator);
-        }
-        self.buf.extend_from_slice(payload);
+        let frame_start = current.len;
+        let done = partial.unwrap_or(0);
+        let rest = payload.get(done..).unwrap_or_default();
+        // RFC 6455 §5.6: "the whole message MUST contain valid UTF-8": with FIN set it may
+        // not end inside a code point.
+        self.buf
+            .push(rest, key, done, header.fin)
+            .map_err(|e| utf8_failure(e, frame_start))?;
+        let text = if header.fin { self.buf.text() } else { None };
         current.len = current.len.saturating_add(payload.len() as u64);
         current.frames = current.frames.saturating_add(1);
+        let data = self.buf.bytes();
+        let frame_payload = usize::try_from(frame_start)
+            .ok()
+            .and_then(|start| data.get(start..))
+            .unwrap_or_default();
         if !header.fin {
             self.current = Some(current);
-            return Ok(Assembled::Fragment);
+            return Ok((Assembled::Fragment, frame_payload));
         }
         // RFC 6455 §5.4: "terminated by a single frame with the FIN bit set and an opcode
         // of 0."
         self.current = None;
-        let data = self.buf.as_slice();
-        // Validated fragment by fragment above, and finished on this FIN frame: the
-        // joined bytes are valid UTF-8 without a second pass.
-        let text = current
-            .validator
-            .map(|_| crate::fast_utf8::assume_valid(data));
-        Ok(Assembled::Message(Message {
+        let message = Message {
             kind: current.kind,
             rsv: current.rsv,
             data,
             text,
             frames: current.frames,
-        }))
+        };
+        Ok((Assembled::Message(message), frame_payload))
     }
 }
 
-/// Validates the payload of a single-frame text message in one pass, continuing from
-/// `pending` when part of it was validated while the frame was incomplete.
-fn validate_whole(payload: &[u8], pending: Option<PendingText>) -> Result<&str, Failure> {
-    if let Some(mut p) = pending.filter(|p| p.fed > 0) {
-        p.feed(payload.get(p.fed..).unwrap_or_default())?;
-        p.validator.finish().map_err(|e| utf8_failure(e, 0))?;
-        // Every byte went through the validator, which accepted the whole payload.
-        return Ok(crate::fast_utf8::assume_valid(payload));
-    }
-    // The fast check first (simdutf8's `basic` API has a SIMD path for short inputs
+/// Validates the payload of a single-frame text message in one pass.
+fn validate_whole(payload: &[u8]) -> Result<&str, Failure> {
+    // The fast check first (simdutf8's `basic` API, with a SIMD path for short inputs
     // too); only a payload that fails it pays for locating the error.
     if let Some(text) = crate::fast_utf8::to_str(payload) {
         return Ok(text);
@@ -667,7 +679,7 @@ mod tests {
             (b"ab\xE0\x80", FailAt::Payload(3)),
             (b"ab\xE0", FailAt::FrameEnd),
         ] {
-            let err = validate_whole(bytes, None).unwrap_err();
+            let err = validate_whole(bytes).unwrap_err();
             assert_eq!(err.at, at, "{bytes:02x?}");
         }
     }

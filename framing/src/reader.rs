@@ -3,8 +3,8 @@
 use crate::Status;
 use crate::error::Violation;
 use crate::header::{FrameConfig, FrameHeader, parse_header_inner};
-use crate::mask::{copy_unmask, unmask};
-use crate::message::{Assembled, FailAt, Failure, MessageAssembler, MessageKind, PendingText};
+use crate::mask::unmask;
+use crate::message::{Assembled, FailAt, Failure, MessageAssembler, MessageKind};
 
 /// One frame read from the stream, and what it meant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -13,7 +13,10 @@ pub struct Decoded<'a> {
     pub offset: u64,
     /// The frame's header.
     pub header: FrameHeader,
-    /// The frame's payload, unmasked (in place, in the caller's buffer).
+    /// The frame's payload, unmasked: in place in the caller's buffer, or, for a frame the
+    /// reader copied into its message buffer (a fragment of a data message, or a text frame
+    /// whose payload arrived over several reads), in that buffer. The caller's bytes of a
+    /// copied frame are left as they came (masked, if the frame was).
     pub payload: &'a [u8],
     /// The frame's meaning: a fragment, a complete message, a ping, a pong, a close.
     pub event: Assembled<'a>,
@@ -57,9 +60,12 @@ impl EndOfStream {
 /// Call [`read`](Self::read) with the unconsumed bytes; on `Complete((decoded, n))` use the
 /// frame, then drop `n` bytes from the front of the buffer; on `Partial` read more bytes,
 /// append them, and call again with the same unconsumed bytes in front. The reader only
-/// modifies the bytes of the frame it returns (unmasking them), so the unconsumed bytes must
-/// be passed back unchanged: while a text frame is incomplete, the reader remembers how
-/// much of it it has already validated.
+/// modifies the bytes of the frame it returns (unmasking them in place when it hands the
+/// payload out from there). The unconsumed bytes must be passed back unchanged: while a
+/// text frame is incomplete, the reader copies what has arrived into its message buffer,
+/// validating it, and remembers how much it took. (Changed bytes give a wrong message,
+/// never undefined behaviour: text is only ever handed out from bytes that were validated
+/// where they are.)
 ///
 /// # When a violation is reported
 ///
@@ -110,8 +116,9 @@ pub struct StreamReader {
     config: FrameConfig,
     assembler: MessageAssembler,
     offset: u64,
-    /// UTF-8 state of the incomplete text frame at the front of the buffer.
-    pending: Option<PendingText>,
+    /// Payload bytes of the incomplete text frame at the front of the buffer already
+    /// copied (and validated) into the assembler's message buffer.
+    pending: Option<usize>,
     violation: Option<Violation>,
 }
 
@@ -189,15 +196,16 @@ impl StreamReader {
         let at_end = frame_offset.saturating_add(total as u64).saturating_sub(1);
 
         if buf.len() < total {
-            // Incomplete frame: validate the text that has arrived, so invalid UTF-8 fails
-            // as early as a byte-at-a-time reader would.
-            let pending = self
-                .pending
-                .or_else(|| self.assembler.pending_text(&header));
-            if let Some(mut p) = pending {
+            // Incomplete frame: copy and validate the text that has arrived, so invalid
+            // UTF-8 fails as early as a byte-at-a-time reader would.
+            let copied = match self.pending {
+                Some(copied) => Some(copied),
+                None => self.assembler.begin_partial(&header).then_some(0),
+            };
+            if let Some(copied) = copied {
                 let have = buf.get(header_len..).unwrap_or_default();
-                let new = have.get(p.fed..).unwrap_or_default();
-                if let Err(f) = feed_payload(&mut p, new, header.mask) {
+                let new = have.get(copied..).unwrap_or_default();
+                if let Err(f) = self.assembler.push_partial(new, header.mask, copied) {
                     let v = Violation {
                         offset: failure_offset(f, at_payload, at_end),
                         frame_offset,
@@ -206,22 +214,28 @@ impl StreamReader {
                     self.violation = Some(v);
                     return Err(v);
                 }
-                self.pending = Some(p);
+                self.pending = Some(copied.saturating_add(new.len()));
             }
             return Ok(Status::Partial);
         }
         let Some(payload) = buf.get_mut(header_len..total) else {
             return Ok(Status::Partial); // unreachable: checked just above
         };
-        if let Some(key) = header.mask {
-            // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames received
-            // from a client as described in Section 5.3."
-            unmask(payload, key, 0);
-        }
-        let payload: &'a [u8] = payload;
-        let pending = self.pending.take();
-        match self.assembler.accept(&header, payload, pending) {
-            Ok(event) => {
+        let partial = self.pending.take();
+        let accepted = if MessageAssembler::copies(&header, partial.is_some()) {
+            // Unmasked as it is copied.
+            self.assembler
+                .accept_copied(&header, payload, header.mask, partial)
+        } else {
+            if let Some(key) = header.mask {
+                // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames
+                // received from a client as described in Section 5.3."
+                unmask(payload, key, 0);
+            }
+            self.assembler.accept_in_place(&header, payload)
+        };
+        match accepted {
+            Ok((event, payload)) => {
                 self.offset = frame_offset.saturating_add(total as u64);
                 Ok(Status::Complete((
                     Decoded {
@@ -263,24 +277,6 @@ fn failure_offset(f: Failure, at_payload: impl Fn(u64) -> u64, at_end: u64) -> u
         FailAt::Payload(i) => at_payload(i),
         FailAt::FrameEnd => at_end,
     }
-}
-
-/// Feeds payload bytes (still masked if `mask` is set) to the pending UTF-8 state,
-/// unmasking a copy in small pieces: the buffer itself is not modified.
-fn feed_payload(
-    pending: &mut PendingText,
-    bytes: &[u8],
-    mask: Option<[u8; 4]>,
-) -> Result<(), Failure> {
-    let Some(key) = mask else {
-        return pending.feed(bytes);
-    };
-    let mut scratch = [0u8; 512];
-    for chunk in bytes.chunks(scratch.len()) {
-        let n = copy_unmask(&mut scratch, chunk, key, pending.fed);
-        pending.feed(scratch.get(..n).unwrap_or_default())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -379,6 +375,46 @@ mod tests {
         assert_eq!(end.message_in_progress, Some(MessageKind::Binary));
         assert!(!end.is_clean());
         assert_eq!(end.offset, 15);
+    }
+
+    #[test]
+    fn bytes_changed_between_reads_never_become_unchecked_text() {
+        // A caller that breaks the contract (changes bytes the reader already took) gets a
+        // wrong message at worst: the text handed out is the bytes that were validated.
+        let key = [0x01, 0x02, 0x03, 0x04];
+        for opcodes in [
+            &[Opcode::TEXT][..],
+            &[Opcode::TEXT, Opcode::CONTINUATION][..],
+        ] {
+            let mut data = Vec::new();
+            for (i, &opcode) in opcodes.iter().enumerate() {
+                let fin = i + 1 == opcodes.len();
+                frame(&mut data, opcode, fin, Some(key), "héllo wörld".as_bytes());
+            }
+            let last_start = data.len() - 6 - "héllo wörld".len();
+            let mut reader = StreamReader::new(FrameConfig::new(Role::Client));
+            let mut start = 0;
+            // Every frame before the last whole, then the last in two reads.
+            while start < last_start {
+                let Ok(Status::Complete((_, n))) = reader.read(&mut data[start..last_start]) else {
+                    panic!("a complete fragment");
+                };
+                start += n;
+            }
+            let cut = last_start + 6 + 5;
+            assert_eq!(reader.read(&mut data[start..cut]), Ok(Status::Partial));
+            // Break "é" in the bytes the reader has already validated.
+            data[last_start + 6 + 2] ^= 0x40;
+            let Ok(Status::Complete((decoded, _))) = reader.read(&mut data[start..]) else {
+                panic!("a complete message");
+            };
+            let Assembled::Message(message) = decoded.event else {
+                panic!("a message");
+            };
+            let text = message.text().unwrap();
+            assert!(core::str::from_utf8(text.as_bytes()).is_ok());
+            assert!(text.ends_with("héllo wörld"), "{text:?}");
+        }
     }
 
     #[test]

@@ -57,8 +57,8 @@ pub struct Utf8Validator {
     failed: Option<Utf8Error>,
 }
 
-/// The length of the sequence a lead byte announces (RFC 3629 §4); only called on bytes
-/// that simdutf8 accepted as the start of an incomplete sequence.
+/// The length of the sequence a lead byte announces (RFC 3629 §4); 1 for a byte that
+/// starts no multi-byte sequence.
 const fn sequence_len(lead: u8) -> usize {
     match lead {
         0xC2..=0xDF => 2,
@@ -66,6 +66,47 @@ const fn sequence_len(lead: u8) -> usize {
         0xF0..=0xF4 => 4,
         _ => 1,
     }
+}
+
+/// Whether `seq` is a valid UTF-8 sequence or a valid start of one (RFC 3629 §4, the
+/// table of well-formed sequences): a lead byte, then at most as many continuation bytes
+/// as it announces, the first one in the range the lead allows (no overlong forms, no
+/// surrogates, nothing above U+10FFFF).
+fn is_sequence_prefix(seq: &[u8]) -> bool {
+    let Some((&lead, rest)) = seq.split_first() else {
+        return false;
+    };
+    let second = match lead {
+        0xC2..=0xDF | 0xE1..=0xEC | 0xEE..=0xEF | 0xF1..=0xF3 => 0x80..=0xBF,
+        0xE0 => 0xA0..=0xBF,
+        0xED => 0x80..=0x9F,
+        0xF0 => 0x90..=0xBF,
+        0xF4 => 0x80..=0x8F,
+        _ => return false,
+    };
+    rest.len() < sequence_len(lead)
+        && rest.first().is_none_or(|b| second.contains(b))
+        && rest.iter().skip(1).all(|b| (0x80..=0xBF).contains(b))
+}
+
+/// Where a code point cut by the end of `bytes` starts: the position of a lead byte among
+/// the last three whose sequence needs more bytes than follow it; `bytes.len()` when the
+/// bytes do not end inside a sequence (or end in bytes no sequence can start with, which
+/// validation then rejects).
+fn incomplete_tail_start(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: the lead is further back
+        }
+        return if sequence_len(b) > back {
+            len - back
+        } else {
+            len
+        };
+    }
+    len
 }
 
 /// Builds the error for an invalid sequence found at `bytes[valid_up_to]`, where `bytes`
@@ -147,7 +188,14 @@ impl Utf8Validator {
             slot.copy_from_slice(taken);
             let seq = seq.get(..have + take).unwrap_or_default();
             let start = self.pos.saturating_sub(have as u64);
-            match compat::from_utf8(seq) {
+            // The table check settles a valid sequence (or a valid start of one);
+            // `compat` only describes an error.
+            let checked = if is_sequence_prefix(seq) && seq.len() == sequence_len(self.carry[0]) {
+                Ok("")
+            } else {
+                compat::from_utf8(seq)
+            };
+            match checked {
                 Ok(_) => {
                     self.carry_len = 0;
                     self.pos = self.pos.saturating_add(take as u64);
@@ -165,23 +213,48 @@ impl Utf8Validator {
                 },
             }
         }
-        match compat::from_utf8(rest) {
-            Ok(_) => {
-                self.pos = self.pos.saturating_add(rest.len() as u64);
+        // The fast check on everything but a code point cut at the end (the common
+        // case, valid text, then costs one pass of simdutf8's `basic` API); only a
+        // fragment that fails it pays for `compat`, which locates the error.
+        let whole = incomplete_tail_start(rest);
+        let (body, tail) = rest.split_at(whole);
+        if crate::fast_utf8::to_str(body).is_none() {
+            // Locate the error in the whole fragment: when `body` ends inside a code
+            // point, the tail's first byte (a lead byte) is what breaks it.
+            return Err(match compat::from_utf8(rest) {
+                Err(e) => invalid_at(self.pos, rest, e.valid_up_to(), e.error_len().unwrap_or(1)),
+                // Unreachable: a fragment whose body is invalid is invalid.
+                Ok(_) => invalid_at(self.pos, rest, 0, 1),
+            });
+        }
+        let tail_at = self.pos.saturating_add(whole as u64);
+        self.pos = self.pos.saturating_add(rest.len() as u64);
+        if tail.is_empty() {
+            return Ok(());
+        }
+        // The start of a code point that the next fragment completes: it must be a
+        // valid start so far (E0 80, say, can never become valid), and is carried.
+        if is_sequence_prefix(tail) {
+            let n = tail.len().min(3);
+            self.carry[..n].copy_from_slice(&tail[..n]);
+            self.carry_len = n as u8;
+            return Ok(());
+        }
+        match compat::from_utf8(tail) {
+            Err(e) if e.error_len().is_none() => {
+                let n = tail.len().min(3);
+                self.carry[..n].copy_from_slice(&tail[..n]);
+                self.carry_len = n as u8;
                 Ok(())
             }
-            Err(e) => match e.error_len() {
-                // The fragment ends inside a code point: carry its (at most 3) bytes.
-                None => {
-                    let tail = rest.get(e.valid_up_to()..).unwrap_or_default();
-                    let n = tail.len().min(3);
-                    self.carry[..n].copy_from_slice(&tail[..n]);
-                    self.carry_len = n as u8;
-                    self.pos = self.pos.saturating_add(rest.len() as u64);
-                    Ok(())
-                }
-                Some(n) => Err(invalid_at(self.pos, rest, e.valid_up_to(), n)),
-            },
+            Err(e) => Err(invalid_at(
+                tail_at,
+                tail,
+                e.valid_up_to(),
+                e.error_len().unwrap_or(1),
+            )),
+            // Unreachable: `incomplete_tail_start` only cuts before an incomplete sequence.
+            Ok(_) => Ok(()),
         }
     }
 
@@ -288,6 +361,52 @@ mod tests {
                 }
             )
         );
+    }
+
+    #[test]
+    fn rfc6455_8_1_a_code_point_broken_by_a_lead_byte_that_ends_the_fragment() {
+        // F0 90 80 is a valid start; the C2 that ends the fragment breaks it (std: a
+        // 3-byte invalid sequence at 1), though C2 alone would be a valid cut start.
+        let err = run(&[b"a\xF0\x90\x80\xC2", b"\x80"]).unwrap_err();
+        assert_eq!(
+            err,
+            (
+                0,
+                Utf8Error {
+                    valid_up_to: 1,
+                    error_len: Some(3),
+                    rejected_at: 4
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn sequence_prefix_table_agrees_with_std_on_every_short_sequence() {
+        // Every lead byte >= 0x80 followed by up to two bytes (all 2- and 3-byte
+        // sequences, and every 3-byte start of a 4-byte one) and, for 4-byte leads, every
+        // continuation: valid or a valid start of a code point, exactly as std decides.
+        let std_says = |seq: &[u8]| match core::str::from_utf8(seq) {
+            Ok(text) => text.chars().count() == 1,
+            Err(e) => e.valid_up_to() == 0 && e.error_len().is_none(),
+        };
+        for lead in 0x80..=0xFFu8 {
+            assert_eq!(is_sequence_prefix(&[lead]), std_says(&[lead]), "{lead:x}");
+            for b1 in 0..=0xFFu8 {
+                let two = [lead, b1];
+                assert_eq!(is_sequence_prefix(&two), std_says(&two), "{two:x?}");
+                for b2 in 0..=0xFFu8 {
+                    let three = [lead, b1, b2];
+                    assert_eq!(is_sequence_prefix(&three), std_says(&three), "{three:x?}");
+                }
+            }
+        }
+        for b3 in 0..=0xFFu8 {
+            for start in [[0xF0, 0x90, 0x80], [0xF4, 0x8F, 0xBF], [0xF3, 0xBF, 0xBF]] {
+                let four = [start[0], start[1], start[2], b3];
+                assert_eq!(is_sequence_prefix(&four), std_says(&four), "{four:x?}");
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use core::ops::Range;
 use std::borrow::Cow;
 
 use crate::text::decode_utf8_lossy;
-use crate::utf8::assume_valid;
+use crate::utf8::ChunkText;
 
 /// One observation of the parser, in stream order.
 ///
@@ -96,33 +96,29 @@ pub struct OwnedEvent {
 #[derive(Clone, Copy)]
 pub struct Data<'a> {
     repr: DataRepr<'a>,
-    /// Every byte is known to be valid UTF-8.
-    valid: bool,
 }
 
 #[derive(Clone, Copy)]
 enum DataRepr<'a> {
     /// Lines as ranges of `chunk`.
     Lines {
-        chunk: &'a [u8],
+        chunk: ChunkText<'a>,
         spans: &'a [Range<usize>],
     },
     /// Lines already joined by LF.
-    Joined(&'a [u8]),
+    Joined(Text<'a>),
 }
 
 impl<'a> Data<'a> {
-    pub(crate) fn lines_in(chunk: &'a [u8], spans: &'a [Range<usize>], valid: bool) -> Self {
+    pub(crate) fn lines_in(chunk: ChunkText<'a>, spans: &'a [Range<usize>]) -> Self {
         Data {
             repr: DataRepr::Lines { chunk, spans },
-            valid,
         }
     }
 
-    pub(crate) fn joined(bytes: &'a [u8], valid: bool) -> Self {
+    pub(crate) fn joined(text: Text<'a>) -> Self {
         Data {
-            repr: DataRepr::Joined(bytes),
-            valid,
+            repr: DataRepr::Joined(text),
         }
     }
 
@@ -131,12 +127,12 @@ impl<'a> Data<'a> {
         match self.repr {
             DataRepr::Lines { chunk, spans } => DataLines {
                 inner: LinesInner::Spans {
-                    chunk,
+                    chunk: chunk.bytes(),
                     spans: spans.iter(),
                 },
             },
-            DataRepr::Joined(bytes) => DataLines {
-                inner: LinesInner::Split(Some(bytes)),
+            DataRepr::Joined(text) => DataLines {
+                inner: LinesInner::Split(Some(text.as_bytes())),
             },
         }
     }
@@ -145,7 +141,7 @@ impl<'a> Data<'a> {
     pub fn line_count(&self) -> usize {
         match self.repr {
             DataRepr::Lines { spans, .. } => spans.len(),
-            DataRepr::Joined(bytes) => memchr::memchr_iter(b'\n', bytes).count() + 1,
+            DataRepr::Joined(text) => memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1,
         }
     }
 
@@ -155,7 +151,7 @@ impl<'a> Data<'a> {
             DataRepr::Lines { spans, .. } => {
                 spans.iter().map(|s| s.len()).sum::<usize>() + spans.len().saturating_sub(1)
             }
-            DataRepr::Joined(bytes) => bytes.len(),
+            DataRepr::Joined(text) => text.len(),
         }
     }
 
@@ -164,16 +160,22 @@ impl<'a> Data<'a> {
         self.len() == 0
     }
 
+    /// The joined data as one borrowed [`Text`], if that needs no copy: a single
+    /// line, or data the parser already joined.
+    pub fn as_contiguous_text(&self) -> Option<Text<'a>> {
+        match self.repr {
+            DataRepr::Lines { chunk, spans } => match spans {
+                [one] => Some(chunk.text(one.clone())),
+                _ => None,
+            },
+            DataRepr::Joined(text) => Some(text),
+        }
+    }
+
     /// The joined data as one borrowed slice, if that needs no copy: a single line,
     /// or data the parser already joined.
     pub fn as_contiguous(&self) -> Option<&'a [u8]> {
-        match self.repr {
-            DataRepr::Lines { chunk, spans } => match spans {
-                [one] => Some(chunk.get(one.clone()).unwrap_or_default()),
-                _ => None,
-            },
-            DataRepr::Joined(bytes) => Some(bytes),
-        }
+        self.as_contiguous_text().map(|text| text.as_bytes())
     }
 
     /// The lines joined by LF; borrowed when no copy is needed.
@@ -189,15 +191,33 @@ impl<'a> Data<'a> {
     }
 
     /// The lines joined by LF as text (invalid UTF-8 becomes U+FFFD); borrowed when
-    /// no copy is needed and the bytes are valid UTF-8.
+    /// no copy is needed and the bytes are valid UTF-8. Lines the parser already
+    /// validated are joined without validating them again.
     pub fn to_str(&self) -> Cow<'a, str> {
-        match self.to_bytes() {
-            Cow::Borrowed(bytes) => Text::new(bytes, self.valid).to_str(),
-            Cow::Owned(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => Cow::Owned(s),
-                Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        let (chunk, spans) = match self.repr {
+            DataRepr::Lines { chunk, spans } if spans.len() > 1 => (chunk, spans),
+            _ => match self.as_contiguous_text() {
+                Some(text) => return text.to_str(),
+                None => return Cow::Borrowed(""),
             },
+        };
+        let mut out = String::with_capacity(self.len());
+        for (i, span) in spans.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            match chunk.text(span.clone()).as_str() {
+                Some(line) => out.push_str(line),
+                None => {
+                    let joined = self.to_bytes().into_owned();
+                    return Cow::Owned(match String::from_utf8(joined) {
+                        Ok(s) => s,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    });
+                }
+            }
         }
+        Cow::Owned(out)
     }
 
     /// Appends the lines joined by LF to `out`.
@@ -339,42 +359,76 @@ impl IgnoreReason {
 /// A field's bytes, with what the parser already knows about their UTF-8.
 ///
 /// The parser validates each chunk once; a field that lies in the validated part
-/// converts to `&str` with [`Text::to_str`] at no cost. Otherwise `to_str` decodes
-/// as the specification says (invalid sequences become U+FFFD). It dereferences to
-/// the raw bytes, and compares equal to byte strings and `str`s.
-#[derive(Clone, Copy, Default)]
+/// is held as the `&str` the validator returned, and [`Text::to_str`] hands it out
+/// at no cost. Otherwise `to_str` decodes as the specification says (invalid
+/// sequences become U+FFFD). Only a `&str` makes a `Text` known to be text, so it
+/// can never claim that invalid bytes are valid. It dereferences to the raw bytes,
+/// and compares equal to byte strings and `str`s.
+#[derive(Clone, Copy)]
 pub struct Text<'a> {
-    bytes: &'a [u8],
-    /// `bytes` is known to be valid UTF-8.
-    valid: bool,
+    repr: TextRepr<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum TextRepr<'a> {
+    /// Known to be valid UTF-8.
+    Str(&'a str),
+    /// Not validated yet.
+    Bytes(&'a [u8]),
+}
+
+impl Default for Text<'_> {
+    fn default() -> Self {
+        Text::from("")
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    /// Text known to be valid UTF-8.
+    #[inline]
+    fn from(text: &'a str) -> Self {
+        Text {
+            repr: TextRepr::Str(text),
+        }
+    }
 }
 
 impl<'a> Text<'a> {
-    /// `valid` must only be true for bytes proven to be UTF-8 (see `utf8.rs`).
-    #[inline]
-    pub(crate) fn new(bytes: &'a [u8], valid: bool) -> Self {
-        Text { bytes, valid }
-    }
-
     /// Text whose UTF-8 is not known yet.
+    #[inline]
     pub fn from_bytes(bytes: &'a [u8]) -> Self {
-        Text::new(bytes, false)
+        Text {
+            repr: TextRepr::Bytes(bytes),
+        }
     }
 
     /// The raw bytes.
     #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
-        self.bytes
+        match self.repr {
+            TextRepr::Str(text) => text.as_bytes(),
+            TextRepr::Bytes(bytes) => bytes,
+        }
+    }
+
+    /// The text, if it is already known to be valid UTF-8 (the parser validated
+    /// it); `None` means not checked yet, not invalid. [`Text::to_str`] always
+    /// gives text.
+    #[inline]
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.repr {
+            TextRepr::Str(text) => Some(text),
+            TextRepr::Bytes(_) => None,
+        }
     }
 
     /// The decoded text (invalid UTF-8 becomes U+FFFD); borrowed unless the bytes
     /// were invalid.
     #[inline]
     pub fn to_str(self) -> Cow<'a, str> {
-        if self.valid {
-            Cow::Borrowed(assume_valid(self.bytes))
-        } else {
-            decode_utf8_lossy(self.bytes)
+        match self.repr {
+            TextRepr::Str(text) => Cow::Borrowed(text),
+            TextRepr::Bytes(bytes) => decode_utf8_lossy(bytes),
         }
     }
 }
@@ -383,19 +437,19 @@ impl core::ops::Deref for Text<'_> {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        self.bytes
+        self.as_bytes()
     }
 }
 
 impl core::fmt::Debug for Text<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(&String::from_utf8_lossy(self.bytes), f)
+        core::fmt::Debug::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
     }
 }
 
 impl PartialEq for Text<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -403,42 +457,42 @@ impl Eq for Text<'_> {}
 
 impl core::hash::Hash for Text<'_> {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.bytes.hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
 impl PartialEq<[u8]> for Text<'_> {
     fn eq(&self, other: &[u8]) -> bool {
-        self.bytes == other
+        self.as_bytes() == other
     }
 }
 
 impl PartialEq<&[u8]> for Text<'_> {
     fn eq(&self, other: &&[u8]) -> bool {
-        self.bytes == *other
+        self.as_bytes() == *other
     }
 }
 
 impl<const N: usize> PartialEq<[u8; N]> for Text<'_> {
     fn eq(&self, other: &[u8; N]) -> bool {
-        self.bytes == other
+        self.as_bytes() == other
     }
 }
 
 impl<const N: usize> PartialEq<&[u8; N]> for Text<'_> {
     fn eq(&self, other: &&[u8; N]) -> bool {
-        self.bytes == *other
+        self.as_bytes() == *other
     }
 }
 
 impl PartialEq<str> for Text<'_> {
     fn eq(&self, other: &str) -> bool {
-        self.bytes == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text<'_> {
     fn eq(&self, other: &&str) -> bool {
-        self.bytes == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }

@@ -23,13 +23,16 @@ use core::ops::Range;
 use memchr::{memchr, memchr2, memrchr2};
 
 use crate::item::{Comment, Data, Event, IgnoreReason, Ignored, Item, Retry, Text};
-use crate::utf8::valid_prefix_len;
+use crate::utf8::{ChunkText, TextBuf, VALIDATE_CHUNK_MIN};
 
 /// The UTF-8 byte-order mark, stripped once at the very start of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
+/// A carried line at least this long grows its buffer fourfold ([`Parser::extend_carry`]).
+const LONG_LINE: usize = 64 << 10;
+
 /// The event type of an event whose block set none (WHATWG §9.2.6 dispatch step 5).
-const DEFAULT_EVENT_TYPE: &[u8] = b"message";
+const DEFAULT_EVENT_TYPE: &str = "message";
 
 /// Limits that bound the parser's memory. The specification sets none; a parser
 /// that reads from the network must.
@@ -187,40 +190,37 @@ enum Slot {
     Empty,
     /// A range of the chunk being fed.
     Chunk(Range<usize>),
-    /// In the slot's owned buffer; `valid` when known to be UTF-8.
-    Owned { valid: bool },
+    /// In the slot's owned buffer.
+    Owned,
 }
 
 impl Slot {
-    /// The slot's value; `valid_up_to` is the validated prefix of `chunk`.
+    /// The slot's value.
     #[inline]
-    fn text<'a>(&self, chunk: &'a [u8], owned: &'a [u8], valid_up_to: usize) -> Text<'a> {
+    fn text<'a>(&self, chunk: ChunkText<'a>, owned: &'a TextBuf) -> Text<'a> {
         match self {
-            Slot::Empty => Text::new(&[], true),
-            Slot::Chunk(r) => Text::new(
-                chunk.get(r.clone()).unwrap_or_default(),
-                r.end <= valid_up_to,
-            ),
-            Slot::Owned { valid } => Text::new(owned, *valid),
+            Slot::Empty => Text::default(),
+            Slot::Chunk(r) => chunk.text(r.clone()),
+            Slot::Owned => owned.text(),
         }
     }
 
     /// Moves a chunk range into `owned` before the chunk goes away.
-    fn spill(&mut self, chunk: &[u8], owned: &mut Vec<u8>, valid_up_to: usize) {
+    #[inline(always)]
+    fn spill(&mut self, chunk: ChunkText<'_>, owned: &mut TextBuf) {
         if let Slot::Chunk(r) = self {
+            let range = r.clone();
+            *self = Slot::Owned;
             owned.clear();
-            owned.extend_from_slice(chunk.get(r.clone()).unwrap_or_default());
-            *self = Slot::Owned {
-                valid: r.end <= valid_up_to,
-            };
+            owned.push_chunk(chunk, range);
         }
     }
 
     /// Sets the slot from a value on a carried (not in-chunk) line.
-    fn set_owned(&mut self, value: &[u8], owned: &mut Vec<u8>) {
+    fn set_owned(&mut self, value: &[u8], owned: &mut TextBuf) {
         owned.clear();
-        owned.extend_from_slice(value);
-        *self = Slot::Owned { valid: false };
+        owned.push_bytes(value);
+        *self = Slot::Owned;
     }
 }
 
@@ -263,8 +263,6 @@ pub struct Parser {
     config: Config,
     /// Stream bytes consumed before the current chunk.
     offset: u64,
-    /// Length of the current chunk's prefix validated as UTF-8.
-    valid_up_to: usize,
     bom: BomState,
     bom_stripped: bool,
     /// The previous chunk ended with CR: an LF starting this one belongs to it.
@@ -277,7 +275,7 @@ pub struct Parser {
     block_start: Option<u64>,
 
     event_type: Slot,
-    event_type_owned: Vec<u8>,
+    event_type_owned: TextBuf,
 
     /// Number of `data` lines in the open block.
     data_lines: usize,
@@ -288,20 +286,18 @@ pub struct Parser {
     /// Data lines joined by LF, once the block has crossed a chunk boundary,
     /// from `data_owned_start` on (a carried line taken over whole keeps its
     /// `data: ` prefix in front).
-    data_owned: Vec<u8>,
+    data_owned: TextBuf,
     data_owned_start: usize,
     data_is_owned: bool,
-    /// `data_owned` is known to be valid UTF-8.
-    data_owned_valid: bool,
 
     /// The last event ID buffer.
     id_buffer: Slot,
-    id_buffer_owned: Vec<u8>,
+    id_buffer_owned: TextBuf,
     /// The id buffer changed since the last dispatch.
     id_dirty: bool,
     /// The stream's last event ID (set at dispatch).
     last_id: Slot,
-    last_id_owned: Vec<u8>,
+    last_id_owned: TextBuf,
 
     retry_ms: Option<u64>,
     line_endings: LineEndings,
@@ -358,6 +354,16 @@ fn split_field(line: &[u8]) -> Field {
     }
 }
 
+/// The end of the first line of `bytes` (the position of its CR or LF), if any.
+#[inline(always)]
+fn first_line_end(bytes: &[u8]) -> Option<usize> {
+    // An empty line (the end of an event) needs no search.
+    match bytes.first() {
+        Some(b'\n' | b'\r') => Some(0),
+        _ => memchr2(b'\n', b'\r', bytes),
+    }
+}
+
 /// Parses a `retry` value: `Some` when it is one or more ASCII digits.
 #[inline]
 fn parse_retry(value: &[u8]) -> Option<u64> {
@@ -380,7 +386,6 @@ impl Parser {
         Parser {
             config,
             offset: 0,
-            valid_up_to: 0,
             bom: BomState::Matching(0),
             bom_stripped: false,
             after_cr: false,
@@ -388,19 +393,18 @@ impl Parser {
             carry_offset: 0,
             block_start: None,
             event_type: Slot::Empty,
-            event_type_owned: Vec::new(),
+            event_type_owned: TextBuf::default(),
             data_lines: 0,
             data_len: 0,
             data_spans: Vec::new(),
-            data_owned: Vec::new(),
+            data_owned: TextBuf::default(),
             data_owned_start: 0,
             data_is_owned: false,
-            data_owned_valid: true,
             id_buffer: Slot::Empty,
-            id_buffer_owned: Vec::new(),
+            id_buffer_owned: TextBuf::default(),
             id_dirty: false,
             last_id: Slot::Empty,
-            last_id_owned: Vec::new(),
+            last_id_owned: TextBuf::default(),
             retry_ms: None,
             line_endings: LineEndings::default(),
             error: None,
@@ -418,13 +422,12 @@ impl Parser {
         let mut fresh = Parser::with_config(self.config);
         core::mem::swap(&mut fresh.carry, &mut self.carry);
         core::mem::swap(&mut fresh.data_spans, &mut self.data_spans);
-        core::mem::swap(&mut fresh.data_owned, &mut self.data_owned);
-        core::mem::swap(&mut fresh.event_type_owned, &mut self.event_type_owned);
-        core::mem::swap(&mut fresh.id_buffer_owned, &mut self.id_buffer_owned);
-        core::mem::swap(&mut fresh.last_id_owned, &mut self.last_id_owned);
         fresh.carry.clear();
         fresh.data_spans.clear();
-        fresh.data_owned.clear();
+        fresh.data_owned = self.data_owned.take();
+        fresh.event_type_owned = self.event_type_owned.take();
+        fresh.id_buffer_owned = self.id_buffer_owned.take();
+        fresh.last_id_owned = self.last_id_owned.take();
         *self = fresh;
     }
 
@@ -467,7 +470,10 @@ impl Parser {
             None
         };
         End {
-            last_event_id: self.last_id.text(&[], &self.last_id_owned, 0).as_bytes(),
+            last_event_id: self
+                .last_id
+                .text(ChunkText::empty(), &self.last_id_owned)
+                .as_bytes(),
             retry_ms: self.retry_ms,
             discarded,
             bytes: self.offset,
@@ -526,23 +532,22 @@ impl Parser {
             }
         }
 
-        // Nothing of this chunk is validated yet: fields of a carried line are
-        // checked when they are read.
-        self.valid_up_to = 0;
+        // Fields of a carried line are checked when they are read.
         if !self.carry.is_empty() {
             let rest = chunk.get(pos..).unwrap_or_default();
             match memchr2(b'\n', b'\r', rest) {
                 None => {
                     self.check_line_len(self.carry.len() + rest.len(), self.carry_offset)?;
-                    self.carry.extend_from_slice(rest);
+                    self.extend_carry(rest);
                     self.offset += chunk.len() as u64;
                     return Ok(());
                 }
                 Some(i) => {
                     self.check_line_len(self.carry.len() + i, self.carry_offset)?;
-                    self.carry.extend_from_slice(&rest[..i]);
+                    self.extend_carry(&rest[..i]);
                     let carried = core::mem::take(&mut self.carry);
-                    self.process_carried_line(chunk, carried, on_item)?;
+                    // Nothing refers to an earlier chunk: `spill` moved it all.
+                    self.process_carried_line(ChunkText::empty(), carried, on_item)?;
                     pos = self.consume_line_end(chunk, pos + i);
                 }
             }
@@ -552,26 +557,55 @@ impl Parser {
         // first line start (a character split across chunks belongs to the
         // carried line) to the last line end (what follows is carried, and checked
         // when its line is read).
-        let in_chunk_lines = chunk.get(pos..).unwrap_or_default();
-        if let Some(last_end) = memrchr2(b'\n', b'\r', in_chunk_lines)
-            .filter(|&end| end >= crate::utf8::VALIDATE_CHUNK_MIN)
-        {
-            self.valid_up_to = pos + valid_prefix_len(&in_chunk_lines[..last_end]);
+        // A chunk that completes no line of its own (a long line passing through)
+        // needs neither the backward search nor the validation.
+        let lines = chunk.get(pos..).unwrap_or_default();
+        let base = self.offset + pos as u64;
+        if first_line_end(lines).is_none() {
+            // Part of a line that goes on in the next chunk (searching for the
+            // first line end is short when there is one).
+            if !lines.is_empty() {
+                self.check_line_len(lines.len(), base)?;
+                self.carry.extend_from_slice(lines);
+                self.carry_offset = base;
+            }
+            self.spill(ChunkText::empty());
+            self.offset += chunk.len() as u64;
+            return Ok(());
         }
-        let base = self.offset;
+        let validate_len = memrchr2(b'\n', b'\r', lines).filter(|&end| end >= VALIDATE_CHUNK_MIN);
+        let text = ChunkText::new(lines, validate_len);
+        let result = self.feed_lines(text, base, on_item);
+        // Whatever happened, nothing may keep pointing into the chunk.
+        self.spill(text);
+        if result.is_ok() {
+            self.offset += chunk.len() as u64;
+        }
+        result
+    }
+
+    /// Processes the lines of `text` (the chunk after any carried line; `base` is
+    /// its stream offset) and carries its unfinished last line.
+    #[inline(always)]
+    fn feed_lines<F>(
+        &mut self,
+        text: ChunkText<'_>,
+        base: u64,
+        on_item: &mut F,
+    ) -> Result<(), Error>
+    where
+        F: FnMut(Item<'_>),
+    {
+        let lines = text.bytes();
+        let mut pos = 0;
         loop {
-            let rest = chunk.get(pos..).unwrap_or_default();
-            // An empty line (the end of an event) needs no search.
-            let line_end = match rest.first() {
-                Some(b'\n' | b'\r') => Some(0),
-                _ => memchr2(b'\n', b'\r', rest),
-            };
-            match line_end {
+            let rest = lines.get(pos..).unwrap_or_default();
+            match first_line_end(rest) {
                 Some(i) => {
                     let line_offset = base + pos as u64;
                     self.check_line_len(i, line_offset)?;
-                    self.process_line(chunk, &rest[..i], Some(pos), line_offset, on_item)?;
-                    pos = self.consume_line_end(chunk, pos + i);
+                    self.process_line(text, &rest[..i], Some(pos), line_offset, on_item)?;
+                    pos = self.consume_line_end(lines, pos + i);
                 }
                 None => {
                     if !rest.is_empty() {
@@ -579,14 +613,27 @@ impl Parser {
                         self.carry.extend_from_slice(rest);
                         self.carry_offset = base + pos as u64;
                     }
-                    break;
+                    return Ok(());
                 }
             }
         }
+    }
 
-        self.spill(chunk);
-        self.offset += chunk.len() as u64;
-        Ok(())
+    /// Appends to a line carried over from earlier chunks. A long line (one that spans
+    /// many chunks) grows its buffer fourfold instead of doubling it, within the line
+    /// limit: a line of n bytes then costs about n/3 bytes of reallocation copies
+    /// instead of n, and the extra capacity is never touched, so it costs no memory
+    /// until it is used.
+    #[inline]
+    fn extend_carry(&mut self, bytes: &[u8]) {
+        let needed = self.carry.len() + bytes.len();
+        if needed > self.carry.capacity() && self.carry.len() >= LONG_LINE {
+            let wanted = needed
+                .max(self.carry.capacity().saturating_mul(4))
+                .min(self.config.max_line_len.max(needed));
+            self.carry.reserve_exact(wanted - self.carry.len());
+        }
+        self.carry.extend_from_slice(bytes);
     }
 
     #[inline(always)]
@@ -632,7 +679,7 @@ impl Parser {
     #[inline(always)]
     fn process_line<F>(
         &mut self,
-        chunk: &[u8],
+        chunk: ChunkText<'_>,
         line: &[u8],
         in_chunk: Option<usize>,
         line_offset: u64,
@@ -650,9 +697,12 @@ impl Parser {
             // "If the line starts with a U+003A COLON character (:): Ignore the line."
             Some(b':') => {
                 self.block_start.get_or_insert(line_offset);
-                let valid = in_chunk.is_some_and(|start| start + line.len() <= self.valid_up_to);
+                let text = match in_chunk {
+                    Some(start) => chunk.text(start + 1..start + line.len()),
+                    None => Text::from_bytes(line.get(1..).unwrap_or_default()),
+                };
                 on_item(Item::Comment(Comment {
-                    text: Text::new(line.get(1..).unwrap_or_default(), valid),
+                    text,
                     offset: line_offset,
                 }));
                 return Ok(());
@@ -684,14 +734,16 @@ impl Parser {
                 match value_range {
                     Some(range) if !self.data_is_owned => self.data_spans.push(range),
                     _ => {
-                        self.own_data(chunk);
-                        self.data_owned_valid &= value_range
-                            .as_ref()
-                            .is_some_and(|r| r.end <= self.valid_up_to);
-                        if self.data_lines > 0 {
-                            self.data_owned.push(b'\n');
+                        if !self.data_is_owned {
+                            self.own_data(chunk);
                         }
-                        self.data_owned.extend_from_slice(value);
+                        if self.data_lines > 0 {
+                            self.data_owned.push_lf();
+                        }
+                        match value_range {
+                            Some(range) => self.data_owned.push_chunk(chunk, range),
+                            None => self.data_owned.push_bytes(value),
+                        }
                     }
                 }
                 self.data_lines += 1;
@@ -757,7 +809,7 @@ impl Parser {
     /// spanned many chunks — becomes the data buffer as it is, without a copy.
     fn process_carried_line<F>(
         &mut self,
-        chunk: &[u8],
+        chunk: ChunkText<'_>,
         line: Vec<u8>,
         on_item: &mut F,
     ) -> Result<(), Error>
@@ -781,10 +833,8 @@ impl Parser {
                 self.data_len = grown;
                 self.data_lines = 1;
                 self.data_is_owned = true;
-                self.data_owned_valid = false;
                 self.data_owned_start = field.value_start;
-                self.carry = core::mem::replace(&mut self.data_owned, line);
-                self.carry.clear();
+                self.carry = self.data_owned.replace_with_bytes(line);
                 return Ok(());
             }
         }
@@ -796,7 +846,7 @@ impl Parser {
 
     /// WHATWG §9.2.6 "dispatch the event", on a blank line.
     #[inline(always)]
-    fn dispatch<F>(&mut self, chunk: &[u8], on_item: &mut F)
+    fn dispatch<F>(&mut self, chunk: ChunkText<'_>, on_item: &mut F)
     where
         F: FnMut(Item<'_>),
     {
@@ -806,9 +856,8 @@ impl Parser {
         if self.id_dirty {
             self.id_dirty = false;
             self.last_id = self.id_buffer.clone();
-            if matches!(self.last_id, Slot::Owned { .. }) {
-                self.last_id_owned.clear();
-                self.last_id_owned.extend_from_slice(&self.id_buffer_owned);
+            if self.last_id == Slot::Owned {
+                self.last_id_owned.copy_from(&self.id_buffer_owned);
             }
         }
         let block_start = self.block_start.take();
@@ -820,24 +869,19 @@ impl Parser {
         }
         // Steps 3-6: drop the trailing LF (we never stored it); the type is the
         // event type buffer, or "message" when it is empty.
-        let valid_up_to = self.valid_up_to;
-        let mut event_type = self
-            .event_type
-            .text(chunk, &self.event_type_owned, valid_up_to);
+        let mut event_type = self.event_type.text(chunk, &self.event_type_owned);
         if event_type.is_empty() {
-            event_type = Text::new(DEFAULT_EVENT_TYPE, true);
+            event_type = Text::from(DEFAULT_EVENT_TYPE);
         }
         let data = if self.data_is_owned {
-            let joined = self.data_owned.get(self.data_owned_start..);
-            Data::joined(joined.unwrap_or_default(), self.data_owned_valid)
+            Data::joined(self.data_owned.text_from(self.data_owned_start))
         } else {
-            let valid = self.data_spans.last().is_none_or(|s| s.end <= valid_up_to);
-            Data::lines_in(chunk, &self.data_spans, valid)
+            Data::lines_in(chunk, &self.data_spans)
         };
         on_item(Item::Event(Event {
             event_type,
             data,
-            last_event_id: self.last_id.text(chunk, &self.last_id_owned, valid_up_to),
+            last_event_id: self.last_id.text(chunk, &self.last_id_owned),
             sets_id,
             offset: block_start.unwrap_or(0),
         }));
@@ -850,44 +894,34 @@ impl Parser {
             self.data_owned.clear();
             self.data_owned_start = 0;
             self.data_is_owned = false;
-            self.data_owned_valid = true;
         }
     }
 
     /// Moves the open block's in-chunk data lines into `data_owned`.
-    fn own_data(&mut self, chunk: &[u8]) {
+    fn own_data(&mut self, chunk: ChunkText<'_>) {
         if self.data_is_owned {
             return;
         }
         self.data_owned.clear();
         self.data_owned_start = 0;
-        self.data_owned_valid = self
-            .data_spans
-            .last()
-            .is_none_or(|s| s.end <= self.valid_up_to);
         for (i, span) in self.data_spans.iter().enumerate() {
             if i > 0 {
-                self.data_owned.push(b'\n');
+                self.data_owned.push_lf();
             }
-            self.data_owned
-                .extend_from_slice(chunk.get(span.clone()).unwrap_or_default());
+            self.data_owned.push_chunk(chunk, span.clone());
         }
         self.data_spans.clear();
         self.data_is_owned = true;
     }
 
     /// Copies everything that still points into `chunk` before it goes away.
-    fn spill(&mut self, chunk: &[u8]) {
+    fn spill(&mut self, chunk: ChunkText<'_>) {
         if self.data_lines > 0 {
             self.own_data(chunk);
         }
-        let valid_up_to = self.valid_up_to;
-        self.event_type
-            .spill(chunk, &mut self.event_type_owned, valid_up_to);
-        self.id_buffer
-            .spill(chunk, &mut self.id_buffer_owned, valid_up_to);
-        self.last_id
-            .spill(chunk, &mut self.last_id_owned, valid_up_to);
+        self.event_type.spill(chunk, &mut self.event_type_owned);
+        self.id_buffer.spill(chunk, &mut self.id_buffer_owned);
+        self.last_id.spill(chunk, &mut self.last_id_owned);
     }
 }
 
@@ -1137,6 +1171,54 @@ mod tests {
             })
             .unwrap();
         assert!(checked);
+    }
+
+    #[test]
+    fn validated_fields_are_handed_out_as_text_and_invalid_ones_are_not() {
+        // A chunk long enough to be validated up front: every field of the event is
+        // already text (no second validation), in the chunk and after a spill.
+        let stream = "id: 7é\nevent: ünits\ndata: héllo\ndata: wörld\n: ça va\n".as_bytes();
+        let mut parser = Parser::new();
+        let mut comments = Vec::new();
+        parser
+            .feed(stream, |item| {
+                if let Item::Comment(c) = item {
+                    comments.push(c.text.as_str().map(str::to_owned));
+                }
+            })
+            .unwrap();
+        assert_eq!(comments, [Some(" ça va".to_owned())]);
+        let mut seen = Vec::new();
+        parser
+            .feed(
+                b"data: ! (long enough to be validated)\n\n\xFF: bad\ndata: \xFF\n\n",
+                |item| {
+                    if let Item::Event(e) = item {
+                        seen.push((
+                            e.event_type.as_str().map(str::to_owned),
+                            e.last_event_id.as_str().map(str::to_owned),
+                            e.data
+                                .as_contiguous_text()
+                                .and_then(|t| t.as_str().map(str::to_owned)),
+                            e.data.to_str().into_owned(),
+                        ));
+                    }
+                },
+            )
+            .unwrap();
+        let text = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            seen,
+            [
+                (
+                    text("ünits"),
+                    text("7é"),
+                    text("héllo\nwörld\n! (long enough to be validated)"),
+                    "héllo\nwörld\n! (long enough to be validated)".to_owned()
+                ),
+                (text("message"), text("7é"), None, "\u{FFFD}".to_owned()),
+            ]
+        );
     }
 
     #[test]

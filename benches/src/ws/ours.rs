@@ -3,14 +3,13 @@
 //! [`run_pulsecheck`] is what a library user writes: a [`StreamReader`] for client frames
 //! (`Role::Client`: every frame must be masked) over the buffer, one `read` per frame,
 //! every [`Assembled::Message`] handed out as `&str` (text, validated) or `&[u8]`
-//! (binary). Per frame the reader checks the header against every RFC 6455 rule, unmasks
-//! the payload in place ([`pulsecheck_ws::unmask`]), and passes it to its
-//! `MessageAssembler`: a single-frame message is returned borrowing the payload (no copy)
-//! and a text one is validated in one pass; a fragment is validated incrementally (so an
-//! invalid byte fails at its fragment) and copied into the assembler's buffer, and the
-//! final fragment produces the `&str` with one more validation pass over the whole
-//! message. Because it unmasks in place, it needs a fresh masked copy every iteration: the
-//! benchmark makes it untimed.
+//! (binary). Per frame the reader checks the header against every RFC 6455 rule. An
+//! unfragmented message is unmasked in place ([`pulsecheck_ws::unmask`]) and returned
+//! borrowing the payload (no copy), a text one validated in one pass; a fragment is copied
+//! into the assembler's buffer and unmasked in the same pass, and its text validated as it
+//! lands there (so an invalid byte fails at its fragment), which is the only validation
+//! the message gets. Because it unmasks in place, it needs a fresh masked copy every
+//! iteration: the benchmark makes it untimed.
 //!
 //! [`run_pulsecheck_copy`] is the same reader in the read loop of a server, with the copy
 //! timed: [`READ_SIZE`] bytes at a time are appended to a buffer (reused across
@@ -19,10 +18,11 @@
 //! next read, as in the [`StreamReader`] documentation. That is what the copying peers do
 //! inside: tungstenite reads 128 KiB at a time into its buffer, fastwebsockets reads
 //! into a buffer it grows to the next frame's size. One cost is ours alone: a text frame
-//! that straddles a read is validated as its bytes arrive (unmasking a copy in 512-byte
-//! pieces, so an invalid byte fails before the frame is complete), then unmasked in place
-//! and validated once more, whole, when it completes; with 64 KiB frames that is about
-//! every other frame.
+//! that straddles a read is copied into the reader's message buffer as its bytes arrive
+//! (unmasked and validated on the way, so an invalid byte fails before the frame is
+//! complete, and text is only ever handed out from bytes validated where they lie), and
+//! the read loop still moves the frame's bytes to the front of its buffer; with 64 KiB
+//! frames that is about every other frame.
 //!
 //! [`run_floor`] is the least any copying server can do with the same bytes: copy and
 //! unmask every payload once ([`copy_unmask`]) into a reused message buffer, where the

@@ -181,8 +181,8 @@ pub fn sockudo_input(bytes: &[u8]) -> BytesMut {
 /// copies fragments into a reused `Vec`, and validates every text message once, whole,
 /// with `simdutf8::basic::from_utf8` (which is what sockudo-ws's own `validate_utf8` calls)
 /// at its final frame, handing it out as `&str`. That is one validation pass per message,
-/// without failing early at an invalid fragment; pulsecheck does the early check and a
-/// second pass for fragmented text, so the adapter does no more work than ours.
+/// in one call, without failing early at an invalid fragment; pulsecheck makes the same
+/// single pass, one call per fragment, so that an invalid fragment fails where it is.
 ///
 /// The parser unmasks `buf` in place, so every iteration needs a fresh masked copy: the
 /// benchmark builds it untimed with [`sockudo_input`]; [`run_sockudo_copy`] is the same in

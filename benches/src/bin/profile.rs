@@ -1,0 +1,151 @@
+//! Runs one implementation on one workload, for a profiler.
+//!
+//! Usage:
+//!
+//! ```text
+//! profile sse <workload> <whole|1460|64> <implementation> [iterations]
+//! profile ws <workload> <implementation> [iterations]
+//! ```
+//!
+//! `<workload>` is a name from the benchmarks (`llm/lf`, `line1mib/lf`, `64kib-text`,
+//! `fragmented-text`, ...); `<implementation>` is `pulsecheck`, `floor`, or a peer, named
+//! as in the benchmark tables (a prefix is enough: `sse-stream`, `sockudo-ws (copy)`).
+//! Everything but the timed work (generating the workload, the fresh masked copy an in-place
+//! WebSocket reader needs) happens outside [`measured`], so a profiler can count only what
+//! the benchmark times:
+//!
+//! ```text
+//! valgrind --tool=callgrind --toggle-collect='profile::measured*' \
+//!     target/release/profile sse line1mib/lf 1460 pulsecheck 3
+//! ```
+//!
+//! Instruction counts from callgrind do not move with the machine's load, unlike criterion's
+//! wall-clock times, so they compare two builds (or ours and a peer) on a shared machine.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use pulsecheck_benches::{ours, peers, workloads, ws};
+
+/// One timed run: what a benchmark iteration does. Never inlined, so a profiler can
+/// collect inside it alone.
+#[inline(never)]
+fn measured<T>(run: impl FnOnce() -> T) -> T {
+    black_box(run())
+}
+
+fn sse(
+    workload: &str,
+    chunking: &str,
+    implementation: &str,
+    iterations: usize,
+) -> Result<(), String> {
+    let all = workloads::all();
+    let w = all
+        .iter()
+        .find(|w| w.name == workload)
+        .ok_or_else(|| format!("no SSE workload {workload:?}"))?;
+    let chunk = match chunking {
+        "whole" => None,
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|e| format!("chunking {n:?}: {e}"))?,
+        ),
+    };
+    let chunks = workloads::chunked(&w.bytes, chunk);
+    let expected = peers::Summary::expected(w);
+    match implementation {
+        "pulsecheck" => {
+            for _ in 0..iterations {
+                let got = measured(|| ours::run_pulsecheck(&chunks));
+                check(got == expected, implementation)?;
+            }
+        }
+        "floor" => {
+            for _ in 0..iterations {
+                measured(|| ours::run_floor(&chunks));
+            }
+        }
+        name => {
+            let peer = peers::all()
+                .into_iter()
+                .find(|p| p.name.starts_with(name))
+                .ok_or_else(|| format!("no SSE peer {name:?}"))?;
+            let prepared = (peer.prepare)(&chunks);
+            for _ in 0..iterations {
+                measured(|| (peer.run)(&prepared));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<(), String> {
+    let w = ws::workloads::all()
+        .into_iter()
+        .find(|w| w.name == workload)
+        .ok_or_else(|| format!("no WebSocket workload {workload:?}"))?;
+    let name = ws::FUNCTIONS
+        .iter()
+        .find(|f| **f == implementation)
+        .or_else(|| ws::FUNCTIONS.iter().find(|f| f.starts_with(implementation)))
+        .ok_or_else(|| format!("no WebSocket implementation {implementation:?}"))?;
+    let expected = ws::Summary::expected(&w);
+    let bytes = &w.bytes;
+    let mut read_buf = Vec::with_capacity(bytes.len());
+    let mut sockudo_buf = bytes::BytesMut::with_capacity(bytes.len());
+    let mut scratch = Vec::new();
+    for _ in 0..iterations {
+        let got = match *name {
+            "pulsecheck" => {
+                let mut fresh = bytes.clone();
+                measured(|| ws::ours::run_pulsecheck(&mut fresh))
+            }
+            "pulsecheck (copy)" => measured(|| ws::ours::run_pulsecheck_copy(bytes, &mut read_buf)),
+            "tungstenite" => measured(|| ws::peers::run_tungstenite(bytes)),
+            "fastwebsockets" => measured(|| ws::peers::run_fastwebsockets(bytes)),
+            "sockudo-ws" => {
+                let mut fresh = ws::peers::sockudo_input(bytes);
+                measured(|| ws::peers::run_sockudo(&mut fresh))
+            }
+            "sockudo-ws (copy)" => {
+                measured(|| ws::peers::run_sockudo_copy(bytes, &mut sockudo_buf))
+            }
+            _ => measured(|| ws::ours::run_floor(&w, &mut scratch)),
+        };
+        check(got == expected, name)?;
+    }
+    Ok(())
+}
+
+fn check(ok: bool, implementation: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{implementation} did not hand out what the workload holds"
+        ))
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let iterations = |arg: Option<&&str>| arg.map_or(Ok(1), |n| n.parse::<usize>());
+    let result = match args.as_slice() {
+        ["sse", workload, chunking, implementation, rest @ ..] => iterations(rest.first())
+            .map_err(|e| format!("iterations: {e}"))
+            .and_then(|n| sse(workload, chunking, implementation, n)),
+        ["ws", workload, implementation, rest @ ..] => iterations(rest.first())
+            .map_err(|e| format!("iterations: {e}"))
+            .and_then(|n| websocket(workload, implementation, n)),
+        _ => Err("usage: profile sse <workload> <whole|1460|64> <implementation> [iterations]\n       profile ws <workload> <implementation> [iterations]".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("profile: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
