@@ -305,6 +305,8 @@ fn log(run: &Run) {
 /// stderr) names the symptom (see [`Run::lines_naming`]).
 pub(crate) fn assert_bounded(run: &Run, code: i32, deadline: Duration, symptom: &str) {
     let summary = run.summary();
+    // The figures, for `cargo test --test hostile -- --nocapture` (captured otherwise).
+    println!("{}", summary.lines().next().unwrap_or_default());
     assert!(!run.killed, "the run hung and was killed\n{summary}");
     assert!(
         run.max_rss <= MAX_RSS_BYTES,
