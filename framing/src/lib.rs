@@ -85,6 +85,7 @@
 #![deny(missing_docs)]
 
 pub mod close;
+pub mod deflate;
 pub mod encode;
 pub mod error;
 mod fast_utf8;
@@ -102,6 +103,8 @@ pub mod oracle;
 
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub mod fuzzing_deflate;
 
 #[cfg(test)]
 mod tests;
