@@ -32,11 +32,6 @@ pub enum DeflateError {
     /// The payload is not valid DEFLATE data (RFC 1951), as the inflater reports it.
     #[error("invalid DEFLATE data: {0} (RFC 7692 §7.2.2)")]
     Corrupt(String),
-    /// Compressed bytes follow a block with BFINAL set inside the same message. RFC 7692
-    /// §7.2.3.3 allows ending a message with a final block; what follows it in the same
-    /// message is not part of any DEFLATE stream.
-    #[error("compressed data after the final DEFLATE block (RFC 7692 §7.2.3.3)")]
-    DataAfterFinalBlock,
     /// The compressor failed (only on a broken zlib build).
     #[error("compression failed: {0}")]
     Compress(String),
@@ -50,7 +45,7 @@ impl DeflateError {
     pub const fn close_code(&self) -> CloseCode {
         match self {
             Self::MessageTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::Corrupt(_) | Self::DataAfterFinalBlock => CloseCode::INVALID_PAYLOAD,
+            Self::Corrupt(_) => CloseCode::INVALID_PAYLOAD,
             Self::Compress(_) => CloseCode::INTERNAL_ERROR,
         }
     }
@@ -200,15 +195,21 @@ impl Compressor {
 /// Feed the payload of each frame of a compressed message with [`Decompressor::feed`]
 /// and end the message with [`Decompressor::finish`]; or give the whole payload to
 /// [`Decompressor::decompress`].
+///
+/// A DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4) ends zlib's stream; the
+/// decompressor then starts a new stream primed with the last window of output, so what
+/// follows (the `00` octet the RFC's example appends, the next message, or more blocks)
+/// still decodes and may still refer back.
 pub struct Decompressor {
     inner: Decompress,
     config: CodecConfig,
     /// Bytes produced for the current message.
     produced: usize,
-    /// The current message reached BFINAL.
-    ended: bool,
-    /// The last window of output, kept to prime a new stream after BFINAL when the
-    /// context is taken over (RFC 7692 §7.2.3.3).
+    /// A stream was restarted after BFINAL and no payload byte has been fed to it since:
+    /// the `00 00 ff ff` tail is then not appended (it would open a stored block).
+    restarted_empty: bool,
+    /// The latest output, at least one window of it once that much was produced (at most
+    /// two windows), to prime a stream restarted after BFINAL.
     history: Vec<u8>,
 }
 
@@ -228,7 +229,7 @@ impl Decompressor {
             inner: Decompress::new_with_window_bits(false, config.window_bits.for_zlib()),
             config,
             produced: 0,
-            ended: false,
+            restarted_empty: false,
             history: Vec::new(),
         }
     }
@@ -255,20 +256,15 @@ impl Decompressor {
     /// # Errors
     /// As [`Decompressor::feed`].
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DeflateError> {
-        let message_start = out.len() - self.produced.min(out.len());
-        if !self.ended {
+        if !self.restarted_empty {
             self.inflate(&SYNC_TAIL, out, FlushDecompress::Sync)?;
         }
         if self.config.no_context_takeover {
             self.inner.reset(false);
-        } else if self.ended {
-            self.remember(&out[message_start..]);
-            self.restart_with_history()?;
-        } else {
-            self.remember(&out[message_start..]);
+            self.history.clear();
+            self.restarted_empty = false;
         }
         self.produced = 0;
-        self.ended = false;
         Ok(())
     }
 
@@ -282,26 +278,35 @@ impl Decompressor {
         self.finish(out)
     }
 
-    fn remember(&mut self, message: &[u8]) {
-        let window = self.config.window_bits.window_size().max(512);
-        if message.len() >= window {
+    fn window(&self) -> usize {
+        1 << self.config.window_bits.for_zlib()
+    }
+
+    fn remember(&mut self, bytes: &[u8]) {
+        let window = self.window();
+        if bytes.len() >= window {
             self.history.clear();
             self.history
-                .extend_from_slice(&message[message.len() - window..]);
+                .extend_from_slice(&bytes[bytes.len() - window..]);
         } else {
-            self.history.extend_from_slice(message);
-            let excess = self.history.len().saturating_sub(window);
-            self.history.drain(..excess);
+            self.history.extend_from_slice(bytes);
+            if self.history.len() > 2 * window {
+                let excess = self.history.len() - window;
+                self.history.drain(..excess);
+            }
         }
     }
 
-    fn restart_with_history(&mut self) -> Result<(), DeflateError> {
+    /// Starts a new stream after BFINAL, primed with the last window of output.
+    fn restart(&mut self) -> Result<(), DeflateError> {
         self.inner.reset(false);
-        if !self.history.is_empty() {
+        let keep = self.history.len().saturating_sub(self.window());
+        if self.history.len() > keep {
             self.inner
-                .set_dictionary(&self.history)
+                .set_dictionary(&self.history[keep..])
                 .map_err(|e| DeflateError::Corrupt(e.to_string()))?;
         }
+        self.restarted_empty = true;
         Ok(())
     }
 
@@ -314,14 +319,6 @@ impl Decompressor {
         let limit = self.config.max_message_size;
         let mut piece = input.len().saturating_mul(2).max(256);
         loop {
-            if self.ended {
-                // Only the appended tail (or nothing) may follow a final block.
-                return if input.is_empty() || flush == FlushDecompress::Sync {
-                    Ok(())
-                } else {
-                    Err(DeflateError::DataAfterFinalBlock)
-                };
-            }
             // Room for at most one byte past the limit, so passing it is detected without
             // producing more; pieces start near the input's size and double while the
             // inflater keeps filling them.
@@ -352,13 +349,21 @@ impl Decompressor {
             let status = status?;
             let used = usize::try_from(self.inner.total_in() - before_in).unwrap_or(usize::MAX);
             input = input.get(used..).unwrap_or_default();
+            if used > 0 {
+                self.restarted_empty = false;
+            }
             self.produced += made;
             if self.produced > limit {
                 out.truncate(out.len() - (self.produced - limit));
                 return Err(DeflateError::MessageTooBig { limit });
             }
+            self.remember(&out[start..]);
             if status == Status::StreamEnd {
-                self.ended = true;
+                //= RFC 7692 §7.2.3.4: "Using a DEFLATE Block with BFINAL Set to 1"
+                self.restart()?;
+                if input.is_empty() {
+                    return Ok(());
+                }
                 continue;
             }
             // Done when the input is used up and the output was not the bottleneck.
@@ -449,22 +454,30 @@ mod tests {
     //= type=test
     #[test]
     fn rfc7692_bfinal_then_shared_window() {
-        let mut d = Decompressor::new(CodecConfig::new());
-        let mut plain = Vec::new();
-        d.decompress(&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut plain)
-            .unwrap();
-        assert_eq!(plain, b"Hello");
-        // The next message may refer back into the previous one.
-        d.decompress(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut plain)
-            .unwrap();
-        assert_eq!(plain, b"HelloHello");
-        // Data after the final block is refused.
+        // The RFC's payload: a final block with "Hello", then 00 so the appended tail
+        // makes an empty stored block.
+        let rfc = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        // Without the 00 octet, as some senders do.
+        let bare = &rfc[..7];
+        for payload in [&rfc[..], bare] {
+            let mut d = Decompressor::new(CodecConfig::new());
+            let mut plain = Vec::new();
+            d.decompress(payload, &mut plain).unwrap();
+            assert_eq!(plain, b"Hello");
+            // The next message may refer back into the previous one.
+            d.decompress(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut plain)
+                .unwrap();
+            assert_eq!(plain, b"HelloHello");
+            d.decompress(payload, &mut plain).unwrap();
+            assert_eq!(plain, b"HelloHelloHello");
+        }
+        // Garbage after the final block is a new stream, and invalid.
         let mut d = Decompressor::new(CodecConfig::new());
         let err = d.decompress(
-            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x12],
-            &mut plain,
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xff, 0xff],
+            &mut Vec::new(),
         );
-        assert_eq!(err, Err(DeflateError::DataAfterFinalBlock));
+        assert!(matches!(err, Err(DeflateError::Corrupt(_))), "{err:?}");
     }
 
     //= RFC 7692 §7.2.3.5: "Two DEFLATE Blocks in One Message"
