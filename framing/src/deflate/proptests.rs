@@ -136,3 +136,55 @@ proptest! {
         }
     }
 }
+
+/// A sender that ends every message with a BFINAL block (RFC 7692 §7.2.3.4): a fresh zlib
+/// stream per message, primed with the last 32 KiB of what it sent before, finished, and
+/// followed by the `00` octet when `pad` says so.
+fn bfinal_payload(message: &[u8], history: &[u8], pad: bool) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut compress = Compress::new_with_window_bits(Compression::default(), false, 15);
+    let keep = history.len().saturating_sub(1 << 15);
+    if history.len() > keep {
+        compress
+            .set_dictionary(&history[keep..])
+            .expect("dictionary");
+    }
+    let mut out = Vec::with_capacity(message.len() + 64);
+    loop {
+        let consumed = usize::try_from(compress.total_in()).expect("fits");
+        let status = compress
+            .compress_vec(&message[consumed..], &mut out, FlushCompress::Finish)
+            .expect("compresses");
+        if status == Status::StreamEnd {
+            break;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+    if pad {
+        out.push(0x00);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
+
+    #[test]
+    fn bfinal_messages_keep_the_shared_window(
+        messages in proptest::collection::vec((message(), any::<bool>()), 1..6),
+        cuts in proptest::collection::vec(proptest::collection::vec(any::<prop::sample::Index>(), 0..4), 6),
+    ) {
+        let mut decompressor = Decompressor::new(CodecConfig::new());
+        let mut sent = Vec::new();
+        for ((message, pad), cuts) in messages.iter().zip(&cuts) {
+            let payload = bfinal_payload(message, &sent, *pad);
+            let mut out = Vec::new();
+            for piece in fragments(&payload, cuts) {
+                decompressor.feed(piece, &mut out).unwrap();
+            }
+            decompressor.finish(&mut out).unwrap();
+            prop_assert_eq!(&out, message);
+            sent.extend_from_slice(message);
+        }
+    }
+}
