@@ -9,7 +9,10 @@
 //!
 //! Functions: `compress` and `decompress`, each with context takeover (`takeover`) and
 //! with a reset after every message (`no-takeover`), window 15; `compress w9` with window
-//! 9. Every decompression is checked against the input before timing.
+//! 9. Every decompression is checked against the input before timing. Each timed
+//! iteration is one connection's worth: it creates the compressor or decompressor (zlib
+//! state and window allocations included) and runs every message of the workload through
+//! it.
 //!
 //! Run `cargo bench -p pulsecheck-benches --bench deflate`.
 

@@ -205,9 +205,12 @@ pub struct Decompressor {
     config: CodecConfig,
     /// Bytes produced for the current message.
     produced: usize,
-    /// A stream was restarted after BFINAL and no payload byte has been fed to it since:
-    /// the `00 00 ff ff` tail is then not appended (it would open a stored block).
+    /// No payload byte has reached the current stream since it was restarted after BFINAL,
+    /// or none has been fed for the current message: the `00 00 ff ff` tail is then not
+    /// appended (alone, it would open a stored block that swallows the next message).
     restarted_empty: bool,
+    /// Payload bytes fed for the current message.
+    fed: usize,
     /// The latest output, at least one window of it once that much was produced (at most
     /// two windows), to prime a stream restarted after BFINAL.
     history: Vec<u8>,
@@ -230,6 +233,7 @@ impl Decompressor {
             config,
             produced: 0,
             restarted_empty: false,
+            fed: 0,
             history: Vec::new(),
         }
     }
@@ -246,6 +250,7 @@ impl Decompressor {
     /// The data is not DEFLATE, or the message passes the size limit; either way the
     /// connection must be failed, and this decompressor is no longer usable.
     pub fn feed(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+        self.fed = self.fed.saturating_add(payload.len());
         self.inflate(payload, out, FlushDecompress::None)
     }
 
@@ -253,10 +258,15 @@ impl Decompressor {
     /// "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the
     /// message") and resets the context when no context takeover was agreed.
     ///
+    /// A compressed message with an empty payload is taken as an empty message. No
+    /// compliant sender produces one (an empty message compresses to at least `00`), but
+    /// appending the tail to nothing would leave the inflater inside a stored block.
+    ///
     /// # Errors
     /// As [`Decompressor::feed`].
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DeflateError> {
-        if !self.restarted_empty {
+        let fed = core::mem::take(&mut self.fed);
+        if fed > 0 && !self.restarted_empty {
             self.inflate(&SYNC_TAIL, out, FlushDecompress::Sync)?;
         }
         if self.config.no_context_takeover {
@@ -503,6 +513,23 @@ mod tests {
             d.decompress(&out, &mut plain).unwrap();
             assert!(plain.is_empty());
         }
+    }
+
+    #[test]
+    fn empty_payload_is_an_empty_message() {
+        let mut c = Compressor::new(CodecConfig::new());
+        let mut d = Decompressor::new(CodecConfig::new());
+        let mut plain = Vec::new();
+        for message in [&b"Hello"[..], b"", b"Hello"] {
+            let mut payload = Vec::new();
+            c.compress(message, &mut payload).unwrap();
+            d.decompress(&payload, &mut plain).unwrap();
+            // A peer's empty payload between messages changes nothing.
+            d.decompress(&[], &mut plain).unwrap();
+            d.feed(&[], &mut plain).unwrap();
+            d.finish(&mut plain).unwrap();
+        }
+        assert_eq!(plain, b"HelloHello");
     }
 
     #[test]

@@ -116,7 +116,8 @@ impl ServerPolicy {
     /// window and the offer gives no way to say so.
     pub fn answer(&self, offer: &DeflateOffer) -> Result<DeflateResponse, DeclineReason> {
         let min = |a: WindowBits, b: WindowBits| a.min(b);
-        //= RFC 7692 §7.1.2.1: the server answers "with the same or smaller value as the offer".
+        //= RFC 7692 §7.1.2.1: the server answers "with the same or smaller value as the
+        //= offer".
         let server_max_window_bits = match offer.server_max_window_bits {
             Some(offered) => Some(min(offered, self.server_max_window_bits)),
             None if self.server_max_window_bits < WindowBits::MAX => {
@@ -154,12 +155,13 @@ impl ServerPolicy {
     }
 }
 
-/// Why a server declined one offer (it then tries the next; RFC 7692 §5).
+/// Why a server declined one offer; it then tries the next one, in the client's order of
+/// preference (RFC 7692 §5).
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeclineReason {
-    /// The offer's parameters break RFC 7692 §7.1. RFC 7692 §5: a server "MUST decline"
-    /// such an offer; it does not fail the handshake.
+    /// The offer's parameters break RFC 7692 §7: a server "MUST decline" such an offer;
+    /// it does not fail the handshake.
     #[error(transparent)]
     Invalid(#[from] ParamError),
     /// The server limits the client's window, but the offer has no
@@ -231,7 +233,7 @@ pub fn negotiate_server<'a>(
     })
 }
 
-/// A response parameter that no offer allows (RFC 7692 §7.1).
+/// How a response fails to fit one offer (RFC 7692 §7.1.1 and §7.1.2).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Mismatch {
@@ -241,7 +243,8 @@ pub enum Mismatch {
     #[error("server_no_context_takeover was offered but not echoed (RFC 7692 §7.1.1.1)")]
     ServerNoContextTakeoverDropped,
     /// The offer limited `server_max_window_bits` and the response omits it or goes over.
-    /// RFC 7692 §7.1.2.1: the server answers "with the same or smaller value as the offer".
+    /// RFC 7692 §7.1.2.1: the server includes it "with the same or smaller value as the
+    /// offer".
     #[error(
         "server_max_window_bits {answered:?} exceeds the offered {offered} (RFC 7692 §7.1.2.1)"
     )]
@@ -257,8 +260,8 @@ pub enum Mismatch {
     #[error("client_max_window_bits in the response was never offered (RFC 7692 §7.1.2.2)")]
     ClientWindowNotOffered,
     /// The response's `client_max_window_bits` is larger than the offered value.
-    /// RFC 7692 §7.1.2.2: the client "MUST _Fail the WebSocket Connection_" on a value it
-    /// cannot honour, and it offered to honour only values up to its limit.
+    /// RFC 7692 §7.1.2.2 lets the server answer "with a value equal to or smaller than the
+    /// received value".
     #[error("client_max_window_bits {answered} exceeds the offered {offered} (RFC 7692 §7.1.2.2)")]
     ClientWindowTooLarge {
         /// The offered limit.
@@ -268,24 +271,29 @@ pub enum Mismatch {
     },
 }
 
-/// Why a client fails the connection after the handshake response (RFC 7692 §5: "If a
-/// server responds with ... an extension negotiation response not conforming to ... the
-/// client MUST _Fail the WebSocket Connection_").
+/// Why a client fails the connection after the handshake response. RFC 7692 §7: "A
+/// client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension
+/// negotiation offer for this extension with an extension negotiation response meeting
+/// any of the following conditions", among them "The client does not support the
+/// configuration that the response represents."
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponseError {
     /// The header breaks RFC 6455 §9.1.
     #[error(transparent)]
     Syntax(#[from] HeaderSyntaxError),
-    /// A parameter breaks RFC 7692 §7.1.
+    /// A parameter breaks RFC 7692 §7 or §7.1.
     #[error(transparent)]
     Invalid(#[from] ParamError),
-    /// The response accepts permessage-deflate that the client never offered (RFC 6455
-    /// §9.1: the server's extensions must come from the client's list).
-    #[error("the response names permessage-deflate, which was not offered (RFC 6455 §9.1)")]
+    /// The response accepts permessage-deflate that the client never offered. RFC 6455
+    /// §4.1: "If the response includes a |Sec-WebSocket-Extensions| header field and this
+    /// header field indicates the use of an extension that was not present in the
+    /// client's handshake ..., the client MUST _Fail the WebSocket Connection_."
+    #[error("the response names permessage-deflate, which was not offered (RFC 6455 §4.1)")]
     NotOffered,
-    /// permessage-deflate appears more than once in the response (RFC 7692 §5: the
-    /// server accepts at most one offer).
+    /// permessage-deflate appears more than once in the response. RFC 7692 §5: "A server
+    /// MUST NOT accept a PMCE extension negotiation offer together with another extension
+    /// if the PMCE will conflict with the extension on their use of the RSV1 bit."
     #[error("permessage-deflate appears more than once in the response (RFC 7692 §5)")]
     Repeated,
     /// The response matches none of the offers: one mismatch per offer, in order.

@@ -318,35 +318,36 @@ fn parse_one_value<'a>(
     }
 }
 
-/// A permessage-deflate parameter list broke a rule of RFC 7692 §7.1.
+/// A permessage-deflate parameter list broke a rule of RFC 7692 §7 and §7.1.
 ///
-/// A server that meets one in an offer declines that offer (RFC 7692 §5); a client that
-/// meets one in the response fails the connection (RFC 7692 §5).
+/// RFC 7692 §7: "A server MUST decline an extension negotiation offer for this extension
+/// if any of the following conditions are met" and "A client MUST _Fail the WebSocket
+/// Connection_ if the peer server accepted an extension negotiation offer for this
+/// extension with an extension negotiation response meeting any of the following
+/// conditions": a parameter not defined, an invalid value, or a repeated name.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParamError {
-    /// A parameter RFC 7692 does not define. RFC 7692 §7.1: "A server MUST decline an
-    /// extension negotiation offer for this extension if ... The negotiation offer contains
+    /// A parameter RFC 7692 does not define. RFC 7692 §7: "The negotiation offer contains
     /// an extension parameter not defined for use in an offer."
-    #[error("unknown parameter {0:?} (RFC 7692 §7.1)")]
+    #[error("unknown parameter {0:?} (RFC 7692 §7)")]
     Unknown(String),
-    /// The same parameter twice. RFC 7692 §7.1: "... contains multiple extension parameters
-    /// with the same name."
-    #[error("parameter {0} appears twice (RFC 7692 §7.1)")]
+    /// The same parameter twice. RFC 7692 §7: "The negotiation offer contains multiple
+    /// extension parameters with the same name."
+    #[error("parameter {0} appears twice (RFC 7692 §7)")]
     Duplicate(Parameter),
-    /// A `*_no_context_takeover` parameter with a value. RFC 7692 §7.1.1.1/§7.1.1.2: "This
-    /// parameter has no value."
+    /// A `*_no_context_takeover` parameter with a value: RFC 7692 §7.1.1.1 and §7.1.1.2
+    /// define both without one.
     #[error("{0} must not have a value (RFC 7692 §7.1.1)")]
     UnexpectedValue(Parameter),
-    /// `server_max_window_bits` without a value, or `client_max_window_bits` without a
-    /// value in a response. RFC 7692 §7.1.2.2: a server "MUST include the
-    /// 'client_max_window_bits' extension parameter ... with a value".
+    /// `server_max_window_bits` without a value (RFC 7692 §7.1.2.1 gives it the ABNF
+    /// `1*DIGIT`), or `client_max_window_bits` without a value in a response (RFC 7692
+    /// §7.1.2.2 allows a bare `client_max_window_bits` only in an offer).
     #[error("{0} needs a value here (RFC 7692 §7.1.2)")]
     MissingValue(Parameter),
-    /// A window-bits value that is not a decimal integer from 8 to 15 without leading
-    /// zeros. RFC 7692 §7.1.2.1: "The value MUST conform to the following ABNF:
-    /// `server-max-window-bits = 1*DIGIT`" and "a decimal integer value without leading
-    /// zeroes between 8 to 15, inclusive".
+    /// A window-bits value that is not "a decimal integer value without leading zeroes
+    /// between 8 to 15, inclusive" (RFC 7692 §7.1.2.1, §7.1.2.2; ABNF `1*DIGIT`, quoted
+    /// values unquoted first as RFC 6455 §9.1 allows).
     #[error("{param} has value {value:?}; expected 8..15 without leading zeros (RFC 7692 §7.1.2)")]
     InvalidWindowBits {
         /// Which parameter.
@@ -461,7 +462,7 @@ impl DeflateOffer {
     /// [`PERMESSAGE_DEFLATE`]).
     ///
     /// # Errors
-    /// The rule of RFC 7692 §7.1 the offer breaks; a server declines such an offer.
+    /// The rule of RFC 7692 §7 the offer breaks; a server declines such an offer.
     pub fn from_params(params: &[(&str, Option<Cow<'_, str>>)]) -> Result<Self, ParamError> {
         let seen = collect(params)?;
         Ok(Self {
@@ -481,7 +482,7 @@ impl DeflateResponse {
     /// Reads a response's parameters.
     ///
     /// # Errors
-    /// The rule of RFC 7692 §7.1 the response breaks; a client fails the connection.
+    /// The rule of RFC 7692 §7 the response breaks; a client fails the connection.
     pub fn from_params(params: &[(&str, Option<Cow<'_, str>>)]) -> Result<Self, ParamError> {
         let seen = collect(params)?;
         Ok(Self {
