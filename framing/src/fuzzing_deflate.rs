@@ -48,22 +48,19 @@ pub fn deflate_no_panic(data: &[u8]) {
     let limit = 4096;
     let mut decompressor =
         Decompressor::new(codec_config_from_byte(selector).with_max_message_size(limit));
-    // Messages separated by 0xFF 0x00, each fed in two pieces.
+    // Messages separated by 0xFF, each fed in two pieces. Errors do not stop the loop: a
+    // caller that goes on after one must get errors or garbage, never a panic.
     for message in rest.split(|&b| b == 0xFF) {
         let (a, b) = message.split_at(message.len() / 2);
         let mut out = Vec::new();
-        let result = decompressor
-            .feed(a, &mut out)
-            .and_then(|()| decompressor.feed(b, &mut out))
-            .and_then(|()| decompressor.finish(&mut out));
+        let _ = decompressor.feed(a, &mut out);
+        let _ = decompressor.feed(b, &mut out);
+        let _ = decompressor.finish(&mut out);
         assert!(
             out.len() <= limit,
             "{} bytes past a {limit}-byte limit",
             out.len()
         );
-        if result.is_err() {
-            return;
-        }
     }
 }
 

@@ -332,7 +332,8 @@ impl Decompressor {
             // Room for at most one byte past the limit, so passing it is detected without
             // producing more; pieces start near the input's size and double while the
             // inflater keeps filling them.
-            let room = (limit - self.produced)
+            let room = limit
+                .saturating_sub(self.produced)
                 .saturating_add(1)
                 .min(INFLATE_PIECE)
                 .min(piece);
@@ -364,7 +365,11 @@ impl Decompressor {
             }
             self.produced += made;
             if self.produced > limit {
-                out.truncate(out.len() - (self.produced - limit));
+                // Keep exactly `limit` bytes of this message; what passed it came from this
+                // call, so `over <= made`.
+                let over = self.produced - limit;
+                out.truncate(out.len().saturating_sub(over));
+                self.produced = limit;
                 return Err(DeflateError::MessageTooBig { limit });
             }
             self.remember(&out[start..]);
@@ -410,6 +415,13 @@ mod tests {
         assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
         let mut plain = Vec::new();
         d.decompress(&out, &mut plain).unwrap();
+        assert_eq!(plain, b"Hello");
+        // The same message in two frames: f2 48 cd, then c9 c9 07 00.
+        let mut d = Decompressor::new(CodecConfig::new());
+        let mut plain = Vec::new();
+        d.feed(&[0xf2, 0x48, 0xcd], &mut plain).unwrap();
+        d.feed(&[0xc9, 0xc9, 0x07, 0x00], &mut plain).unwrap();
+        d.finish(&mut plain).unwrap();
         assert_eq!(plain, b"Hello");
     }
 
@@ -582,6 +594,10 @@ mod tests {
             second,
             Err(DeflateError::MessageTooBig { limit: limit - 1 })
         );
+        // A caller that goes on after the error gets errors or garbage, never a panic.
+        let _ = d.finish(&mut out);
+        let _ = d.decompress(&exact, &mut out);
+        let _ = d.decompress(b"\xff", &mut out);
     }
 
     #[test]
