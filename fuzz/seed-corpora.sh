@@ -10,7 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../fixtures"
-for target in sse_no_panic sse_oracle sse_chunking sse_roundtrip ws_no_panic ws_oracle ws_roundtrip ws_messages; do
+for target in sse_no_panic sse_oracle sse_chunking sse_roundtrip ws_no_panic ws_oracle ws_roundtrip ws_messages ws_deflate_no_panic ws_deflate_roundtrip; do
   mkdir -p "$here/corpus/$target"
 done
 for f in "$fixtures"/sse/*.sse; do
@@ -41,3 +41,13 @@ for path in sorted(src.glob("*.hex")):
         (corpus / target / path.stem).write_bytes(out)
     (corpus / "ws_oracle" / path.stem).write_bytes(bytes([1, role]) + out)
 PY
+# permessage-deflate targets: offer headers, and RFC 7692 §7.2.3's compressed "Hello"
+# messages after a selector byte (window bits, context takeover, level; see
+# pulsecheck_ws::fuzzing_deflate).
+printf 'permessage-deflate; client_max_window_bits, permessage-deflate; server_max_window_bits=10' \
+  > "$here/corpus/ws_deflate_no_panic/offers"
+printf '\x07\xf2\x48\xcd\xc9\xc9\x07\x00\xff\xf2\x00\x11\x00\x00' \
+  > "$here/corpus/ws_deflate_no_panic/rfc7692-hello"
+printf '\x07\x05Hello\x00Hello\x00\x00{"a": [1, 2, 3], "a": [1, 2, 3]}' \
+  > "$here/corpus/ws_deflate_roundtrip/hello"
+printf '\x08\x00Hello\x00Hello' > "$here/corpus/ws_deflate_roundtrip/window8-reset"

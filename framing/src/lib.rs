@@ -60,13 +60,39 @@
 //!   probe needs to send exactly the frames a correct peer never would.
 //! - **Handshake.** The [`handshake`] module builds and validates the opening handshake of
 //!   RFC 6455 §4 on both sides, parsing HTTP with httparse.
+//! - **Compression.** The [`deflate`] module is permessage-deflate (RFC 7692): it parses
+//!   and checks offers and responses, negotiates on either side (a server *declines* an
+//!   offer it cannot accept, a client *fails* on a response it cannot accept, each with
+//!   the rule named), compresses and decompresses messages with context takeover and
+//!   window bits on flate2's zlib-rs backend, stops a decompression bomb at a size limit
+//!   in bounded memory (close code 1009), and says where RSV1 may be set.
+//!
+//! ```
+//! use pulsecheck_ws::deflate::{CodecConfig, Compressor, Decompressor, ServerPolicy, negotiate_server};
+//!
+//! // A client offers a small server window first, then anything; the server takes the first.
+//! let offers = ["permessage-deflate; server_max_window_bits=10, permessage-deflate"];
+//! let outcome = negotiate_server(&ServerPolicy::default(), offers)?;
+//! let (_, response, agreement) = outcome.accepted.expect("an offer is acceptable");
+//! assert_eq!(response.to_string(), "permessage-deflate; server_max_window_bits=10");
+//!
+//! // The server compresses with the agreed window; a reader decompresses with a limit.
+//! let config = CodecConfig::new().with_window_bits(agreement.server_max_window_bits);
+//! let mut payload = Vec::new();
+//! Compressor::new(config).compress(b"Hello", &mut payload)?;
+//! let mut message = Vec::new();
+//! Decompressor::new(config.with_max_message_size(1 << 20)).decompress(&payload, &mut message)?;
+//! assert_eq!(message, b"Hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # What it does not do
 //!
 //! No I/O: the caller reads sockets and owns the buffers, which makes every parser usable
-//! from blocking code, async code, a fuzzer or a file. No extension is implemented:
+//! from blocking code, async code, a fuzzer or a file. The readers do not decompress:
 //! permessage-deflate's RSV1 can be allowed, and text messages whose first frame sets an RSV
-//! bit are then left unvalidated (they are compressed), but nothing is decompressed. No
+//! bit are then left unvalidated (they are compressed); the caller hands their payloads to
+//! a [`deflate::Decompressor`] and checks RSV1 with [`deflate::check_rsv1`]. No
 //! connection state machine beyond what the rules need: answering pings or closing is the
 //! caller's decision, informed by [`Assembled`] and [`Violation`].
 //!
@@ -87,6 +113,7 @@
 #![warn(unnameable_types)]
 
 pub mod close;
+pub mod deflate;
 pub mod encode;
 pub mod error;
 mod fast_utf8;
@@ -104,6 +131,8 @@ pub mod oracle;
 
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub mod fuzzing_deflate;
 
 #[cfg(test)]
 mod tests;

@@ -32,8 +32,9 @@ enum Mode {
     /// Writes are held until [`BUFFER_BYTES`] accumulate ([`Fault::Buffered`]).
     Buffered(Vec<u8>),
     /// Writes go through a gzip compressor that is never flushed
-    /// ([`Fault::GzipBuffered`]).
-    Gzip(GzEncoder<Vec<u8>>),
+    /// ([`Fault::GzipBuffered`]). Boxed: flate2's zlib-rs backend, which
+    /// pulsecheck-ws enables, makes the encoder too big to hold inline.
+    Gzip(Box<GzEncoder<Vec<u8>>>),
     /// An event is held until the next one is written, then both go out in one
     /// frame ([`Fault::HeldUntilNext`]). `held` keeps the held event and whatever
     /// was written behind it; `holding` says whether an event is waiting.
@@ -73,7 +74,9 @@ impl Out {
         let mode = match encoding {
             Encoding::Plain => Mode::Plain,
             Encoding::Buffered => Mode::Buffered(Vec::with_capacity(BUFFER_BYTES * 2)),
-            Encoding::Gzip => Mode::Gzip(GzEncoder::new(Vec::new(), Compression::default())),
+            Encoding::Gzip => {
+                Mode::Gzip(Box::new(GzEncoder::new(Vec::new(), Compression::default())))
+            }
             Encoding::HeldUntilNext => Mode::HeldUntilNext {
                 held: Vec::new(),
                 holding: false,
