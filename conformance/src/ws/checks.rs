@@ -18,12 +18,25 @@ use crate::ws::connection::{WsConnection, WsError, WsEvent, open, random_bytes, 
 use crate::ws::describe;
 
 /// Everything the WebSocket checks run against.
+///
+/// Two waits. Opening a connection (TCP, TLS, the opening handshake up to its
+/// 101) and the echoes of checks that need one get [`wait`](Self::wait). A check
+/// that sent something and waits for the server's reaction to it — a Pong, a
+/// Close, the connection failing — waits the connection's [`AnswerWait`]:
+/// [`AnswerWait::ROUND_TRIPS`] times as long as that connection took to open, at
+/// least [`AnswerWait::FLOOR`], at most `wait`. Opening takes at least one round
+/// trip, so a server over a slow link gets 20 of its round trips, and one on
+/// loopback (well under a millisecond) gets 1 s, where a server that never
+/// answers would otherwise cost the full `wait` per check. The rule is stated in
+/// every message that reports a missing answer ("no pong within 1.0 s (20 × the
+/// 0.4 ms the connection took to open, at least 1 s)").
 pub struct WsProbe {
     /// Connections (TCP, TLS with `--cacert`/`--insecure`).
     pub client: Client,
     /// The endpoint (`ws://` or `wss://`).
     pub url: Url,
-    /// How long to wait for an answer.
+    /// How long to wait for a connection to open (TCP, TLS, the 101) and for
+    /// echoes; also the most an [`AnswerWait`] can be.
     pub wait: Duration,
     /// How long the heartbeat checks watch an idle connection (`--observe`);
     /// [`WsProbe::DEFAULT_OBSERVE`] unless set with [`WsProbe::with_observe`].
@@ -69,6 +82,14 @@ impl WsProbe {
     /// Opens a connection with a standard handshake.
     pub async fn open(&self) -> Result<WsConnection, WsError> {
         open(&self.client, &self.url, self.wait).await
+    }
+
+    /// Opens a connection with a standard handshake, timing it: the connection,
+    /// and how long to wait on it for the server's reaction to what is sent.
+    pub async fn open_timed(&self) -> Result<(WsConnection, AnswerWait), WsError> {
+        let started = Instant::now();
+        let conn = self.open().await?;
+        Ok((conn, AnswerWait::new(started.elapsed(), self.wait)))
     }
 
     /// Whether the server echoes messages (checked once): checks that need an
@@ -124,6 +145,76 @@ impl WsProbe {
         };
         let path = &self.url[url::Position::BeforePath..url::Position::AfterQuery];
         format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n")
+    }
+}
+
+/// How long a check waits for the server to react to what it sent on a
+/// connection (a Pong, a Close, the connection failing): [`ROUND_TRIPS`] times as
+/// long as the connection took to open (TCP, TLS, the opening handshake: at least
+/// one round trip), at least [`FLOOR`], at most the probe's
+/// [`wait`](WsProbe::wait). Measured on each connection as it opens, so a server
+/// that slows down under the suite's load gets more time too.
+///
+/// [`ROUND_TRIPS`]: AnswerWait::ROUND_TRIPS
+/// [`FLOOR`]: AnswerWait::FLOOR
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerWait {
+    /// How long the connection took to open.
+    opening: Duration,
+    /// The probe's wait, the cap.
+    cap: Duration,
+}
+
+impl AnswerWait {
+    /// How many openings' worth a reaction gets.
+    pub const ROUND_TRIPS: u32 = 20;
+
+    /// The shortest answer wait: what a server on loopback gets, however fast
+    /// it opened.
+    pub const FLOOR: Duration = Duration::from_secs(1);
+
+    /// The answer wait of a connection that took `opening` to open, capped at
+    /// `cap` (the probe's [`wait`](WsProbe::wait)).
+    pub fn new(opening: Duration, cap: Duration) -> Self {
+        AnswerWait { opening, cap }
+    }
+
+    /// How long to wait.
+    pub fn duration(&self) -> Duration {
+        self.opening
+            .saturating_mul(Self::ROUND_TRIPS)
+            .max(Self::FLOOR)
+            .min(self.cap)
+    }
+
+    /// When a wait starting now ends.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.duration()
+    }
+}
+
+/// "1.0 s (20 × the 0.4 ms the connection took to open, at least 1 s)", "1.6 s
+/// (20 × the 80.0 ms the connection took to open)", "5.0 s (the probe's wait;
+/// 20 × the 400.0 ms the connection took to open is longer)".
+impl std::fmt::Display for AnswerWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scaled = self.opening.saturating_mul(Self::ROUND_TRIPS);
+        let rule = format!(
+            "{} × the {:.1} ms the connection took to open",
+            Self::ROUND_TRIPS,
+            ms(self.opening)
+        );
+        let wait = self.duration();
+        write!(f, "{:.1} s (", secs(wait))?;
+        if wait == self.cap && scaled > self.cap {
+            write!(f, "the probe's wait; {rule} is longer)")
+        } else if scaled < Self::FLOOR && wait == Self::FLOOR {
+            write!(f, "{rule}, at least {:.0} s)", secs(Self::FLOOR))
+        } else if wait < scaled.max(Self::FLOOR) {
+            write!(f, "the probe's wait)")
+        } else {
+            write!(f, "{rule})")
+        }
     }
 }
 
@@ -560,11 +651,11 @@ async fn handshake_extensions(probe: &WsProbe) -> Outcome {
 /// (a Close, ideally 1002, or dropping TCP) without echoing?
 async fn expect_failed_connection(
     mut conn: WsConnection,
-    wait: Duration,
+    wait: AnswerWait,
     what: &str,
     codes: &[u16],
 ) -> Outcome {
-    let deadline = Instant::now() + wait;
+    let deadline = wait.deadline();
     loop {
         match conn.next_event(deadline).await {
             WsEvent::Close { code, .. } => {
@@ -615,7 +706,7 @@ async fn expect_failed_connection(
             }
             WsEvent::Timeout => {
                 return Outcome::fail(
-                    format!("{what}: no reaction within {:.0} s", wait.as_secs_f64()),
+                    format!("{what}: no reaction within {wait}"),
                     evidence(
                         &conn,
                         "the connection failed (Close 1002 or dropped)",
@@ -628,14 +719,14 @@ async fn expect_failed_connection(
 }
 
 async fn unmasked_client_frame(probe: &WsProbe) -> Outcome {
-    let mut conn = match probe.open().await {
+    let (mut conn, wait) = match probe.open_timed().await {
         Ok(c) => c,
         Err(e) => return no_connection(&e),
     };
     if let Err(e) = conn.send_frame(true, 1, b"unmasked", false, None).await {
         return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
     }
-    expect_failed_connection(conn, probe.wait, "unmasked text frame", &[1002]).await
+    expect_failed_connection(conn, wait, "unmasked text frame", &[1002]).await
 }
 
 async fn server_frames_unmasked(probe: &WsProbe) -> Outcome {
@@ -660,7 +751,7 @@ async fn server_frames_unmasked(probe: &WsProbe) -> Outcome {
 
 /// Sends a 20-byte text frame with a forced length encoding and expects failure.
 async fn forced_length(probe: &WsProbe, header: &[u8], what: &str, codes: &[u16]) -> Outcome {
-    let mut conn = match probe.open().await {
+    let (mut conn, wait) = match probe.open_timed().await {
         Ok(c) => c,
         Err(e) => return no_connection(&e),
     };
@@ -672,7 +763,7 @@ async fn forced_length(probe: &WsProbe, header: &[u8], what: &str, codes: &[u16]
     if let Err(e) = conn.send_raw(&frame).await {
         return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
     }
-    expect_failed_connection(conn, probe.wait, what, codes).await
+    expect_failed_connection(conn, wait, what, codes).await
 }
 
 async fn non_minimal_16(probe: &WsProbe) -> Outcome {
@@ -707,7 +798,7 @@ async fn length_top_bit(probe: &WsProbe) -> Outcome {
 }
 
 async fn ping_pong(probe: &WsProbe) -> Outcome {
-    let mut conn = match probe.open().await {
+    let (mut conn, wait) = match probe.open_timed().await {
         Ok(c) => c,
         Err(e) => return no_connection(&e),
     };
@@ -719,7 +810,7 @@ async fn ping_pong(probe: &WsProbe) -> Outcome {
     {
         return Outcome::error(format!("could not send: {e}"), conn.transcript.clone());
     }
-    let deadline = Instant::now() + probe.wait;
+    let deadline = wait.deadline();
     loop {
         match conn.next_event(deadline).await {
             WsEvent::Pong(data) if data == payload => {
@@ -739,6 +830,16 @@ async fn ping_pong(probe: &WsProbe) -> Outcome {
                 );
             }
             WsEvent::Ping(_) => {}
+            WsEvent::Timeout => {
+                return Outcome::fail(
+                    format!("no pong within {wait}"),
+                    evidence(
+                        &conn,
+                        "a Pong with the ping's payload",
+                        format!("nothing within {wait}"),
+                    ),
+                );
+            }
             other => {
                 return Outcome::fail(
                     format!("no pong: {other}"),
@@ -749,9 +850,13 @@ async fn ping_pong(probe: &WsProbe) -> Outcome {
     }
 }
 
-/// Sends a Close with `code`; returns the connection and what came back.
-async fn close_with(probe: &WsProbe, code: u16) -> Result<(WsConnection, WsEvent), Outcome> {
-    let mut conn = probe.open().await.map_err(|e| no_connection(&e))?;
+/// Sends a Close with `code`; returns the connection, what came back within the
+/// connection's answer wait, and that wait.
+async fn close_with(
+    probe: &WsProbe,
+    code: u16,
+) -> Result<(WsConnection, WsEvent, AnswerWait), Outcome> {
+    let (mut conn, wait) = probe.open_timed().await.map_err(|e| no_connection(&e))?;
     let mut body = code.to_be_bytes().to_vec();
     body.extend_from_slice(b"pulsecheck");
     if let Err(e) = conn.send_frame(true, 8, &body, true, None).await {
@@ -760,19 +865,27 @@ async fn close_with(probe: &WsProbe, code: u16) -> Result<(WsConnection, WsEvent
             conn.transcript.clone(),
         ));
     }
-    let deadline = Instant::now() + probe.wait;
+    let deadline = wait.deadline();
     let event = loop {
         match conn.next_event(deadline).await {
             WsEvent::Ping(_) | WsEvent::Pong(_) => {}
             other => break other,
         }
     };
-    Ok((conn, event))
+    Ok((conn, event, wait))
+}
+
+/// What came back, for people: a missing answer says how long it was awaited.
+fn answer(event: &WsEvent, wait: AnswerWait) -> String {
+    match event {
+        WsEvent::Timeout => format!("nothing within {wait}"),
+        other => other.to_string(),
+    }
 }
 
 async fn close_new_codes(probe: &WsProbe) -> Outcome {
     for code in [1012u16, 1013, 1014] {
-        let (conn, event) = match close_with(probe, code).await {
+        let (conn, event, wait) = match close_with(probe, code).await {
             Ok(r) => r,
             Err(o) => return o,
         };
@@ -780,14 +893,23 @@ async fn close_new_codes(probe: &WsProbe) -> Outcome {
             WsEvent::Close {
                 code: Some(1002), ..
             }
-            | WsEvent::Eof
-            | WsEvent::Timeout => {
+            | WsEvent::Eof => {
                 return Outcome::fail(
                     format!("a Close with {code} was treated as an error"),
                     evidence(
                         &conn,
                         "a Close in answer (echoing the code is customary)",
                         event.to_string(),
+                    ),
+                );
+            }
+            WsEvent::Timeout => {
+                return Outcome::fail(
+                    format!("a Close with {code} got no answer"),
+                    evidence(
+                        &conn,
+                        "a Close in answer (echoing the code is customary)",
+                        answer(&event, wait),
                     ),
                 );
             }
@@ -804,7 +926,7 @@ async fn close_new_codes(probe: &WsProbe) -> Outcome {
 }
 
 async fn close_1015(probe: &WsProbe) -> Outcome {
-    let (conn, event) = match close_with(probe, 1015).await {
+    let (conn, event, wait) = match close_with(probe, 1015).await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -814,18 +936,18 @@ async fn close_1015(probe: &WsProbe) -> Outcome {
         } => Outcome::pass("answered with Close 1002"),
         WsEvent::Eof => Outcome::pass("the server dropped the connection"),
         other => Outcome::fail(
-            format!("Close 1015 got {other}"),
+            format!("Close 1015 got {}", answer(&other, wait)),
             evidence(
                 &conn,
                 "Close 1002 (protocol error) or the connection dropped",
-                other.to_string(),
+                answer(&other, wait),
             ),
         ),
     }
 }
 
 async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
-    let (mut conn, event) = match close_with(probe, 1000).await {
+    let (mut conn, event, wait) = match close_with(probe, 1000).await {
         Ok(r) => r,
         Err(o) => return o,
     };
@@ -860,11 +982,11 @@ async fn server_closes_tcp(probe: &WsProbe) -> Outcome {
             ),
         ),
         other => Outcome::fail(
-            format!("no Close in answer: {other}"),
+            format!("no Close in answer: {}", answer(&other, wait)),
             evidence(
                 &conn,
                 "a Close in answer, then TCP closed",
-                other.to_string(),
+                answer(&other, wait),
             ),
         ),
     }
@@ -996,13 +1118,14 @@ fn median(sorted: &[Duration]) -> Duration {
 }
 
 async fn pong_latency(probe: &WsProbe) -> Outcome {
-    let mut conn = match probe.open().await {
+    let (mut conn, wait) = match probe.open_timed().await {
         Ok(c) => c,
         Err(e) => return no_connection(&e),
     };
-    // One budget for the whole series: a server that pongs late or never costs
-    // `wait`, not ten times it.
-    let deadline = Instant::now() + probe.wait;
+    // Each pong is awaited for the connection's answer wait (as ws/ping/pong
+    // awaits its one), and the whole series for `wait`: a server that pongs late
+    // or never costs one answer wait, a slow one at most `wait`, not ten times it.
+    let series_end = Instant::now() + probe.wait;
     let mut latencies = Vec::with_capacity(LATENCY_PINGS);
     let mut other_pongs = 0_usize;
     let mut missing = None;
@@ -1013,6 +1136,7 @@ async fn pong_latency(probe: &WsProbe) -> Outcome {
             missing = Some((i, format!("could not send it: {e}")));
             break;
         }
+        let deadline = wait.deadline().min(series_end);
         loop {
             let event = if Instant::now() < deadline {
                 conn.next_event(deadline).await
@@ -1030,9 +1154,16 @@ async fn pong_latency(probe: &WsProbe) -> Outcome {
                     let _ = conn.send_frame(true, 10, &data, true, None).await;
                 }
                 WsEvent::Message { .. } => {}
-                WsEvent::Timeout => {
-                    let why = format!("no pong within {:.1} s", secs(probe.wait));
+                WsEvent::Timeout if deadline == series_end => {
+                    let why = format!(
+                        "no pong before the {:.1} s for the whole series ran out",
+                        secs(probe.wait)
+                    );
                     missing = Some((i, why));
+                    break 'pings;
+                }
+                WsEvent::Timeout => {
+                    missing = Some((i, format!("no pong within {wait}")));
                     break 'pings;
                 }
                 other => {
@@ -1342,6 +1473,32 @@ mod tests {
 
     fn millis(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_answer_wait_is_20_openings_at_least_1_s_at_most_the_wait() {
+        let wait = Duration::from_secs(5);
+        let loopback = AnswerWait::new(Duration::from_micros(400), wait);
+        assert_eq!(loopback.duration(), Duration::from_secs(1));
+        assert_eq!(
+            loopback.to_string(),
+            "1.0 s (20 × the 0.4 ms the connection took to open, at least 1 s)"
+        );
+        let remote = AnswerWait::new(millis(80), wait);
+        assert_eq!(remote.duration(), millis(1600));
+        assert_eq!(
+            remote.to_string(),
+            "1.6 s (20 × the 80.0 ms the connection took to open)"
+        );
+        let slow = AnswerWait::new(millis(400), wait);
+        assert_eq!(slow.duration(), wait);
+        assert_eq!(
+            slow.to_string(),
+            "5.0 s (the probe's wait; 20 × the 400.0 ms the connection took to open is longer)"
+        );
+        let short_wait = AnswerWait::new(millis(1), millis(500));
+        assert_eq!(short_wait.duration(), millis(500));
+        assert_eq!(short_wait.to_string(), "0.5 s (the probe's wait)");
     }
 
     #[test]
