@@ -306,9 +306,20 @@ async fn every_check_passes_against_the_clean_reference_server() {
         let r = results.iter().find(|r| r.id == id).expect("the check ran");
         (r.verdict, r.message.clone())
     };
-    // The replay is tried from the earliest, a middle and the last id.
+    // The replay is tried from the earliest, a middle and the last id (and from
+    // the last shorter id too when the ids seen grew a digit, which depends on
+    // how many came in the window).
     let (_, replay) = said("sse/reconnect/last-event-id-replay");
-    assert!(replay.starts_with("resumed from 3 points"), "{replay}");
+    assert!(
+        [
+            "(the earliest id seen)",
+            "(an id in the middle)",
+            "(the last id seen)"
+        ]
+        .iter()
+        .all(|point| replay.contains(point)),
+        "{replay}"
+    );
     // The retry goes with the first event.
     let (_, retry) = said("sse/retry/kept");
     assert!(retry.contains("sent with an event"), "{retry}");
