@@ -101,7 +101,7 @@ pub(crate) struct ProbeArgs {
     pub http2_prior_knowledge: bool,
     /// Judge CORS for a page at this origin (e.g. https://app.example); without it
     /// the CORS checks judge only a server that serves other origins.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_origin)]
     pub(crate) origin: Option<String>,
 }
 
@@ -362,7 +362,7 @@ async fn probe_stream(plan: &Plan<'_>, url: Url, display: &str) -> Result<RunRes
         .collect();
     let options = ProbeOptions {
         observe: plan.observe,
-        origin: plan.args.origin.as_deref().map(parse_origin).transpose()?,
+        origin: plan.args.origin.clone(),
         ..ProbeOptions::default()
     };
     let probe = Arc::new(SseProbe::new(plan.client.clone(), url, options));

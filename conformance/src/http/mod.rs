@@ -93,6 +93,7 @@ use tokio::time::{Instant, timeout_at};
 use url::{Position, Url};
 
 pub use error::{ClientError, HttpStage, Phase, TlsFailure};
+pub(crate) use raw::lowercase_headers;
 pub use raw::{RawIo, RawReply, RawStream};
 pub use response::{Next, Redirect, Response, TimedChunk, Timing};
 pub use wire::{Malformation, MalformationKind, quote};
@@ -388,25 +389,15 @@ impl Client {
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
             let http2 = alpn.as_deref() == Some("h2");
-            let wire = Self::wire_log(http2, no_body);
-            let tapped = Tap::new(tls, Arc::clone(&wire));
-            let head_deadline = self.phase_deadline(head_limit);
-            let (sender, connection) =
-                timeout_at(head_deadline, connect::start_http(tapped, http2))
-                    .await
-                    .map_err(|_| head_timeout())?
-                    .map_err(|source| http_error(&wire, HttpStage::Handshake, url, source))?;
+            let (sender, connection, wire) = self
+                .start_tapped(tls, http2, no_body, url, head_limit)
+                .await?;
             (sender, connection, alpn, Some(tls_at), wire)
         } else {
             let http2 = self.config.http2_prior_knowledge;
-            let wire = Self::wire_log(http2, no_body);
-            let tapped = Tap::new(stream, Arc::clone(&wire));
-            let head_deadline = self.phase_deadline(head_limit);
-            let (sender, connection) =
-                timeout_at(head_deadline, connect::start_http(tapped, http2))
-                    .await
-                    .map_err(|_| head_timeout())?
-                    .map_err(|source| http_error(&wire, HttpStage::Handshake, url, source))?;
+            let (sender, connection, wire) = self
+                .start_tapped(stream, http2, no_body, url, head_limit)
+                .await?;
             (sender, connection, None, None, wire)
         };
 
@@ -435,6 +426,35 @@ impl Client {
     }
 
     /// `limit` from now, or the overall deadline if that comes first.
+    /// Starts HTTP/1.1 or HTTP/2 over `io` (plain TCP or TLS), every byte passing a
+    /// tap that locates framing errors, within the response-head time limit.
+    async fn start_tapped<IO>(
+        &self,
+        io: IO,
+        http2: bool,
+        no_body: bool,
+        url: &Url,
+        head_limit: Duration,
+    ) -> Result<(connect::Sender, connect::ConnectionTask, Arc<WireLog>), ClientError>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let wire = Self::wire_log(http2, no_body);
+        let tapped = Tap::new(io, Arc::clone(&wire));
+        let (sender, connection) = timeout_at(
+            self.phase_deadline(head_limit),
+            connect::start_http(tapped, http2),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout {
+            phase: Phase::ResponseHead,
+            target: url.to_string(),
+            after: head_limit,
+        })?
+        .map_err(|source| http_error(&wire, HttpStage::Handshake, url, source))?;
+        Ok((sender, connection, wire))
+    }
+
     pub(crate) fn phase_deadline(&self, limit: Duration) -> Instant {
         let own = Instant::now() + limit;
         match self.config.deadline {

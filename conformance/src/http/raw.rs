@@ -185,16 +185,7 @@ impl Client {
                     let reply = RawReply {
                         status: response.code.unwrap_or(0),
                         reason: response.reason.unwrap_or_default().to_owned(),
-                        headers: response
-                            .headers
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.name.to_ascii_lowercase(),
-                                    String::from_utf8_lossy(h.value).into_owned(),
-                                )
-                            })
-                            .collect(),
+                        headers: crate::http::lowercase_headers(response.headers),
                         after_head: buf[used..].to_vec(),
                         stream: RawStream {
                             io: Box::new(io.into_inner()),
@@ -247,4 +238,18 @@ impl Client {
             }
         }
     }
+}
+
+/// A parsed head's header fields as (lower-case name, value) pairs, values
+/// decoded lossily: how every raw reader of a response head keeps them.
+pub(crate) fn lowercase_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
 }

@@ -266,12 +266,13 @@ pub async fn read_stream_until(
 /// The serialized origin (`scheme://host[:port]`) of `--origin URL`, as a browser
 /// sends it in `Origin`; an error that says why for anything else.
 pub fn parse_origin(given: &str) -> Result<String, String> {
-    let url = Url::parse(given).map_err(|e| format!("--origin {given:?}: {e}"))?;
+    let url = Url::parse(given).map_err(|e| format!("not a URL: {e}"))?;
     let origin = url.origin();
     if !origin.is_tuple() || !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "--origin {given:?}: give the http or https URL of the page that opens the stream, e.g. https://app.example"
-        ));
+        return Err(
+            "give the http or https URL of the page that opens the stream, e.g. https://app.example"
+                .to_owned(),
+        );
     }
     Ok(origin.ascii_serialization())
 }

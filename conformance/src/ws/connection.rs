@@ -402,16 +402,7 @@ pub async fn raw_handshake(
             Ok(httparse::Status::Complete(used)) => {
                 let reply = HandshakeReply {
                     status: response.code.unwrap_or(0),
-                    headers: response
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect(),
+                    headers: crate::http::lowercase_headers(response.headers),
                     head: String::from_utf8_lossy(conn.buf.get(..used).unwrap_or_default())
                         .into_owned(),
                 };

@@ -53,14 +53,11 @@ async fn id_no_nul(probe: &SseProbe) -> Outcome {
 }
 
 async fn ids_unique(probe: &SseProbe) -> Outcome {
-    let c = match event_stream(probe).await {
+    let c = match stream_with_ids(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
     let ids = &c.ids;
-    if ids.count == 0 {
-        return no_ids(c);
-    }
     if let Some((id, first, offset)) = &ids.repeated {
         return Outcome::fail(
             format!("id {id:?} used twice (bytes {first} and {offset})"),
@@ -84,14 +81,11 @@ async fn ids_unique(probe: &SseProbe) -> Outcome {
 }
 
 async fn ids_increasing(probe: &SseProbe) -> Outcome {
-    let c = match event_stream(probe).await {
+    let c = match stream_with_ids(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
     let ids = &c.ids;
-    if ids.count == 0 {
-        return no_ids(c);
-    }
     let message = match ids.not_increasing {
         _ if !ids.numeric => "ids are not all numbers".to_owned(),
         None => format!("{} numeric ids, strictly increasing", ids.count),
@@ -101,6 +95,16 @@ async fn ids_increasing(probe: &SseProbe) -> Outcome {
         message.clone(),
         evidence(c, "numeric increasing ids", message, None),
     )
+}
+
+/// The main capture, if it is an event stream in which some event set an id;
+/// otherwise the skip (saying why the observation stopped) or the error.
+async fn stream_with_ids(probe: &SseProbe) -> Result<&Capture, Outcome> {
+    let c = event_stream(probe).await?;
+    if c.ids.count == 0 {
+        return Err(no_ids(c));
+    }
+    Ok(c)
 }
 
 /// The skip of a check of ids when no event carried one, with why the
@@ -116,14 +120,11 @@ fn no_ids(c: &Capture) -> Outcome {
 }
 
 async fn ids_cors_safe(probe: &SseProbe) -> Outcome {
-    let c = match event_stream(probe).await {
+    let c = match stream_with_ids(probe).await {
         Ok(c) => c,
         Err(o) => return o,
     };
     let ids = &c.ids;
-    if ids.count == 0 {
-        return no_ids(c);
-    }
     let message = match &ids.first_cors_unsafe {
         None => format!(
             "all {} ids fit the proposed Last-Event-ID safelist (at most 128 bytes, no CORS-unsafe bytes)",
