@@ -125,19 +125,6 @@ struct Played {
     waited: CaseResult,
 }
 
-/// Bytes a case sends; cases of a megabyte or more are left out here (they grade
-/// one echo and close at once, and would only make the test heavy).
-fn bytes_sent(case: &Case) -> usize {
-    case.steps
-        .iter()
-        .map(|s| match s {
-            Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
-            Step::RoundTrips { payload, count, .. } => payload.len() * count,
-            _ => 0,
-        })
-        .sum()
-}
-
 /// The case's fallback timer.
 fn timer(case: &Case) -> Duration {
     case.steps
@@ -169,7 +156,9 @@ async fn play_both(url: Url) -> Vec<Played> {
     let jobs = Arc::new(Semaphore::new(JOBS));
     let mut tasks = tokio::task::JoinSet::new();
     for NamedCase { case, .. } in all() {
-        if bytes_sent(&case) >= 1 << 20 {
+        // Cases of a megabyte or more grade one echo and close at once; they would
+        // only make the test heavy.
+        if case.bytes_sent() >= 1 << 20 {
             continue;
         }
         let probe = Arc::clone(&probe);
@@ -267,7 +256,7 @@ fn assert_early_equals_waited(played: &[Played], sealed: &BTreeSet<String>, what
 fn closed_by_probe_expecting(pick: impl Fn(&[Expected]) -> bool) -> BTreeSet<String> {
     all()
         .into_iter()
-        .filter(|c| c.case.close.by_fuzzer && bytes_sent(&c.case) < 1 << 20)
+        .filter(|c| c.case.close.by_fuzzer && c.case.bytes_sent() < 1 << 20)
         .filter(|c| match &c.case.expect {
             Expectation::Events { ok, .. } => pick(ok),
             _ => false,

@@ -311,6 +311,21 @@ pub struct Case {
     pub auto_close: bool,
 }
 
+impl Case {
+    /// The data bytes the case sends at the least (frames, messages and round
+    /// trips; not pings or closes): how heavy it is to play.
+    pub fn bytes_sent(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
+                Step::RoundTrips { payload, count, .. } => payload.len() * count,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
 /// The result of playing a case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {

@@ -69,18 +69,6 @@ static BY_NUMBER: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
 /// messages are counted across concurrent cases, not per connection.
 const HEAVY: usize = 1 << 20;
 
-/// Bytes a case sends at the least; cases above a megabyte count as heavy.
-fn bytes_sent(case: &Case) -> usize {
-    case.steps
-        .iter()
-        .map(|s| match s {
-            Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
-            Step::RoundTrips { payload, count, .. } => payload.len() * count,
-            _ => 0,
-        })
-        .sum()
-}
-
 /// How long a case waits on purpose (its pauses): such cases start first, so
 /// that a run takes as long as its longest case, not that plus a queue.
 fn pauses(case: &Case) -> std::time::Duration {
@@ -159,10 +147,10 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
         .with_fact("behavior", "UNIMPLEMENTED")
         .with_fact("behaviorClose", "UNIMPLEMENTED");
     }
-    let _heavy = if bytes_sent(case) >= HEAVY {
+    let _heavy = if case.bytes_sent() >= HEAVY {
         Some(
             crate::budget::MESSAGES_IN_FLIGHT
-                .take(bytes_sent(case))
+                .take(case.bytes_sent())
                 .await,
         )
     } else {
