@@ -36,6 +36,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use url::Url;
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 /// Cases played at once (each pace of a case on its own connection).
 const JOBS: usize = 32;
 
@@ -64,15 +67,7 @@ const HOLD_OPEN: Duration = Duration::from_secs(15);
 
 /// Serves `wrong` on loopback; returns the URL.
 async fn wrong_server(wrong: Wrong) -> Url {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_wrong(stream, wrong));
-        }
-    });
+    let addr = loopback::serve(move |stream| serve_wrong(stream, wrong)).await;
     Url::parse(&format!("ws://{addr}/")).expect("a URL")
 }
 

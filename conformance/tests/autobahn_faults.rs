@@ -18,6 +18,9 @@ use pulsecheck::ws::autobahn::fuzzer::{Expectation, Step, Timer};
 use pulsecheck::ws::checks::WsProbe;
 use url::Url;
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 const OPTIONS: RunOptions = RunOptions {
     jobs: 32,
     check_timeout: Duration::from_secs(60),
@@ -215,19 +218,12 @@ async fn fragmenting_echoes_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_server_that_does_not_echo_echo_cases_are_skipped() {
     use futures::StreamExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
-                    while let Some(Ok(_)) = ws.next().await {}
-                }
-            });
+    let addr = loopback::serve(|stream| async move {
+        if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+            while let Some(Ok(_)) = ws.next().await {}
         }
-    });
+    })
+    .await;
     let url = Url::parse(&format!("ws://{addr}/")).expect("a URL");
     let client = Client::new(ClientConfig::default()).expect("a client");
     let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(2)));

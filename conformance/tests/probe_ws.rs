@@ -17,6 +17,9 @@ use pulsecheck::serve::ws::{Fault, WsServerConfig, start};
 use pulsecheck::ws::checks::{CHECKS, WsProbe};
 use url::Url;
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 /// Each check and the fault that must make it fail.
 const FAULTS: &[(&str, &str)] = &[
     ("ws/handshake/accept", "wrong-accept"),
@@ -251,15 +254,7 @@ async fn start_trusting_echo() -> Url {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream));
-        }
-    });
+    let addr = loopback::serve(serve).await;
     Url::parse(&format!("ws://{addr}/")).expect("a URL")
 }
 
