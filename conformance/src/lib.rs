@@ -44,6 +44,7 @@
 pub mod budget;
 pub mod check;
 pub mod decode;
+pub mod host;
 pub mod http;
 pub mod registry;
 pub mod report;

@@ -1,0 +1,20 @@
+//! The client suite's catalogue: Autobahn's 301 cases played as the server, in
+//! Autobahn's order, then the client-duty checks ([`super::duties`]).
+//! `/runCase?case=N` indexes the selected checks in this order.
+
+use std::sync::LazyLock;
+
+use crate::registry::Check;
+
+use super::session::ClientSession;
+
+static CHECKS: LazyLock<Vec<Check<ClientSession>>> = LazyLock::new(|| {
+    let mut checks = Vec::new();
+    checks.extend(super::duties::checks());
+    checks
+});
+
+/// Every check of the client suite, in the order `/runCase?case=N` numbers them.
+pub fn checks() -> &'static [Check<ClientSession>] {
+    &CHECKS
+}
