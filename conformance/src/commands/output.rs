@@ -6,6 +6,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use clap::ValueEnum;
+use pulsecheck::report::Report;
+
 /// The file `-o FILE` names, opened before the probe runs so that a path that
 /// cannot be written is refused at once, not after a long probe whose report would
 /// then be lost. An existing file keeps its content until the report replaces it;
@@ -57,6 +60,31 @@ impl Drop for ReportFile {
 
 fn cannot_write(path: &Path, e: &io::Error) -> String {
     format!("cannot write the report to {}: {e}", path.display())
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Grouped by area, failures with Requirement / Expected / Actual.
+    Human,
+    /// The JSON report (schema in the `pulsecheck::report` docs).
+    Json,
+    /// JUnit XML, for CI test views.
+    Junit,
+    /// Autobahn|Testsuite's `index.json` for the parity cases:
+    /// `{agent: {case: {behavior, behaviorClose, remoteCloseCode, duration}}}`.
+    Autobahn,
+}
+
+/// The report as text in `format`; `agent` names the implementation under test
+/// in Autobahn's `index.json`.
+pub(crate) fn render(report: &Report, format: Format, agent: &str) -> String {
+    match format {
+        Format::Human => report.to_human(),
+        Format::Json => report.to_json(),
+        Format::Junit => report.to_junit(),
+        Format::Autobahn => report.to_autobahn_index(agent),
+    }
 }
 
 /// What became of text written to stdout.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use pulsecheck::check::Level;
 use pulsecheck::http::{Client, ClientConfig, ClientError, Phase, parse_header_arg, quote};
 use pulsecheck::registry::{Check, Pattern, lint, select, unmatched};
@@ -20,21 +20,7 @@ use pulsecheck::ws::connection::request_for;
 use url::Url;
 
 use super::args::parse;
-use super::output::{ReportFile, print, print_or_exit};
-
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// Grouped by area, failures with Requirement / Expected / Actual.
-    Human,
-    /// The JSON report (schema in the `pulsecheck::report` docs).
-    Json,
-    /// JUnit XML, for CI test views.
-    Junit,
-    /// Autobahn|Testsuite's `index.json` for the parity cases:
-    /// `{agent: {case: {behavior, behaviorClose, remoteCloseCode, duration}}}`.
-    Autobahn,
-}
+use super::output::{Format, ReportFile, print, print_or_exit, render};
 
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
@@ -465,14 +451,11 @@ fn finish(
     baseline: Option<Report>,
     output: Option<ReportFile>,
 ) -> Result<u8, String> {
-    let text = match args.format {
-        Format::Human => report.to_human(),
-        Format::Json => report.to_json(),
-        Format::Junit => report.to_junit(),
-        Format::Autobahn => {
-            report.to_autobahn_index(args.agent.as_deref().unwrap_or(&report.target))
-        }
-    };
+    let text = render(
+        report,
+        args.format,
+        args.agent.as_deref().unwrap_or(&report.target),
+    );
     match output {
         Some(file) => {
             file.write(&text)?;
