@@ -1,6 +1,9 @@
-//! A probe's WebSocket connection: it sends exactly the bytes a check asks for
-//! (valid or not) and reads what the server sends back through the framing crate,
-//! noticing every rule the server breaks.
+//! One WebSocket connection, in either role: pulsecheck as the client (the probe
+//! of a server) or as the server (the host of a client under test). It sends
+//! exactly the bytes a check asks for (valid or not), masked as its role says
+//! (RFC 6455 §5.1: a client masks every frame, a server none), and reads what the
+//! peer sends back through the framing crate configured for the peer's role,
+//! noticing every rule the peer breaks.
 //!
 //! Reading takes constant memory whatever the server sends: frames are decoded
 //! with [`FrameStream`], which hands out data frames in pieces as they arrive, and
@@ -54,6 +57,41 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     out
+}
+
+/// The masking key of a frame sent by `sender`: a fresh, unpredictable one from a
+/// client, none from a server (RFC 6455 §5.1, §5.3).
+pub fn mask_for(sender: Role) -> Option<[u8; 4]> {
+    (sender == Role::Client).then(random_bytes::<4>)
+}
+
+/// One frame as `sender` sends it (masked by a client, not by a server), valid or
+/// not: any opcode and RSV bits, the minimal length encoding.
+pub fn frame_from(sender: Role, fin: bool, opcode: Opcode, rsv: Rsv, payload: &[u8]) -> Vec<u8> {
+    let mut header = FrameHeader::new(opcode, payload.len() as u64);
+    header.fin = fin;
+    header.rsv = rsv;
+    header.mask = mask_for(sender);
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    // Only a forced length encoding can fail; the minimal one always fits.
+    let _ = encode_frame(&mut out, &header, payload);
+    out
+}
+
+/// What pulsecheck is called in transcripts and notes when it plays `role`.
+pub fn own_name(role: Role) -> &'static str {
+    match role {
+        Role::Client => "the probe",
+        Role::Server => "the host",
+    }
+}
+
+/// What the peer is called when pulsecheck plays `role`.
+pub fn peer_name(role: Role) -> &'static str {
+    match role {
+        Role::Client => "the server",
+        Role::Server => "the client",
+    }
 }
 
 /// One client frame, valid or not: any 4-bit opcode, RSV bits as a 3-bit number
@@ -357,6 +395,8 @@ pub enum WsEvent {
 /// An open WebSocket connection (after a successful handshake), or a raw one.
 pub struct WsConnection {
     io: Box<dyn RawIo>,
+    /// The role pulsecheck plays on it.
+    role: Role,
     reader: FrameStream,
     /// The data message being received.
     incoming: Option<(u8, MessageBuilder)>,
@@ -382,17 +422,7 @@ pub async fn raw_handshake(
     limit: Duration,
 ) -> Result<(WsConnection, HandshakeReply), WsError> {
     let stream = client.connect_raw(url).await?;
-    let mut conn = WsConnection {
-        io: stream.io,
-        reader: FrameStream::new(FrameConfig::new(Role::Server)),
-        incoming: None,
-        buf: Vec::new(),
-        start: 0,
-        started: Instant::now(),
-        eof: false,
-        transcript: Transcript::default(),
-        shared: None,
-    };
+    let mut conn = WsConnection::over(stream.io, Role::Client, Vec::new());
     conn.send_raw(request).await?;
     let deadline = Instant::now() + limit;
     loop {
@@ -467,6 +497,45 @@ enum Fill {
 }
 
 impl WsConnection {
+    /// A connection on `io` where pulsecheck plays `role`, the opening handshake
+    /// done (or not wanted); `received` are bytes already read from the peer
+    /// that belong to the connection (frames that came with the handshake).
+    pub fn over(io: Box<dyn RawIo>, role: Role, received: Vec<u8>) -> WsConnection {
+        WsConnection {
+            io,
+            role,
+            // The reader judges what the peer sends, by the peer's rules.
+            reader: FrameStream::new(FrameConfig::new(role.peer())),
+            incoming: None,
+            buf: received,
+            start: 0,
+            started: Instant::now(),
+            eof: false,
+            transcript: Transcript::default(),
+            shared: None,
+        }
+    }
+
+    /// The role pulsecheck plays on this connection.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Records bytes the peer sent before this connection took over (a request
+    /// head read by the host), for the transcript.
+    pub fn record_received(&mut self, bytes: &[u8]) {
+        self.log_bytes(Direction::Received, bytes);
+    }
+
+    /// Takes bytes the peer sent early (frames that came with its handshake) as
+    /// the first bytes of the connection, and records them.
+    pub fn receive_early(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.log_bytes(Direction::Received, bytes);
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
     fn at(&self) -> Duration {
         self.started.elapsed()
     }
@@ -506,7 +575,7 @@ impl WsConnection {
             Err(_) => Ok(Fill::Timeout),
             Ok(Ok(0)) => {
                 self.eof = true;
-                self.log_note("the server closed TCP");
+                self.log_note(format!("{} closed TCP", peer_name(self.role)));
                 Ok(Fill::Eof)
             }
             Ok(Ok(n)) => {
@@ -686,6 +755,7 @@ impl tokio::io::AsyncWrite for ReadOnly {
 /// waits for the server to close TCP (discarding what comes) and then reports
 /// [`WsEvent::Eof`], the last event.
 pub struct DuplexConnection {
+    role: Role,
     writer: tokio::io::WriteHalf<Box<dyn RawIo>>,
     events: tokio::sync::mpsc::Receiver<WsEvent>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -701,8 +771,10 @@ impl WsConnection {
         let (read, writer) = tokio::io::split(self.io);
         let started = self.started;
         let shared = SharedTranscript::new(std::sync::Mutex::new(self.transcript));
+        let role = self.role;
         let mut reader = WsConnection {
             io: Box::new(ReadOnly(read)),
+            role,
             reader: self.reader,
             incoming: self.incoming,
             buf: self.buf,
@@ -738,6 +810,7 @@ impl WsConnection {
             }
         });
         DuplexConnection {
+            role,
             writer,
             events,
             stop: Some(stop),
@@ -775,6 +848,11 @@ pub enum WhileWriting {
 }
 
 impl DuplexConnection {
+    /// The role pulsecheck plays on this connection.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// Time since the connection was opened.
     pub fn at(&self) -> Duration {
         self.started.elapsed()
@@ -806,7 +884,7 @@ impl DuplexConnection {
         if self.closed {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
-                "the probe closed the connection",
+                "pulsecheck closed the connection",
             ));
         }
         let mut written = 0;
@@ -850,7 +928,8 @@ impl DuplexConnection {
     pub async fn drop_tcp(&mut self) {
         if !self.closed {
             self.closed = true;
-            self.note("the probe closes TCP");
+            let who = own_name(self.role);
+            self.note(format!("{who} closes TCP"));
             let _ = self.writer.shutdown().await;
             if let Some(stop) = self.stop.take() {
                 let _ = stop.send(());

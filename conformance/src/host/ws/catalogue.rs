@@ -9,7 +9,7 @@ use crate::registry::Check;
 use super::session::ClientSession;
 
 static CHECKS: LazyLock<Vec<Check<ClientSession>>> = LazyLock::new(|| {
-    let mut checks = Vec::new();
+    let mut checks = super::autobahn::checks();
     checks.extend(super::duties::checks());
     checks
 });

@@ -6,6 +6,7 @@
 //! reports. Each connection becomes a [`session::ClientSession`]; the case's
 //! check ([`catalogue`]) takes the upgrade from it and plays the case.
 
+pub mod autobahn;
 pub mod catalogue;
 pub mod duties;
 pub mod session;

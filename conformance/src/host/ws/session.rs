@@ -120,3 +120,63 @@ impl ClientSession {
         self.upgrade.lock().ok().and_then(|mut u| u.take())
     }
 }
+
+/// Why a client's opening request could not be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The request is not a valid WebSocket opening handshake (answered with
+    /// the HTTP error the framing crate chooses).
+    #[error("the opening request is not a valid WebSocket handshake: {0}")]
+    Invalid(pulsecheck_ws::handshake::HandshakeError),
+    /// The request head was not complete.
+    #[error("the opening request head is incomplete")]
+    Incomplete,
+    /// Writing the answer failed.
+    #[error("cannot answer the opening request: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Upgrade {
+    /// Answers a valid opening request with a correct `101 Switching Protocols`
+    /// (no subprotocol, no extension: groups 1–10 need neither) and returns the
+    /// connection, pulsecheck in the server role; frames the client sent with
+    /// its request belong to it. An invalid request gets its HTTP error.
+    ///
+    /// # Errors
+    ///
+    /// An invalid or incomplete request, or a failed write.
+    pub async fn accept(self) -> Result<crate::ws::connection::WsConnection, Refused> {
+        use pulsecheck_ws::handshake::{ServerResponse, validate_client_request, write_rejection};
+        use tokio::io::AsyncWriteExt as _;
+
+        let mut response = Vec::new();
+        let refused = match validate_client_request(&self.request.raw) {
+            Ok(pulsecheck_ws::Status::Complete((request, _))) => {
+                ServerResponse::accept(&request, &[]).write(&mut response);
+                None
+            }
+            Ok(pulsecheck_ws::Status::Partial) => Some(Refused::Incomplete),
+            Err(e) => {
+                write_rejection(e, &mut response);
+                Some(Refused::Invalid(e))
+            }
+        };
+        let Upgrade {
+            mut io,
+            request,
+            leftover,
+            ..
+        } = self;
+        if let Some(refused) = refused {
+            let _ = io.write_all(&response).await;
+            let _ = io.shutdown().await;
+            return Err(refused);
+        }
+        let mut conn =
+            crate::ws::connection::WsConnection::over(io, pulsecheck_ws::Role::Server, Vec::new());
+        conn.record_received(&request.raw);
+        conn.send_raw(&response).await?;
+        conn.receive_early(&leftover);
+        Ok(conn)
+    }
+}

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use pulsecheck_ws::{Opcode, Rsv};
+
 use super::fuzzer::{Case, Chop, CloseExpectation, Expectation, Expected, Payload, Step, Timer};
 
 /// A case with the ID name and area pulsecheck gives it.
@@ -74,9 +76,9 @@ fn repeat(pattern: &'static [u8], len: usize) -> Payload {
 
 fn frame(opcode: u8, fin: bool, payload: Payload) -> Step {
     Step::Frame {
-        opcode,
+        opcode: Opcode::from_bits(opcode),
         fin,
-        rsv: 0,
+        rsv: Rsv::NONE,
         payload,
         chop: Chop::None,
     }
@@ -97,7 +99,8 @@ fn with_rsv(step: Step, bits: u8) -> Step {
         } => Step::Frame {
             opcode,
             fin,
-            rsv: bits,
+            // Autobahn's 3-bit number, RSV1 = 4 … RSV3 = 1, as the framing crate counts.
+            rsv: Rsv::from_bits(bits),
             payload,
             chop,
         },
@@ -290,7 +293,7 @@ pub fn all() -> Vec<NamedCase> {
         ECHO_REQ,
         vec![
             Step::Message {
-                opcode: 1,
+                opcode: Opcode::TEXT,
                 payload: repeat(b"*", 65536),
                 fragment_size: Some(1300),
             },
@@ -1192,7 +1195,7 @@ fn utf8(b: &mut Builder) {
             UTF8_OK_REQ,
             vec![
                 Step::Message {
-                    opcode: 1,
+                    opcode: Opcode::TEXT,
                     payload: t(payload),
                     fragment_size: Some(1),
                 },
@@ -1220,7 +1223,7 @@ fn utf8(b: &mut Builder) {
         UTF8_BAD_REQ,
         vec![
             Step::Message {
-                opcode: 1,
+                opcode: Opcode::TEXT,
                 payload: t(P63),
                 fragment_size: Some(1),
             },
@@ -1272,7 +1275,7 @@ fn utf8(b: &mut Builder) {
         let steps = if inside_a_frame {
             vec![
                 Step::BeginFrame {
-                    opcode: 1,
+                    opcode: Opcode::TEXT,
                     fin: false,
                     len: 21,
                 },
@@ -1603,7 +1606,7 @@ fn limits(b: &mut Builder) {
                 LIMITS_REQ,
                 vec![
                     Step::Message {
-                        opcode: if binary { 2 } else { 1 },
+                        opcode: if binary { Opcode::BINARY } else { Opcode::TEXT },
                         payload: repeat(pattern, 4 * MIB),
                         fragment_size: Some(size),
                     },
@@ -1658,7 +1661,7 @@ fn limits(b: &mut Builder) {
                 LIMITS_REQ,
                 vec![
                     Step::RoundTrips {
-                        opcode: if binary { 2 } else { 1 },
+                        opcode: if binary { Opcode::BINARY } else { Opcode::TEXT },
                         payload: repeat(pattern, len),
                         count: 1000,
                     },

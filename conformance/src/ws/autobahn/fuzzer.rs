@@ -11,14 +11,14 @@ mod sealed;
 use std::fmt;
 use std::time::Duration;
 
-use pulsecheck_ws::{FrameHeader, Opcode, copy_unmask, encode_frame};
+use pulsecheck_ws::{FrameHeader, Opcode, Role, Rsv, copy_unmask, encode_frame};
 use tokio::time::Instant;
 
 use super::stream::{OutgoingFrames, STREAM_ABOVE};
 use crate::budget::MAX_RECORDED_EVENTS;
 use crate::check::Transcript;
 use crate::ws::connection::{
-    DuplexConnection, MessageData, WhileWriting, WsEvent, client_frame, random_bytes,
+    DuplexConnection, MessageData, WhileWriting, WsEvent, frame_from, mask_for, own_name, peer_name,
 };
 
 pub use sealed::{Pace, Shortcut};
@@ -97,14 +97,14 @@ pub enum Timer {
 /// One thing a case does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// One masked frame, valid or not (`rsv` is Autobahn's 3-bit number: 1 is RSV3).
+    /// One frame, valid or not, masked when the fuzzer is the client.
     Frame {
         /// The opcode (any 4-bit value).
-        opcode: u8,
+        opcode: Opcode,
         /// FIN.
         fin: bool,
-        /// RSV bits, RSV1 = 4, RSV2 = 2, RSV3 = 1.
-        rsv: u8,
+        /// RSV bits (Autobahn numbers them as a 3-bit value: 1 is RSV3).
+        rsv: Rsv,
         /// The payload.
         payload: Payload,
         /// How it is written.
@@ -114,7 +114,7 @@ pub enum Step {
     /// (with Autobahn's trailing empty FIN frame when the length is a multiple).
     Message {
         /// 1 text, 2 binary.
-        opcode: u8,
+        opcode: Opcode,
         /// The payload.
         payload: Payload,
         /// Fragment size; `None` for one frame.
@@ -123,17 +123,17 @@ pub enum Step {
     /// The fuzzer's own Close (not a reply) with this body: from now on the
     /// connection is closing and the fuzzer is the side that closed first.
     Close(Vec<u8>),
-    /// The header of one masked frame announcing `len` bytes; its payload follows
-    /// in [`Step::FrameData`] steps (Autobahn's streaming API).
+    /// The header of one frame announcing `len` bytes; its payload follows in
+    /// [`Step::FrameData`] steps (Autobahn's streaming API).
     BeginFrame {
         /// The opcode.
-        opcode: u8,
+        opcode: Opcode,
         /// FIN.
         fin: bool,
         /// The announced payload length.
         len: u64,
     },
-    /// The next bytes of the frame begun by [`Step::BeginFrame`], masked in place.
+    /// The next bytes of the frame begun by [`Step::BeginFrame`] (masked as it is).
     FrameData(Vec<u8>),
     /// Wait; then, if the connection is still open, record `("timeout", tag)` (when
     /// there is a tag) and go on; otherwise stop the script.
@@ -149,7 +149,7 @@ pub enum Step {
     /// (groups 9.7 and 9.8).
     RoundTrips {
         /// 1 text, 2 binary.
-        opcode: u8,
+        opcode: Opcode,
         /// Each message's payload.
         payload: Payload,
         /// How many.
@@ -359,6 +359,9 @@ enum State {
 struct Fuzzer<'c> {
     case: &'c Case,
     conn: DuplexConnection,
+    /// The role the fuzzer plays: the client (a server under test) or the
+    /// server (a client under test).
+    role: Role,
     state: State,
     /// Data messages are recorded (false for servers that do not echo: what they
     /// send is not an answer to the case).
@@ -380,8 +383,9 @@ struct Fuzzer<'c> {
     /// The next step waits until then.
     resume_at: Option<Instant>,
     next_step: usize,
-    /// The frame being streamed by BeginFrame / FrameData: key and offset.
-    streaming: Option<([u8; 4], usize)>,
+    /// The frame being streamed by BeginFrame / FrameData: key (a client's) and
+    /// offset.
+    streaming: Option<(Option<[u8; 4]>, usize)>,
     /// Writes not yet flushed (unchopped frames are written together).
     pending: Vec<u8>,
     round_trips: Option<RoundTrips>,
@@ -431,7 +435,7 @@ enum Due {
 }
 
 struct RoundTrips {
-    opcode: u8,
+    opcode: Opcode,
     payload: Vec<u8>,
     left: usize,
 }
@@ -457,6 +461,7 @@ pub async fn play_paced(
     let started = Instant::now();
     let mut fuzzer = Fuzzer {
         case,
+        role: conn.role(),
         conn,
         state: State::Open,
         record_messages,
@@ -511,7 +516,8 @@ pub async fn play_paced(
     let duration = started.elapsed();
     if fuzzer.not_recorded > 0 {
         fuzzer.notes.push(format!(
-            "the server sent more than the {MAX_RECORDED_EVENTS} events a case records: {} more were counted, not recorded",
+            "{} sent more than the {MAX_RECORDED_EVENTS} events a case records: {} more were counted, not recorded",
+            peer_name(fuzzer.role),
             crate::budget::count(fuzzer.not_recorded)
         ));
     }
@@ -558,7 +564,7 @@ impl Fuzzer<'_> {
                     payload,
                     chop,
                 } if payload.len() > STREAM_ABOVE => {
-                    let frames = OutgoingFrames::frame(*opcode, *fin, *rsv, payload);
+                    let frames = OutgoingFrames::frame(self.role, *opcode, *fin, *rsv, payload);
                     self.send_streamed(frames, *chop).await;
                 }
                 Step::Frame {
@@ -568,7 +574,7 @@ impl Fuzzer<'_> {
                     payload,
                     chop,
                 } => {
-                    let frame = frame(*opcode, *fin, *rsv, &payload.to_bytes());
+                    let frame = frame_from(self.role, *fin, *opcode, *rsv, &payload.to_bytes());
                     self.send(&frame, *chop).await;
                 }
                 Step::Message {
@@ -576,7 +582,8 @@ impl Fuzzer<'_> {
                     payload,
                     fragment_size,
                 } if payload.len() > STREAM_ABOVE => {
-                    let frames = OutgoingFrames::message(*opcode, payload, *fragment_size);
+                    let frames =
+                        OutgoingFrames::message(self.role, *opcode, payload, *fragment_size);
                     self.send_streamed(frames, Chop::None).await;
                 }
                 Step::Message {
@@ -585,7 +592,7 @@ impl Fuzzer<'_> {
                     fragment_size,
                 } => {
                     let bytes = payload.to_bytes();
-                    for frame in message_frames(*opcode, &bytes, *fragment_size) {
+                    for frame in message_frames(self.role, *opcode, &bytes, *fragment_size) {
                         self.pending.extend_from_slice(&frame);
                     }
                 }
@@ -594,10 +601,10 @@ impl Fuzzer<'_> {
                     self.send_close(body.clone(), false).await;
                 }
                 Step::BeginFrame { opcode, fin, len } => {
-                    let key = random_bytes::<4>();
-                    let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), *len);
+                    let key = mask_for(self.role);
+                    let mut header = FrameHeader::new(*opcode, *len);
                     header.fin = *fin;
-                    header.mask = Some(key);
+                    header.mask = key;
                     let mut out = Vec::new();
                     // An announced length without its payload: encode the header only.
                     let _ = encode_frame(&mut out, &header, &[]);
@@ -605,12 +612,17 @@ impl Fuzzer<'_> {
                     self.send(&out, Chop::Frame).await;
                 }
                 Step::FrameData(data) => {
-                    let (key, offset) = self.streaming.unwrap_or((random_bytes(), 0));
-                    let mut masked = vec![0; data.len()];
-                    // Masking and unmasking are the same XOR (RFC 6455 §5.3).
-                    copy_unmask(&mut masked, data, key, offset);
+                    let (key, offset) = self.streaming.unwrap_or((mask_for(self.role), 0));
                     self.streaming = Some((key, offset + data.len()));
-                    self.send(&masked, Chop::Frame).await;
+                    match key {
+                        Some(key) => {
+                            let mut masked = vec![0; data.len()];
+                            // Masking and unmasking are the same XOR (RFC 6455 §5.3).
+                            copy_unmask(&mut masked, data, key, offset);
+                            self.send(&masked, Chop::Frame).await;
+                        }
+                        None => self.send(data, Chop::Frame).await,
+                    }
                 }
                 Step::Wait { after, .. } => {
                     self.flush().await;
@@ -629,8 +641,13 @@ impl Fuzzer<'_> {
                     count,
                 } => {
                     let payload = payload.to_bytes();
-                    self.pending
-                        .extend_from_slice(&frame(*opcode, true, 0, &payload));
+                    self.pending.extend_from_slice(&frame_from(
+                        self.role,
+                        true,
+                        *opcode,
+                        Rsv::NONE,
+                        &payload,
+                    ));
                     self.round_trips = Some(RoundTrips {
                         opcode: *opcode,
                         payload,
@@ -756,7 +773,8 @@ impl Fuzzer<'_> {
                 Ok(0) if ending.is_some() => {
                     self.abandoned = true;
                     self.notes.push(format!(
-                        "the server stopped reading after it closed; {} bytes were not sent",
+                        "{} stopped reading after it closed; {} bytes were not sent",
+                        peer_name(self.role),
                         rest.len()
                     ));
                     return;
@@ -778,7 +796,7 @@ impl Fuzzer<'_> {
             return;
         }
         self.flush().await;
-        self.write(&frame(0x8, true, 0, &body)).await;
+        self.write(&self.control(Opcode::CLOSE, &body)).await;
         self.sent_close = true;
         self.state = State::Closing;
         if !reply {
@@ -840,7 +858,7 @@ impl Fuzzer<'_> {
             WsEvent::Ping(payload) => {
                 if self.state == State::Open {
                     self.flush().await;
-                    self.write(&frame(0xA, true, 0, &payload)).await;
+                    self.write(&self.control(Opcode::PONG, &payload)).await;
                 }
             }
             WsEvent::Close { code, reason } => {
@@ -851,10 +869,17 @@ impl Fuzzer<'_> {
                 match self.state {
                     State::Open => {
                         self.notes.push(format!(
-                            "the server sent Close ({code_text}{}) first",
+                            "{} sent Close ({code_text}{}) first",
+                            peer_name(self.role),
                             reason_suffix(&reason)
                         ));
                         self.send_close(1000u16.to_be_bytes().to_vec(), true).await;
+                        if self.role == Role::Server {
+                            // A server closes TCP once the close handshake is
+                            // done (RFC 6455 §7.1.1), as Autobahn's does at once.
+                            self.drop_tcp().await;
+                            return;
+                        }
                         // Autobahn waits for the server to close TCP until its
                         // killAfter fires; without one, as long as a kill would.
                         if !matches!(self.timer, Some((_, Timer::KillAfter(_)))) {
@@ -864,7 +889,11 @@ impl Fuzzer<'_> {
                     }
                     State::Closing => {
                         self.close_deadline = None;
-                        self.drop_deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+                        if self.role == Role::Server {
+                            self.drop_tcp().await;
+                        } else {
+                            self.drop_deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+                        }
                     }
                     State::Closed => {}
                 }
@@ -872,7 +901,8 @@ impl Fuzzer<'_> {
             WsEvent::Violation(v) => {
                 self.ending.get_or_insert_with(Instant::now);
                 let code = v.close_code().get();
-                self.fail(code, format!("the server broke RFC 6455: {}", v.error))
+                let who = peer_name(self.role);
+                self.fail(code, format!("{who} broke RFC 6455: {}", v.error))
                     .await;
             }
             WsEvent::Eof | WsEvent::Timeout => {
@@ -911,7 +941,7 @@ impl Fuzzer<'_> {
                 let Some(trips) = self.round_trips.as_mut() else {
                     return;
                 };
-                let want_binary = trips.opcode == 2;
+                let want_binary = trips.opcode == Opcode::BINARY;
                 if binary != want_binary || data.len() != trips.payload.len() {
                     self.notes.push(format!(
                         "round trip {} came back as a {} message of {} bytes",
@@ -928,7 +958,7 @@ impl Fuzzer<'_> {
                     self.computed = Some(Behavior::Ok);
                     self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
                 } else if self.state == State::Open {
-                    let next = frame(trips.opcode, true, 0, &trips.payload);
+                    let next = frame_from(self.role, true, trips.opcode, Rsv::NONE, &trips.payload);
                     self.write(&next).await;
                 }
             }
@@ -997,16 +1027,19 @@ impl Fuzzer<'_> {
                 Due::Timer => self.on_timer(at).await,
                 Due::CloseAnswer => {
                     self.close_deadline = None;
-                    self.notes
-                        .push("no Close came back within 1 s of the probe's Close".into());
+                    self.notes.push(format!(
+                        "no Close came back within 1 s of {}'s Close",
+                        own_name(self.role)
+                    ));
                     self.timed_out = true;
                     self.drop_tcp().await;
                 }
                 Due::TcpClose => {
                     self.drop_deadline = None;
-                    self.notes.push(
-                        "the server did not close TCP within 1 s of the close handshake".into(),
-                    );
+                    self.notes.push(format!(
+                        "{} did not close TCP within 1 s of the close handshake",
+                        peer_name(self.role)
+                    ));
                     self.timed_out = true;
                     self.drop_tcp().await;
                 }
@@ -1035,8 +1068,10 @@ impl Fuzzer<'_> {
                 .await;
             }
             (Timer::KillAfter(_), State::Closing) => {
-                self.notes
-                    .push("the server had not closed TCP when the case's kill timer fired".into());
+                self.notes.push(format!(
+                    "{} had not closed TCP when the case's kill timer fired",
+                    peer_name(self.role)
+                ));
                 self.drop_tcp().await;
             }
             (Timer::CloseAfter(_), State::Open) => {
@@ -1068,7 +1103,9 @@ impl Fuzzer<'_> {
             .is_some_and(|c| !expect.codes.contains(&c))
         {
             CloseBehavior::WrongCode
-        } else if dropped_by_me {
+        } else if dropped_by_me && self.role == Role::Client {
+            // Only a client is at fault for closing TCP itself: a server is
+            // to (Autobahn's server role never gives FAILED BY CLIENT).
             CloseBehavior::FailedByClient
         } else {
             CloseBehavior::Ok
@@ -1141,32 +1178,42 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
-/// One masked frame, fresh key, minimal length: exactly what Autobahn's
-/// `sendFrame` writes, whatever the opcode and bits.
-pub fn frame(opcode: u8, fin: bool, rsv: u8, payload: &[u8]) -> Vec<u8> {
-    // Only a forced length encoding can fail; the minimal one always fits.
-    client_frame(fin, opcode, rsv, payload, true, None).unwrap_or_default()
+impl Fuzzer<'_> {
+    /// A control frame from the fuzzer, FIN set, no RSV bit.
+    fn control(&self, opcode: Opcode, payload: &[u8]) -> Vec<u8> {
+        frame_from(self.role, true, opcode, Rsv::NONE, payload)
+    }
 }
 
-/// The frames of a message sent with `fragment_size`, as Autobahn's
-/// `sendMessage` cuts it: frames of `fragment_size` bytes, FIN on the one whose end
-/// passes the payload's end, so a length that is a multiple of the size ends with
-/// an extra empty FIN frame.
-pub fn message_frames(opcode: u8, payload: &[u8], fragment_size: Option<usize>) -> Vec<Vec<u8>> {
+/// The frames of a message from `sender` sent with `fragment_size`, as
+/// Autobahn's `sendMessage` cuts it: frames of `fragment_size` bytes, FIN on the
+/// one whose end passes the payload's end, so a length that is a multiple of the
+/// size ends with an extra empty FIN frame.
+pub fn message_frames(
+    sender: Role,
+    opcode: Opcode,
+    payload: &[u8],
+    fragment_size: Option<usize>,
+) -> Vec<Vec<u8>> {
     let size = match fragment_size {
         Some(size) if size > 0 && payload.len() > size => size,
-        _ => return vec![frame(opcode, true, 0, payload)],
+        _ => return vec![frame_from(sender, true, opcode, Rsv::NONE, payload)],
     };
     let mut frames = Vec::new();
     let mut start = 0;
     loop {
         let end = (start + size).min(payload.len());
         let fin = start + size > payload.len();
-        let op = if start == 0 { opcode } else { 0 };
-        frames.push(frame(
-            op,
+        let op = if start == 0 {
+            opcode
+        } else {
+            Opcode::CONTINUATION
+        };
+        frames.push(frame_from(
+            sender,
             fin,
-            0,
+            op,
+            Rsv::NONE,
             payload.get(start..end).unwrap_or_default(),
         ));
         if fin {
@@ -1179,6 +1226,17 @@ pub fn message_frames(opcode: u8, payload: &[u8], fragment_size: Option<usize>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client frame, as the probe sends it.
+    fn frame(opcode: u8, fin: bool, rsv: u8, payload: &[u8]) -> Vec<u8> {
+        frame_from(
+            Role::Client,
+            fin,
+            Opcode::from_bits(opcode),
+            Rsv::from_bits(rsv),
+            payload,
+        )
+    }
 
     fn headers(frames: &[Vec<u8>]) -> Vec<(u8, usize)> {
         frames
@@ -1212,18 +1270,21 @@ mod tests {
     #[test]
     fn a_multiple_of_the_fragment_size_ends_with_an_empty_fin_frame() {
         // 6.2.4: 11 one-byte frames, all FIN=0, then an empty continuation FIN=1.
-        let frames = message_frames(1, &[b'a'; 11], Some(1));
+        let frames = message_frames(Role::Client, Opcode::TEXT, &[b'a'; 11], Some(1));
         assert_eq!(frames.len(), 12);
         let h = headers(&frames);
         assert_eq!(h[0], (0x01, 1));
         assert!(h[1..11].iter().all(|&x| x == (0x00, 1)));
         assert_eq!(h[11], (0x80, 0));
         // 10.1.1: 65536 in 1300: 50 full frames then 536 bytes with FIN.
-        let frames = message_frames(1, &[b'*'; 65536], Some(1300));
+        let frames = message_frames(Role::Client, Opcode::TEXT, &[b'*'; 65536], Some(1300));
         assert_eq!(frames.len(), 51);
         assert_eq!(frames[50][0], 0x80);
         // 9.3.9: the size equals the length: one frame.
-        assert_eq!(message_frames(1, &[0; 64], Some(64)).len(), 1);
+        assert_eq!(
+            message_frames(Role::Client, Opcode::TEXT, &[0; 64], Some(64)).len(),
+            1
+        );
     }
 
     #[test]

@@ -54,6 +54,11 @@ use fuzzer::{Behavior, Case, CaseResult, CloseBehavior, Event, Expectation, Expe
 /// The cases, built once.
 static CASES: LazyLock<Vec<NamedCase>> = LazyLock::new(cases::all);
 
+/// Each case's number as its one alias, borrowed from [`CASES`] (which lives as
+/// long as the program): the catalogue's strings need no copies.
+static ALIASES: LazyLock<Vec<[&'static str; 1]>> =
+    LazyLock::new(|| CASES.iter().map(|c| [c.case.number.as_str()]).collect());
+
 /// Case number → index in [`CASES`].
 static BY_NUMBER: LazyLock<HashMap<String, usize>> = LazyLock::new(|| {
     CASES
@@ -81,46 +86,61 @@ fn pauses(case: &Case) -> std::time::Duration {
         .sum()
 }
 
-/// The 301 Autobahn cases as checks: those that pause first, then in Autobahn's
-/// order (reports sort by ID whatever the order of running).
+/// The cases in Autobahn's order (case numbers as integer tuples, as its reports
+/// sort them), with their descriptions as checks.
+pub fn cases() -> impl Iterator<Item = (&'static NamedCase, CheckInfo)> {
+    let mut all: Vec<(usize, &'static NamedCase)> = CASES.iter().enumerate().collect();
+    all.sort_by_key(|(_, c)| number_key(&c.case.number));
+    all.into_iter().map(|(i, c)| (c, info(i, c)))
+}
+
+/// `6.10.1` as `[6, 10, 1]`, for Autobahn's order.
+fn number_key(number: &str) -> Vec<u32> {
+    number.split('.').filter_map(|n| n.parse().ok()).collect()
+}
+
+/// The check description of case `i` of [`CASES`].
+fn info(i: usize, c: &'static NamedCase) -> CheckInfo {
+    CheckInfo {
+        id: &c.id,
+        aliases: ALIASES.get(i).map_or(&[], |a| &a[..]),
+        title: &c.title,
+        source: Source::Rfc(6455, c.section),
+        requirement: c.requirement,
+        // The cases Autobahn never grades are information.
+        level: if c.case.expect == Expectation::Informational {
+            Level::Info
+        } else {
+            Level::Must
+        },
+    }
+}
+
+/// The case a check describes (by its alias, the case number).
+pub fn case_of(info: &CheckInfo) -> Option<&'static NamedCase> {
+    info.aliases
+        .first()
+        .and_then(|n| BY_NUMBER.get(*n))
+        .and_then(|&i| CASES.get(i))
+}
+
+/// The 301 Autobahn cases as checks of a server: those that pause first, then in
+/// Autobahn's order (reports sort by ID whatever the order of running).
 pub fn checks() -> Vec<Check<WsProbe>> {
-    let mut cases: Vec<&NamedCase> = CASES.iter().collect();
-    cases.sort_by_key(|c| std::cmp::Reverse(pauses(&c.case)));
+    let mut cases: Vec<(&NamedCase, CheckInfo)> = cases().collect();
+    cases.sort_by_key(|(c, _)| std::cmp::Reverse(pauses(&c.case)));
     cases
         .into_iter()
-        .map(|c| {
-            // Built once per process: the catalogue's strings live as long as it.
-            let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-            let aliases: &'static [&'static str] =
-                Box::leak(vec![leak(c.case.number.clone())].into_boxed_slice());
-            Check {
-                info: CheckInfo {
-                    id: leak(c.id.clone()),
-                    aliases,
-                    title: leak(c.title.clone()),
-                    source: Source::Rfc(6455, c.section),
-                    requirement: c.requirement,
-                    // The cases Autobahn never grades are information.
-                    level: if c.case.expect == Expectation::Informational {
-                        Level::Info
-                    } else {
-                        Level::Must
-                    },
-                },
-                run: run_case,
-            }
+        .map(|(_, info)| Check {
+            info,
+            run: run_case,
         })
         .collect()
 }
 
 fn run_case<'a>(probe: &'a WsProbe, info: &'a CheckInfo) -> CheckFuture<'a> {
     Box::pin(async move {
-        let Some(named) = info
-            .aliases
-            .first()
-            .and_then(|n| BY_NUMBER.get(*n))
-            .and_then(|&i| CASES.get(i))
-        else {
+        let Some(named) = case_of(info) else {
             return Outcome::error(
                 format!("{} is not an Autobahn case", info.id),
                 Transcript::default(),
@@ -147,15 +167,7 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
         .with_fact("behavior", "UNIMPLEMENTED")
         .with_fact("behaviorClose", "UNIMPLEMENTED");
     }
-    let _heavy = if case.bytes_sent() >= HEAVY {
-        Some(
-            crate::budget::MESSAGES_IN_FLIGHT
-                .take(case.bytes_sent())
-                .await,
-        )
-    } else {
-        None
-    };
+    let _heavy = take_budget(case).await;
     let conn = match probe.open().await {
         Ok(conn) => conn,
         Err(e) => {
@@ -176,7 +188,23 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
     outcome_of(case, result)
 }
 
-fn with_grades(
+/// What a heavy case takes from
+/// [`MESSAGES_IN_FLIGHT`](crate::budget::MESSAGES_IN_FLIGHT) while it plays (the
+/// peer holds each message to echo it); nothing for the others.
+pub async fn take_budget(case: &Case) -> Option<crate::budget::Lease> {
+    if case.bytes_sent() >= HEAVY {
+        Some(
+            crate::budget::MESSAGES_IN_FLIGHT
+                .take(case.bytes_sent())
+                .await,
+        )
+    } else {
+        None
+    }
+}
+
+/// `outcome` with the grades as facts.
+pub fn with_grades(
     outcome: Outcome,
     behavior: Behavior,
     close: CloseBehavior,
@@ -191,7 +219,7 @@ fn with_grades(
 }
 
 /// The verdict, message and evidence of a played case.
-fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
+pub fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
     let code = match result.remote_close_code {
         Some(c) => format!("the server's Close carried {c}"),
         None => "no close code from the server".to_owned(),

@@ -3,10 +3,10 @@
 //! ([`OutgoingFrames`]), or digested to compare with what the server echoed
 //! ([`Payload::message_data`]). The 16 MiB cases of group 9 cost 64 KiB each.
 
-use pulsecheck_ws::{FrameHeader, Opcode, copy_unmask};
+use pulsecheck_ws::{FrameHeader, Opcode, Role, Rsv, copy_unmask};
 
 use super::fuzzer::Payload;
-use crate::ws::connection::{MessageBuilder, MessageData, random_bytes};
+use crate::ws::connection::{MessageBuilder, MessageData, mask_for};
 
 /// Payloads longer than this are streamed rather than built whole.
 pub const STREAM_ABOVE: usize = 64 * 1024;
@@ -63,8 +63,10 @@ impl Payload {
 /// a whole multiple), or given as one frame with its own FIN and RSV bits.
 pub struct OutgoingFrames<'p> {
     payload: &'p Payload,
-    opcode: u8,
-    rsv: u8,
+    /// Who sends the frames: a client masks them.
+    sender: Role,
+    opcode: Opcode,
+    rsv: Rsv,
     /// The FIN bit of a single frame (fragmented messages set it on the last).
     fin: bool,
     fragment_size: Option<usize>,
@@ -75,7 +77,7 @@ pub struct OutgoingFrames<'p> {
     header_done: usize,
     /// The current frame's payload length, key, and bytes written.
     frame_len: usize,
-    key: [u8; 4],
+    key: Option<[u8; 4]>,
     payload_done: usize,
     finished: bool,
 }
@@ -83,29 +85,36 @@ pub struct OutgoingFrames<'p> {
 impl<'p> OutgoingFrames<'p> {
     /// The frames of a message of `payload`, fragmented as Autobahn's
     /// `sendMessage` does when `fragment_size` is given.
-    pub fn message(opcode: u8, payload: &'p Payload, fragment_size: Option<usize>) -> Self {
+    pub fn message(
+        sender: Role,
+        opcode: Opcode,
+        payload: &'p Payload,
+        fragment_size: Option<usize>,
+    ) -> Self {
         let fragment_size = fragment_size.filter(|&s| s > 0 && payload.len() > s);
-        let mut frames = Self::new(payload, opcode, 0, true, fragment_size);
+        let mut frames = Self::new(sender, payload, opcode, Rsv::NONE, true, fragment_size);
         frames.start_frame();
         frames
     }
 
     /// One frame of `payload` with these bits, as Autobahn's `sendFrame` writes it.
-    pub fn frame(opcode: u8, fin: bool, rsv: u8, payload: &'p Payload) -> Self {
-        let mut frames = Self::new(payload, opcode, rsv, fin, None);
+    pub fn frame(sender: Role, opcode: Opcode, fin: bool, rsv: Rsv, payload: &'p Payload) -> Self {
+        let mut frames = Self::new(sender, payload, opcode, rsv, fin, None);
         frames.start_frame();
         frames
     }
 
     fn new(
+        sender: Role,
         payload: &'p Payload,
-        opcode: u8,
-        rsv: u8,
+        opcode: Opcode,
+        rsv: Rsv,
         fin: bool,
         fragment_size: Option<usize>,
     ) -> Self {
         OutgoingFrames {
             payload,
+            sender,
             opcode,
             rsv,
             fin,
@@ -114,7 +123,7 @@ impl<'p> OutgoingFrames<'p> {
             header: Vec::new(),
             header_done: 0,
             frame_len: 0,
-            key: [0; 4],
+            key: None,
             payload_done: 0,
             finished: false,
         }
@@ -131,16 +140,16 @@ impl<'p> OutgoingFrames<'p> {
                 let opcode = if self.frame_start == 0 {
                     self.opcode
                 } else {
-                    0
+                    Opcode::CONTINUATION
                 };
                 (len, fin, opcode)
             }
         };
-        let mut header = FrameHeader::new(Opcode::from_bits(opcode & 0x0F), len as u64);
+        let mut header = FrameHeader::new(opcode, len as u64);
         header.fin = fin;
-        header.rsv = pulsecheck_ws::Rsv::from_bits(self.rsv & 0b111);
-        self.key = random_bytes::<4>();
-        header.mask = Some(self.key);
+        header.rsv = self.rsv;
+        self.key = mask_for(self.sender);
+        header.mask = self.key;
         self.header.clear();
         // A header with the minimal length encoding always fits.
         let _ = header.write(&mut self.header);
@@ -169,13 +178,14 @@ impl<'p> OutgoingFrames<'p> {
                 let n = self
                     .payload
                     .fill(self.frame_start + self.payload_done, &mut plain[..want]);
-                // Masking is the same XOR as unmasking (RFC 6455 §5.3).
-                copy_unmask(
-                    &mut out[written..written + n],
-                    &plain[..n],
-                    self.key,
-                    self.payload_done,
-                );
+                let dest = &mut out[written..written + n];
+                match self.key {
+                    // Masking is the same XOR as unmasking (RFC 6455 §5.3).
+                    Some(key) => {
+                        copy_unmask(dest, &plain[..n], key, self.payload_done);
+                    }
+                    None => dest.copy_from_slice(&plain[..n]),
+                }
                 self.payload_done += n;
                 written += n;
                 if n == 0 {
@@ -202,10 +212,11 @@ mod tests {
     use crate::ws::autobahn::fuzzer::message_frames;
     use pulsecheck_ws::{FrameConfig, Role, Status, StreamReader};
 
-    /// Unmasks client frames with the framing crate: (FIN, opcode, payload) each.
-    fn decode(bytes: &[u8]) -> Vec<(bool, u8, Vec<u8>)> {
+    /// Decodes frames from `sender` with the framing crate: (FIN, opcode,
+    /// payload) each.
+    fn decode_from(sender: Role, bytes: &[u8]) -> Vec<(bool, u8, Vec<u8>)> {
         let mut reader = StreamReader::new(
-            FrameConfig::new(Role::Client)
+            FrameConfig::new(sender)
                 .with_max_frame_payload(u64::MAX >> 1)
                 .with_max_message_size(u64::MAX >> 1),
         );
@@ -224,6 +235,10 @@ mod tests {
         }
         assert_eq!(start, bytes.len(), "every byte is part of a frame");
         frames
+    }
+
+    fn decode(bytes: &[u8]) -> Vec<(bool, u8, Vec<u8>)> {
+        decode_from(Role::Client, bytes)
     }
 
     fn all(mut frames: OutgoingFrames<'_>, piece: usize) -> Vec<u8> {
@@ -246,24 +261,32 @@ mod tests {
         };
         let whole = payload.to_bytes();
         for fragment_size in [None, Some(1300), Some(65_613), Some(64)] {
-            let built = decode(&message_frames(1, &whole, fragment_size).concat());
-            for piece in [1, 7, 4096, 1 << 20] {
-                let streamed = decode(&all(
-                    OutgoingFrames::message(1, &payload, fragment_size),
-                    piece,
-                ));
-                assert_eq!(
-                    streamed, built,
-                    "fragments {fragment_size:?}, pieces of {piece}"
-                );
+            for sender in [Role::Client, Role::Server] {
+                let built = message_frames(sender, Opcode::TEXT, &whole, fragment_size).concat();
+                let built = decode_from(sender, &built);
+                for piece in [1, 7, 4096, 1 << 20] {
+                    let streamed = decode_from(
+                        sender,
+                        &all(
+                            OutgoingFrames::message(sender, Opcode::TEXT, &payload, fragment_size),
+                            piece,
+                        ),
+                    );
+                    assert_eq!(
+                        streamed, built,
+                        "{sender} frames of {fragment_size:?}, pieces of {piece}"
+                    );
+                }
             }
         }
         // A single frame keeps its own bits, FIN clear included.
-        let frame = decode(&all(OutgoingFrames::frame(2, false, 0, &payload), 999));
+        let frame = OutgoingFrames::frame(Role::Client, Opcode::BINARY, false, Rsv::NONE, &payload);
+        let frame = decode(&all(frame, 999));
         assert_eq!(frame, [(false, 2, whole.clone())]);
         // A length that is a multiple of the fragment size ends with an empty FIN frame.
         let exact = Payload::Bytes(vec![b'a'; 128]);
-        let frames = decode(&all(OutgoingFrames::message(1, &exact, Some(64)), 10));
+        let frames = OutgoingFrames::message(Role::Client, Opcode::TEXT, &exact, Some(64));
+        let frames = decode(&all(frames, 10));
         assert_eq!(frames.len(), 3);
         assert_eq!(frames[2], (true, 0, Vec::new()));
     }

@@ -1,0 +1,190 @@
+//! Autobahn's cases played as the server against a real client: tokio-tungstenite
+//! as tungstenite's `autobahn-client` example uses it (echo every message). Its
+//! published client baseline for groups 1–10: every case OK but 6.4.3 and 6.4.4
+//! (NON-STRICT: it validates UTF-8 at the message's end) and the three cases
+//! Autobahn leaves open (7.1.6, 7.13.1, 7.13.2: INFORMATIONAL).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt as _, StreamExt as _};
+use pulsecheck::check::CheckInfo;
+use pulsecheck::host::ws::autobahn::checks;
+use pulsecheck::host::ws::session::{AgentHistory, ClientSession, RequestHead, Upgrade};
+use pulsecheck::registry::Check;
+use tokio::io::AsyncReadExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Reads a request head the way the host does (enough for a test).
+async fn read_head(tcp: &mut TcpStream) -> Option<(RequestHead, Vec<u8>)> {
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 2048];
+        let n = tcp.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut storage = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut storage);
+        if let httparse::Status::Complete(used) = request.parse(&buf).ok()? {
+            let head = RequestHead {
+                method: request.method?.to_owned(),
+                target: request.path?.to_owned(),
+                version: request.version?,
+                headers: request
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect(),
+                raw: buf[..used].to_vec(),
+            };
+            return Some((head, buf[used..].to_vec()));
+        }
+    }
+}
+
+/// Serves each case on its own connection: the path names the case number.
+async fn host(
+    cases: Arc<Vec<Check<ClientSession>>>,
+) -> (
+    String,
+    tokio::sync::mpsc::Receiver<(String, String, String)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(512);
+    tokio::spawn(async move {
+        let history = Arc::new(AgentHistory::default());
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let cases = Arc::clone(&cases);
+            let history = Arc::clone(&history);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Some((request, leftover)) = read_head(&mut tcp).await else {
+                    return;
+                };
+                let number = request.target.trim_start_matches('/').to_owned();
+                let check = cases
+                    .iter()
+                    .find(|c| c.info.aliases.contains(&number.as_str()))
+                    .unwrap();
+                let upgrade = Upgrade {
+                    io: Box::new(tcp),
+                    request,
+                    leftover,
+                    received_at: tokio::time::Instant::now().into_std(),
+                };
+                let session = ClientSession::new("tungstenite", history, upgrade);
+                let info: &CheckInfo = &check.info;
+                let outcome = (check.run)(&session, info).await;
+                let fact = |k: &str| {
+                    outcome
+                        .facts
+                        .get(k)
+                        .map(|v| v.as_str().unwrap_or("").to_owned())
+                        .unwrap_or_default()
+                };
+                let _ = tx
+                    .send((number, fact("behavior"), fact("behaviorClose")))
+                    .await;
+            });
+        }
+    });
+    (format!("ws://{addr}"), rx)
+}
+
+/// The client under test: echoes every message until the connection ends
+/// (`faithful` false: text comes back as binary, the fault the echo cases
+/// exist for).
+async fn echo_client(url: String, faithful: bool) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20));
+    let Ok((mut socket, _)) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false).await
+    else {
+        return;
+    };
+    while let Some(Ok(message)) = socket.next().await {
+        match message {
+            Message::Text(_) | Message::Binary(_) => {
+                let echo = match message {
+                    Message::Text(text) if !faithful => Message::Binary(text.into()),
+                    other => other,
+                };
+                if socket.send(echo).await.is_err() {
+                    return;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Plays every case against the client; returns each case's (behavior,
+/// behaviorClose).
+async fn play_all(faithful: bool) -> BTreeMap<String, (String, String)> {
+    let cases = Arc::new(checks());
+    assert_eq!(cases.len(), 301);
+    let numbers: Vec<String> = cases.iter().map(|c| c.info.aliases[0].to_owned()).collect();
+    let (url, mut results) = host(Arc::clone(&cases)).await;
+    let started = Instant::now();
+    let limit = Arc::new(tokio::sync::Semaphore::new(16));
+    for number in &numbers {
+        let permit = Arc::clone(&limit).acquire_owned().await.unwrap();
+        let url = format!("{url}/{number}");
+        tokio::spawn(async move {
+            echo_client(url, faithful).await;
+            drop(permit);
+        });
+    }
+    let mut grades = BTreeMap::new();
+    while grades.len() < numbers.len() {
+        let (n, b, c) = tokio::time::timeout(Duration::from_secs(120), results.recv())
+            .await
+            .expect("every case ends")
+            .unwrap();
+        grades.insert(n, (b, c));
+    }
+    eprintln!("301 cases in {:.1} s", started.elapsed().as_secs_f64());
+    grades
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_tungstenite_as_a_client_gets_its_published_baseline() {
+    let grades = play_all(true).await;
+    let mut departures = Vec::new();
+    for (n, (b, c)) in &grades {
+        let expected = match n.as_str() {
+            "6.4.3" | "6.4.4" => ("NON-STRICT", "OK"),
+            "7.1.6" | "7.13.1" | "7.13.2" => ("INFORMATIONAL", "INFORMATIONAL"),
+            _ => ("OK", "OK"),
+        };
+        if (b.as_str(), c.as_str()) != expected {
+            departures.push(format!("{n}: {b} / {c}, baseline {expected:?}"));
+        }
+    }
+    assert!(departures.is_empty(), "{}", departures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_echoes_text_as_binary_fails_every_text_echo_case() {
+    let grades = play_all(false).await;
+    // Text echoes of framing, fragmentation, UTF-8 and limits cases.
+    for n in ["1.1.1", "1.1.8", "5.3", "6.2.1", "9.1.6", "9.7.6", "10.1.1"] {
+        assert_eq!(grades[n].0, "FAILED", "{n}: {:?}", grades[n]);
+    }
+    // Binary echoes and cases that expect no echo are not failed by it.
+    for n in ["1.2.1", "9.2.6", "2.1", "3.1", "4.1.1", "7.3.1"] {
+        assert_eq!(grades[n].0, "OK", "{n}: {:?}", grades[n]);
+    }
+}
