@@ -41,15 +41,17 @@ pub fn checks() -> Vec<Check<ClientSession>> {
     checks
 }
 
-/// The session's connection, or the error outcome of a check that finds it
-/// already played.
-fn take(session: &ClientSession) -> Result<ClientWire, Outcome> {
-    session.take().map(ClientWire::new).ok_or_else(|| {
-        Outcome::error(
-            "the connection was already played by another check",
-            Transcript::default(),
-        )
-    })
+/// The session's connection; `None` when another check already played it.
+fn take(session: &ClientSession) -> Option<ClientWire> {
+    session.take().map(ClientWire::new)
+}
+
+/// The outcome of a check whose session's connection was already played.
+fn already_played() -> Outcome {
+    Outcome::error(
+        "the connection was already played by another check",
+        Transcript::default(),
+    )
 }
 
 #[cfg(test)]

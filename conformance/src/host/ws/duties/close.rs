@@ -11,8 +11,8 @@ use crate::check::{CheckInfo, Level, Outcome, Source};
 use crate::registry::{Check, CheckFuture};
 
 use super::super::session::ClientSession;
-use super::take;
 use super::wire::{ANSWER_WAIT, ClientEvent, ClientWire};
+use super::{already_played, take};
 
 /// How long a client that answered the Close is watched for closing TCP
 /// itself: RFC 6455 §5.5.1 lets it close "if it has not received a TCP Close
@@ -145,11 +145,7 @@ pub(super) fn checks() -> Vec<Check<ClientSession>> {
 }
 
 /// Answers 101 and sends a Close with `code` and `reason`.
-async fn open_and_close(
-    wire: &mut ClientWire,
-    code: u16,
-    reason: &[u8],
-) -> Result<(), Outcome> {
+async fn open_and_close(wire: &mut ClientWire, code: u16, reason: &[u8]) -> Result<(), Outcome> {
     let head = wire.correct_101();
     let sent = match wire.send(&head).await {
         Ok(()) => wire.send_close(code, reason).await,
@@ -159,9 +155,8 @@ async fn open_and_close(
 }
 
 async fn answered(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     if let Err(o) = open_and_close(&mut wire, 1000, CLOSING).await {
         return o;
@@ -194,9 +189,8 @@ async fn answered(session: &ClientSession) -> Outcome {
 }
 
 async fn leaves_tcp_to_server(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     if let Err(o) = open_and_close(&mut wire, 1000, CLOSING).await {
         return o;
@@ -272,9 +266,8 @@ async fn bad_close(session: &ClientSession, info: &CheckInfo) -> Outcome {
             Default::default(),
         );
     };
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     if let Err(o) = open_and_close(&mut wire, bad.code, bad.reason).await {
         return o;

@@ -15,8 +15,8 @@ use crate::check::{CheckInfo, Level, Outcome, Source};
 use crate::registry::{Check, CheckFuture};
 
 use super::super::session::ClientSession;
-use super::take;
 use super::wire::{ANSWER_WAIT, ClientEvent, ClientWire};
+use super::{already_played, take};
 
 /// The one thing wrong with a response the client must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,13 @@ fn offered(wire: &ClientWire, header: &str) -> Vec<String> {
     wire.request
         .headers_named(header)
         .flat_map(|v| v.split(','))
-        .map(|e| e.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|e| {
+            e.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .filter(|e| !e.is_empty())
         .collect()
 }
@@ -223,9 +229,8 @@ async fn refusal(session: &ClientSession, info: &CheckInfo) -> Outcome {
             Default::default(),
         );
     };
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let skip = match bad.defect {
         Defect::UnofferedSubprotocol => offered(&wire, "sec-websocket-protocol"),
@@ -263,9 +268,9 @@ async fn refusal(session: &ClientSession, info: &CheckInfo) -> Outcome {
     let event = wire.next_event(deadline).await;
     let ms = wire.at().as_millis();
     match event {
-        ClientEvent::Closed | ClientEvent::Reset(_) => {
-            Outcome::pass(format!("refused {what}: closed TCP after {ms} ms without a frame"))
-        }
+        ClientEvent::Closed | ClientEvent::Reset(_) => Outcome::pass(format!(
+            "refused {what}: closed TCP after {ms} ms without a frame"
+        )),
         ClientEvent::Close(body) => {
             wire.shutdown().await;
             Outcome::pass(format!(
@@ -284,7 +289,8 @@ async fn refusal(session: &ClientSession, info: &CheckInfo) -> Outcome {
             )
         }
         ClientEvent::Message { .. } | ClientEvent::Ping(_) | ClientEvent::Pong(_) => {
-            let actual = format!("the client sent {event} after {ms} ms: it took the connection as open");
+            let actual =
+                format!("the client sent {event} after {ms} ms: it took the connection as open");
             wire.close_normally().await;
             Outcome::fail(
                 format!("accepted {what}: {event}"),
@@ -308,9 +314,8 @@ const WITH_101: &[u8] = b"pulsecheck: sent with the 101";
 const AFTER_101: &[u8] = b"pulsecheck: sent after the 101";
 
 async fn frame_with_101(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let mut bytes = wire.correct_101();
     encode_message(&mut bytes, Opcode::TEXT, None, WITH_101);
@@ -330,7 +335,9 @@ async fn frame_with_101(session: &ClientSession) -> Outcome {
             if let Err(e) = wire.send_frame(Opcode::TEXT, AFTER_101).await {
                 return Outcome::error(e, wire.transcript.clone());
             }
-            let actual = match await_echo(&mut wire).await {
+            let second = await_echo(&mut wire).await;
+            let silent = matches!(second, Ok(None));
+            let actual = match second {
                 Ok(Some(data)) if data == AFTER_101 => {
                     "the frame sent with the 101 was lost: the client echoed only the frame sent after it".to_owned()
                 }
@@ -345,7 +352,11 @@ async fn frame_with_101(session: &ClientSession) -> Outcome {
                 ),
                 Err(end) => format!("no echo; then {end}"),
             };
-            wire.close_normally().await;
+            if silent {
+                wire.shutdown().await;
+            } else {
+                wire.close_normally().await;
+            }
             return Outcome::fail(actual.clone(), wire.evidence(expected, actual));
         }
         Err(end) => {
@@ -384,23 +395,90 @@ async fn await_echo(wire: &mut ClientWire) -> Result<Option<Vec<u8>>, ClientEven
 
 #[cfg(test)]
 mod tests {
+    use super::super::wire::for_test;
     use super::*;
 
+    /// The status code and the header lines of a response head (lowercase
+    /// names), and what follows the head.
+    fn parsed(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut storage = [httparse::EMPTY_HEADER; 16];
+        let mut response = httparse::Response::new(&mut storage);
+        let httparse::Status::Complete(len) = response.parse(bytes).expect("valid HTTP") else {
+            panic!("a whole head")
+        };
+        let headers = response
+            .headers
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8(h.value.to_vec()).expect("ASCII");
+                (h.name.to_ascii_lowercase(), value)
+            })
+            .collect();
+        (response.code.unwrap_or(0), headers, bytes[len..].to_vec())
+    }
+
     #[test]
-    fn only_the_status_differs_in_the_non_101_answers() {
-        // The status answers carry every header of a correct 101: a client that
-        // checks the headers but not the status is caught.
-        for b in BAD_RESPONSES {
-            if let Defect::Status(status, _) = b.defect {
-                assert_ne!(status, 101, "{}", b.info.id);
+    fn each_bad_response_is_a_correct_101_but_for_its_one_defect() {
+        let (wire, _client) = for_test(&[("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")], b"");
+        let (status, correct, rest) = parsed(&wire.correct_101());
+        assert_eq!((status, rest.len()), (101, 0));
+        let accept = (
+            "sec-websocket-accept".to_owned(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+        );
+        assert!(correct.contains(&accept));
+        for bad in BAD_RESPONSES {
+            let (bytes, what) = response(&wire, bad.defect);
+            let (status, headers, body) = parsed(&bytes);
+            let missing: Vec<&(String, String)> =
+                correct.iter().filter(|h| !headers.contains(h)).collect();
+            let added: Vec<&(String, String)> =
+                headers.iter().filter(|h| !correct.contains(h)).collect();
+            let name = |h: &&(String, String)| h.0.clone();
+            let (missing, added): (Vec<String>, Vec<String>) = (
+                missing.iter().map(name).collect(),
+                added.iter().map(name).collect(),
+            );
+            let id = bad.info.id;
+            match bad.defect {
+                Defect::Status(code, _) => {
+                    assert_eq!(status, code, "{id}");
+                    // The same headers, "close" added to Connection, and the
+                    // frame as a declared body.
+                    assert_eq!(missing, ["connection"], "{id}");
+                    assert_eq!(
+                        added,
+                        ["connection", "content-type", "content-length"],
+                        "{id}"
+                    );
+                    let mut frame = Vec::new();
+                    encode_message(&mut frame, Opcode::TEXT, None, AFTER_REFUSAL);
+                    assert_eq!(body, frame, "{id}");
+                }
+                defect => {
+                    assert_eq!((status, body.len()), (101, 0), "{id}");
+                    let (want_missing, want_added): (&[&str], &[&str]) = match defect {
+                        Defect::NoUpgrade => (&["upgrade"], &[]),
+                        Defect::NoConnection => (&["connection"], &[]),
+                        Defect::NoAccept => (&["sec-websocket-accept"], &[]),
+                        Defect::WrongAccept => {
+                            (&["sec-websocket-accept"], &["sec-websocket-accept"])
+                        }
+                        Defect::UnofferedSubprotocol => (&[], &["sec-websocket-protocol"]),
+                        Defect::UnofferedExtension => (&[], &["sec-websocket-extensions"]),
+                        Defect::Status(..) => unreachable!(),
+                    };
+                    assert_eq!(
+                        (missing, added),
+                        (to_vec(want_missing), to_vec(want_added)),
+                        "{id}: {what}"
+                    );
+                }
             }
         }
-        assert_eq!(
-            BAD_RESPONSES
-                .iter()
-                .filter(|b| matches!(b.defect, Defect::Status(..)))
-                .count(),
-            2
-        );
+    }
+
+    fn to_vec(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
     }
 }

@@ -8,8 +8,8 @@ use crate::check::{CheckInfo, Level, Outcome, Source};
 use crate::registry::{Check, CheckFuture};
 
 use super::super::session::ClientSession;
-use super::take;
 use super::wire::{ANSWER_WAIT, ClientEvent, ClientWire};
+use super::{already_played, take};
 
 /// The text messages sent for the client to echo.
 const ECHOED: [&str; 4] = [
@@ -134,11 +134,15 @@ async fn echo_round(wire: &mut ClientWire) -> Result<EchoRound, String> {
         round.stopped,
         Some(ClientEvent::Closed | ClientEvent::Reset(_))
     );
-    if let Some(ClientEvent::Close(body)) = &round.stopped {
-        let body = body.clone();
-        wire.answer_close(&body).await;
-    } else if !closed_by_client {
-        wire.close_normally().await;
+    match &round.stopped {
+        Some(ClientEvent::Close(body)) => {
+            let body = body.clone();
+            wire.answer_close(&body).await;
+        }
+        // A client silent this long will not answer a Close either.
+        Some(ClientEvent::Silent) => wire.shutdown().await,
+        _ if closed_by_client => {}
+        _ => wire.close_normally().await,
     }
     Ok(round)
 }
@@ -164,9 +168,8 @@ fn frames_seen(wire: &ClientWire) -> String {
 }
 
 async fn frames_masked(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let round = match echo_round(&mut wire).await {
         Ok(r) => r,
@@ -214,9 +217,8 @@ async fn frames_masked(session: &ClientSession) -> Outcome {
 }
 
 async fn keys_vary(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let round = match echo_round(&mut wire).await {
         Ok(r) => r,
@@ -285,9 +287,8 @@ fn masked_server_frame<'a>(session: &'a ClientSession, info: &'a CheckInfo) -> C
 /// Sends a masked text message (or ping) and expects the client to close the
 /// connection without echoing it (or ponging it).
 async fn refuse_masked(session: &ClientSession, ping: bool) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let (opcode, payload, what): (Opcode, &[u8], &str) = if ping {
         (Opcode::PING, b"pulsecheck masked ping", "masked ping")
@@ -312,7 +313,8 @@ async fn refuse_masked(session: &ClientSession, ping: bool) -> Outcome {
         return Outcome::error(e, wire.transcript.clone());
     }
     wire.note(format!("sent a {what} ({header})"));
-    let expected = "the connection closed (a Close, 1002 preferably, or TCP dropped), nothing answered";
+    let expected =
+        "the connection closed (a Close, 1002 preferably, or TCP dropped), nothing answered";
     let deadline = Instant::now() + ANSWER_WAIT;
     loop {
         let event = wire.next_event(deadline).await;
@@ -334,7 +336,9 @@ async fn refuse_masked(session: &ClientSession, ping: bool) -> Outcome {
             ClientEvent::Close(body) => {
                 let ms = wire.at().as_millis();
                 wire.answer_close(&body).await;
-                return Outcome::pass(format!("the client closed the connection with {body} ({ms} ms)"));
+                return Outcome::pass(format!(
+                    "the client closed the connection with {body} ({ms} ms)"
+                ));
             }
             ClientEvent::Closed | ClientEvent::Reset(_) => {
                 return Outcome::pass(format!(
@@ -347,7 +351,7 @@ async fn refuse_masked(session: &ClientSession, ping: bool) -> Outcome {
                     "no reaction within {} s: the connection stayed open",
                     ANSWER_WAIT.as_secs()
                 );
-                wire.close_normally().await;
+                wire.shutdown().await;
                 return Outcome::fail(actual.clone(), wire.evidence(expected, actual));
             }
             ClientEvent::Unreadable(what_sent) => {

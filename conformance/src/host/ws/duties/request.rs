@@ -6,7 +6,7 @@ use crate::check::{CheckInfo, Level, Outcome, Source};
 use crate::registry::{Check, CheckFuture};
 
 use super::super::session::{ClientSession, RequestHead};
-use super::take;
+use super::{already_played, take};
 
 /// What a request rule found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,9 +139,8 @@ async fn judge_and_answer(session: &ClientSession, info: &CheckInfo) -> Outcome 
             Default::default(),
         );
     };
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let judgement = (rule.judge)(&wire.request);
     let outcome = match judgement {
@@ -164,9 +163,8 @@ async fn answer_and_close(wire: &mut super::ClientWire) {
 }
 
 async fn key_fresh(session: &ClientSession) -> Outcome {
-    let mut wire = match take(session) {
-        Ok(w) => w,
-        Err(o) => return o,
+    let Some(mut wire) = take(session) else {
+        return already_played();
     };
     let key = wire.key();
     let earlier = session.history.keys();
@@ -316,7 +314,7 @@ fn key_shape(key: &str) -> Result<(), String> {
         return Err("not base64".into());
     }
     let (len, bad_length) = (data.len(), data.len() % 4 == 1);
-    if bad_length || padding > 2 || (padding > 0 && (len + padding) % 4 != 0) {
+    if bad_length || padding > 2 || (padding > 0 && !(len + padding).is_multiple_of(4)) {
         return Err("not valid base64".into());
     }
     let bytes = len * 3 / 4;
@@ -365,7 +363,10 @@ mod tests {
         );
         assert_eq!(key_shape("not a key!").unwrap_err(), "not base64");
         assert_eq!(key_shape("").unwrap_err(), "the base64 of 0 bytes");
-        assert_eq!(key_shape("dGhlIHNhbXBsZSBub25jZQ===").unwrap_err(), "not valid base64");
+        assert_eq!(
+            key_shape("dGhlIHNhbXBsZSBub25jZQ===").unwrap_err(),
+            "not valid base64"
+        );
     }
 
     #[test]
@@ -373,7 +374,10 @@ mod tests {
         let h = head(
             "GET",
             1,
-            &[("upgrade", "WebSocket"), ("connection", "keep-alive, UPGRADE")],
+            &[
+                ("upgrade", "WebSocket"),
+                ("connection", "keep-alive, UPGRADE"),
+            ],
         );
         assert!(met(&upgrade(&h)));
         assert!(met(&connection(&h)));
@@ -383,7 +387,11 @@ mod tests {
             &[("connection", "keep-alive"), ("connection", "Upgrade")],
         );
         assert!(met(&connection(&h)));
-        let h = head("GET", 1, &[("connection", "keep-alive"), ("upgrade", "h2c")]);
+        let h = head(
+            "GET",
+            1,
+            &[("connection", "keep-alive"), ("upgrade", "h2c")],
+        );
         assert_eq!(
             connection(&h),
             broken(
@@ -391,10 +399,7 @@ mod tests {
                 "Connection: keep-alive"
             )
         );
-        assert_eq!(
-            upgrade(&h),
-            broken("Upgrade: websocket", "Upgrade: h2c")
-        );
+        assert_eq!(upgrade(&h), broken("Upgrade: websocket", "Upgrade: h2c"));
     }
 
     #[test]
@@ -403,14 +408,29 @@ mod tests {
         assert!(!met(&http_version(&head("GET", 0, &[]))));
         assert!(met(&http_version(&head("GET", 1, &[]))));
         assert!(!met(&host(&head("GET", 1, &[]))));
-        assert!(!met(&host(&head("GET", 1, &[("host", "a"), ("host", "b")]))));
+        assert!(!met(&host(&head(
+            "GET",
+            1,
+            &[("host", "a"), ("host", "b")]
+        ))));
         assert!(met(&host(&head("GET", 1, &[("host", "127.0.0.1:9001")]))));
-        assert!(met(&version_13(&head("GET", 1, &[("sec-websocket-version", " 13 ")]))));
-        assert!(!met(&version_13(&head("GET", 1, &[("sec-websocket-version", "8")]))));
+        assert!(met(&version_13(&head(
+            "GET",
+            1,
+            &[("sec-websocket-version", " 13 ")]
+        ))));
         assert!(!met(&version_13(&head(
             "GET",
             1,
-            &[("sec-websocket-version", "13"), ("sec-websocket-version", "13")]
+            &[("sec-websocket-version", "8")]
+        ))));
+        assert!(!met(&version_13(&head(
+            "GET",
+            1,
+            &[
+                ("sec-websocket-version", "13"),
+                ("sec-websocket-version", "13")
+            ]
         ))));
     }
 

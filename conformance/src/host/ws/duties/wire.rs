@@ -208,7 +208,11 @@ impl ClientWire {
     }
 
     /// Evidence: what was expected, what was seen, and the transcript.
-    pub(super) fn evidence(&self, expected: impl Into<String>, actual: impl Into<String>) -> Evidence {
+    pub(super) fn evidence(
+        &self,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Evidence {
         Evidence {
             expected: expected.into(),
             actual: actual.into(),
@@ -272,7 +276,11 @@ impl ClientWire {
     }
 
     /// Sends one unmasked single-frame message (what a server sends).
-    pub(super) async fn send_frame(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), String> {
+    pub(super) async fn send_frame(
+        &mut self,
+        opcode: Opcode,
+        payload: &[u8],
+    ) -> Result<(), String> {
         let mut out = Vec::new();
         encode_message(&mut out, opcode, None, payload);
         if opcode == Opcode::CLOSE {
@@ -501,33 +509,51 @@ impl ClientWire {
     }
 }
 
+/// A wire over an in-memory pipe, for unit tests: the request has `headers`,
+/// the client sent `leftover` after it; the other end is the client's.
 #[cfg(test)]
-mod tests {
+pub(super) fn for_test(
+    headers: &[(&str, &str)],
+    leftover: &[u8],
+) -> (ClientWire, tokio::io::DuplexStream) {
     use std::sync::Arc;
 
-    use tokio::io::{AsyncWriteExt, DuplexStream, duplex};
-
-    use super::*;
     use crate::host::ws::session::{AgentHistory, ClientSession};
 
+    let (server, client) = tokio::io::duplex(1 << 20);
+    let request = RequestHead {
+        method: "GET".into(),
+        target: "/".into(),
+        version: 1,
+        headers: headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+        raw: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+    };
+    let upgrade = Upgrade {
+        io: Box::new(server),
+        request,
+        leftover: leftover.to_vec(),
+        received_at: Instant::now(),
+    };
+    // Through a session, as the host hands it over.
+    let session = ClientSession::new("a", Arc::new(AgentHistory::default()), upgrade);
+    let wire = session.take().map(ClientWire::new);
+    (wire.expect("a fresh session has its upgrade"), client)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
     fn wire(leftover: &[u8]) -> (ClientWire, DuplexStream) {
-        let (server, client) = duplex(1 << 20);
-        let request = RequestHead {
-            method: "GET".into(),
-            target: "/".into(),
-            version: 1,
-            headers: vec![("sec-websocket-key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into())],
-            raw: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
-        };
-        let upgrade = Upgrade {
-            io: Box::new(server),
-            request,
-            leftover: leftover.to_vec(),
-            received_at: Instant::now(),
-        };
-        // Through a session, as the host hands it over.
-        let session = ClientSession::new("a", Arc::new(AgentHistory::default()), upgrade);
-        (ClientWire::new(session.take().expect("an upgrade")), client)
+        for_test(
+            &[("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")],
+            leftover,
+        )
     }
 
     fn soon() -> tokio::time::Instant {
@@ -564,7 +590,10 @@ mod tests {
         // The first frame arrives with the request head; the rest later.
         let (mut wire, mut client) = wire(&bytes[..4]);
         client.write_all(&bytes[4..]).await.expect("write");
-        assert_eq!(wire.next_event(soon()).await, ClientEvent::Ping(b"p".to_vec()));
+        assert_eq!(
+            wire.next_event(soon()).await,
+            ClientEvent::Ping(b"p".to_vec())
+        );
         assert_eq!(
             wire.next_event(soon()).await,
             ClientEvent::Message {
