@@ -391,3 +391,55 @@ async fn a_client_that_never_answers_gets_verdicts_not_hangs() {
         }
     }
 }
+
+/// A client that sends a valid opening request and, whatever the answer,
+/// announces a 1 TiB binary frame and streams it until the server goes away
+/// (at most 10 s).
+async fn flooding_client(addr: SocketAddr) {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return;
+    };
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    // FIN, binary; masked, 64-bit length 2^40; a zero key.
+    let mut header = vec![0x82, 0xff];
+    header.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    header.extend_from_slice(&[0; 4]);
+    let flood = async {
+        stream.write_all(request.as_bytes()).await?;
+        stream.write_all(&header).await?;
+        let zeros = vec![0; 64 * 1024];
+        loop {
+            stream.write_all(&zeros).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), flood).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_client_is_judged_from_the_header_of_its_frame() {
+    let runs = checks().into_iter().map(|c| async move {
+        let history = Arc::new(AgentHistory::default());
+        let (outcome, took) = play(c.info.id, &history, flooding_client).await;
+        (c.info.id, outcome, took)
+    });
+    for (id, outcome, took) in join_all(runs).await {
+        assert!(took < Duration::from_secs(7), "{id} took {took:?}");
+        assert_ne!(outcome.verdict, Verdict::Error, "{id}: {outcome:?}");
+        // Its one frame is masked; it answers nothing it should.
+        let expected = match id {
+            "ws-client/masking/frames-masked" => Verdict::Pass,
+            "ws-client/handshake/accept-wrong" | "ws-client/close/answered" => Verdict::Fail,
+            _ => continue,
+        };
+        assert_eq!(outcome.verdict, expected, "{id}: {outcome:?}");
+        assert!(
+            outcome.message.contains("1099511627776"),
+            "{id}: {}",
+            outcome.message
+        );
+    }
+}

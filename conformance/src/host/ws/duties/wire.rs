@@ -154,6 +154,9 @@ pub(super) struct ClientWire {
     eof: bool,
     /// Whether this side has sent a Close frame.
     close_sent: bool,
+    /// Set when the client's bytes stopped making sense as frames (a frame
+    /// too large to hold, TCP closed mid-frame): every later read gives it.
+    unreadable: Option<String>,
 }
 
 impl ClientWire {
@@ -177,6 +180,7 @@ impl ClientWire {
             message: None,
             eof: false,
             close_sent: false,
+            unreadable: None,
         };
         let raw = wire.request.raw.clone();
         wire.transcript
@@ -188,10 +192,14 @@ impl ClientWire {
             ));
             wire.transcript
                 .bytes(wire.at(), Direction::Received, &leftover);
-            // A client that floods before the answer is held to the same bound
-            // as one that floods after it.
+            // The host reads a bounded head, so this is small; a client that
+            // sent more before the answer is held to the bound of one frame.
+            let bound = MAX_PAYLOAD + 14 + READ_CHUNK;
+            if leftover.len() > bound {
+                wire.note(format!("only the first {bound} of them are read"));
+            }
             wire.buf = leftover;
-            wire.buf.truncate(MAX_PAYLOAD + 14 + READ_CHUNK);
+            wire.buf.truncate(bound);
         }
         wire
     }
@@ -339,6 +347,9 @@ impl ClientWire {
         &mut self,
         deadline: tokio::time::Instant,
     ) -> Result<(FrameHeader, Vec<u8>), ClientEvent> {
+        if let Some(what) = &self.unreadable {
+            return Err(ClientEvent::Unreadable(what.clone()));
+        }
         loop {
             if let Status::Complete((header, header_len)) = decode_header(&self.buf) {
                 if header.payload_len > MAX_PAYLOAD as u64 {
@@ -348,6 +359,8 @@ impl ClientWire {
                         header.payload_len, MAX_PAYLOAD
                     );
                     self.note(what.clone());
+                    self.buf.clear();
+                    self.unreadable = Some(what.clone());
                     return Err(ClientEvent::Unreadable(what));
                 }
                 // At most MAX_PAYLOAD: the conversion and the sum cannot overflow.
@@ -371,6 +384,7 @@ impl ClientWire {
                         self.buf.len()
                     );
                     self.buf.clear();
+                    self.unreadable = Some(what.clone());
                     return Err(ClientEvent::Unreadable(what));
                 }
                 Fill::Timeout => return Err(ClientEvent::Silent),
@@ -624,6 +638,10 @@ mod tests {
             "{event:?}"
         );
         assert!(wire.buf.len() <= READ_CHUNK);
+        // Later reads give the same answer at once, and keep nothing more.
+        assert_eq!(wire.next_event(soon()).await, event);
+        assert_eq!(wire.frames.len(), 1);
+        assert!(wire.buf.is_empty());
     }
 
     #[tokio::test]
