@@ -97,7 +97,11 @@ const RULES: &[RequestRule] = &[
     ),
 ];
 
-/// The key check, which needs the agent's history beside the head.
+/// The key check, which needs the agent's history beside the head. The
+/// session's [`AgentHistory`](super::super::session::AgentHistory) must hold
+/// the keys of the agent's *earlier* connections only: the host remembers a
+/// connection's key once its check has it (after building the session), or
+/// this check would find every key repeated.
 const KEY_FRESH: CheckInfo = CheckInfo {
     id: "ws-client/request/key-fresh",
     aliases: &[],
