@@ -10,14 +10,15 @@
 //!
 //! | area | file | what |
 //! |---|---|---|
-//! | `request` | [`request`] | the opening request: GET, HTTP/1.1, Host, Upgrade, Connection, version 13, a 16-byte key, fresh per connection |
-//! | `masking` | [`masking`] | every client frame masked with varied keys; a masked server frame fails the connection |
-//! | `handshake` | [`handshake`] | responses a client must refuse; a frame in the same write as the 101 is delivered |
-//! | `close` | [`close`] | the server's Close answered, TCP left to the server, invalid close codes and reasons refused |
+//! | `request` | `duties/request.rs` | the opening request: GET, HTTP/1.1, Host, Upgrade, Connection, version 13, a 16-byte key, fresh per connection |
+//! | `masking` | `duties/masking.rs` | every client frame masked with varied keys; a masked server frame fails the connection |
+//! | `handshake` | `duties/handshake.rs` | responses a client must refuse; a frame in the same write as the 101 is delivered |
+//! | `close` | `duties/close.rs` | the server's Close answered, TCP left to the server, invalid close codes and reasons refused |
 //!
-//! Every wait is bounded by [`wire::ANSWER_WAIT`] (a client that never answers
-//! fails with a message saying so) and what a client sends is held in bounded
-//! memory ([`wire`]).
+//! Every wait is bounded (2 s for an answer: a client that never answers fails
+//! with a message saying so) and what a client sends is held in bounded memory
+//! (`duties/wire.rs`: one frame or message of at most 64 KiB, one read, the
+//! first 256 frame headers).
 
 mod close;
 mod handshake;

@@ -2,6 +2,11 @@
 //! server's Close is answered, the TCP close is left to the server, and a
 //! Close the client cannot accept — an invalid code, a reason that is not
 //! UTF-8 — fails the connection.
+//!
+//! Autobahn's cases 7.9.2, 7.9.4–7.9.6, 7.9.9 and 7.5.1 also send codes 999,
+//! 1005, 1006, 1016, 2999 and a reason that is not UTF-8, graded on the whole
+//! exchange; here each is one requirement with its own evidence. 1015 is in no
+//! Autobahn case, and 5000 only in 7.13.1, which Autobahn leaves ungraded.
 
 use std::time::Duration;
 
