@@ -176,19 +176,19 @@ fn id_group(id: &str) -> &str {
 /// The report's checks by group: groups of IDs first (in ID order), then the
 /// Autobahn groups in Autobahn's order.
 fn groups(checks: &[CheckResult]) -> Vec<Group<'_>> {
-    let mut by_key: BTreeMap<GroupKey, Vec<(Option<Vec<u32>>, &CheckResult)>> = BTreeMap::new();
+    let mut by_key: BTreeMap<GroupKey, Vec<&CheckResult>> = BTreeMap::new();
     for check in checks {
-        let number = case_number(check);
-        let key = match &number {
+        let key = match case_number(check) {
             Some(parts) => GroupKey::Autobahn(parts[..parts.len() - 1].to_vec()),
             None => GroupKey::Id(id_group(&check.id).to_owned()),
         };
-        by_key.entry(key).or_default().push((number, check));
+        by_key.entry(key).or_default().push(check);
     }
     by_key
         .into_iter()
-        .map(|(key, mut members)| {
-            members.sort_by(|a, b| a.0.cmp(&b.0));
+        .map(|(key, mut checks)| {
+            // Cases by number; checks keep their ID order (a stable sort).
+            checks.sort_by_cached_key(|c| case_number(c));
             let (name, autobahn) = match key {
                 GroupKey::Id(name) => (name, false),
                 GroupKey::Autobahn(parts) => (dotted(&parts), true),
@@ -196,7 +196,7 @@ fn groups(checks: &[CheckResult]) -> Vec<Group<'_>> {
             Group {
                 name,
                 autobahn,
-                checks: members.into_iter().map(|(_, c)| c).collect(),
+                checks,
             }
         })
         .collect()
