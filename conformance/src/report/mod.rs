@@ -1,5 +1,8 @@
-//! Reports of a probe run: JSON (stable, documented, diffable), human text,
-//! JUnit XML, and the comparison with a saved baseline.
+//! Reports of a run, whatever ran it (`probe`, `host ws`): JSON (stable,
+//! documented, diffable) and human text here, one file per other writer —
+//! JUnit XML (`junit.rs`), Autobahn|Testsuite's `index.json` and per-case files
+//! ([`AutobahnReports`], `autobahn.rs`), a self-contained HTML page
+//! ([`Report::to_html`], `html.rs`) — and the comparison with a saved baseline.
 //!
 //! # The JSON report
 //!
