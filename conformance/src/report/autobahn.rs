@@ -53,7 +53,8 @@ use crate::check::{Direction, Verdict};
 
 use super::{CheckResult, Report};
 
-/// Autobahn's reports of a run as files, ready to be written into one directory.
+/// Autobahn's reports of a run (or of several agents' runs) as files, ready to
+/// be written into one directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutobahnReports {
     /// `index.json`, each case naming its file in `reportfile`.
@@ -68,7 +69,14 @@ impl Report {
     /// under `agent`, with `reportfile` null (no per-case file is written), and a
     /// final newline: what `--format autobahn` prints without `--outdir`.
     pub fn to_autobahn_index(&self, agent: &str) -> String {
-        let mut text = autobahn_json(&index(agent, &autobahn_cases(self), false));
+        let mut text = autobahn_json(&Value::Object(
+            [(
+                agent.to_owned(),
+                agent_index(agent, &autobahn_cases(self), false),
+            )]
+            .into_iter()
+            .collect(),
+        ));
         text.push('\n');
         text
     }
@@ -78,20 +86,30 @@ impl Report {
     /// [`Role::Client`] when it probed a server, [`Role::Server`] when it hosted
     /// the cases for a client (Autobahn's `isServer`).
     pub fn to_autobahn_reports(&self, agent: &str, harness: Role) -> AutobahnReports {
-        let cases = autobahn_cases(self);
-        AutobahnReports {
-            index: autobahn_json(&index(agent, &cases, true)),
-            cases: cases
-                .iter()
-                .enumerate()
-                .map(|(i, case)| {
-                    (
-                        autobahn_report_file(agent, case.number),
-                        autobahn_json(&case_report(agent, i + 1, case, harness)),
-                    )
-                })
-                .collect(),
-        }
+        autobahn_reports(&[(agent, self)], harness)
+    }
+}
+
+/// Autobahn's files of several agents' runs, as Autobahn writes them when
+/// several clients ran (`/updateReports` writes every agent's): one `index.json`
+/// with every agent's cases, and every agent's case files. `harness` is the role
+/// pulsecheck played (see [`Report::to_autobahn_reports`]).
+pub fn autobahn_reports(runs: &[(&str, &Report)], harness: Role) -> AutobahnReports {
+    let mut index = Map::new();
+    let mut files = Vec::new();
+    for (agent, report) in runs {
+        let cases = autobahn_cases(report);
+        index.insert((*agent).to_owned(), agent_index(agent, &cases, true));
+        files.extend(cases.iter().enumerate().map(|(i, case)| {
+            (
+                autobahn_report_file(agent, case.number),
+                autobahn_json(&case_report(agent, i + 1, case, harness)),
+            )
+        }));
+    }
+    AutobahnReports {
+        index: autobahn_json(&Value::Object(index)),
+        cases: files,
     }
 }
 
@@ -174,9 +192,9 @@ pub(super) fn autobahn_number(alias: &str) -> Option<Vec<u32>> {
     parts.filter(|p| p.len() >= 2)
 }
 
-/// `index.json`: `{agent: {number: {behavior, behaviorClose, duration,
-/// remoteCloseCode, reportfile}}}`.
-fn index(agent: &str, cases: &[AutobahnCase<'_>], with_files: bool) -> Value {
+/// An agent's entry in `index.json`: `{number: {behavior, behaviorClose,
+/// duration, remoteCloseCode, reportfile}}`.
+fn agent_index(agent: &str, cases: &[AutobahnCase<'_>], with_files: bool) -> Value {
     let by_case: Map<String, Value> = cases
         .iter()
         .map(|case| {
@@ -195,7 +213,7 @@ fn index(agent: &str, cases: &[AutobahnCase<'_>], with_files: bool) -> Value {
             (case.number.to_owned(), entry)
         })
         .collect();
-    json!({ agent: by_case })
+    Value::Object(by_case)
 }
 
 /// Autobahn's per-case fields that a check may carry as facts of the same name.
@@ -541,6 +559,29 @@ mod tests {
         assert_eq!(case["wasClean"], true);
         assert!(case.get("somethingElse").is_none());
         assert!(case.get("duration_ms").is_none());
+    }
+
+    #[test]
+    fn several_agents_share_one_index_and_keep_their_own_files() {
+        let (a, b) = (ws_report(), ws_report());
+        let reports = autobahn_reports(&[("zed", &a), ("Alpha", &b)], Role::Server);
+        let index: Value = serde_json::from_str(&reports.index).unwrap();
+        let agents: Vec<&str> = index
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(agents, ["Alpha", "zed"], "sorted as Autobahn sorts");
+        assert_eq!(index["zed"]["2.1"]["reportfile"], "zed_case_2_1.json");
+        assert_eq!(index["Alpha"]["2.1"]["reportfile"], "alpha_case_2_1.json");
+        assert_eq!(reports.cases.len(), 14);
+        assert!(
+            reports
+                .cases
+                .iter()
+                .any(|(name, _)| name == "alpha_case_10_1_1.json")
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ mod junit;
 #[cfg(test)]
 mod testing;
 
-pub use autobahn::{AutobahnReports, autobahn_report_file};
+pub use autobahn::{AutobahnReports, autobahn_report_file, autobahn_reports};
 
 /// How many checks ended with each verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
