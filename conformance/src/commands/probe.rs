@@ -17,10 +17,11 @@ use pulsecheck::sse::probe::{ProbeOptions, SseProbe, parse_origin};
 use pulsecheck::ws::all_checks;
 use pulsecheck::ws::checks::WsProbe;
 use pulsecheck::ws::connection::request_for;
+use pulsecheck_ws::Role;
 use url::Url;
 
 use super::args::parse;
-use super::output::{Format, ReportFile, print, print_or_exit, render};
+use super::output::{Destination, Format, print_or_exit, write_report};
 
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
@@ -65,6 +66,11 @@ pub(crate) struct ProbeArgs {
     /// Write the report to FILE instead of stdout (checked before the run starts).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// With --format autobahn: write Autobahn's index.json, one JSON file per case
+    /// and index.html (the HTML report) into DIR, created if missing (checked
+    /// before the run starts).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) outdir: Option<PathBuf>,
     /// Compare with a saved JSON report of the same target: exit 1 on any
     /// regression (not on known failures).
     #[arg(long, value_name = "FILE")]
@@ -203,7 +209,7 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let baseline = read_baseline(args, &target)?;
     // Before the run: a report that cannot be written must not cost a probe.
-    let output = args.output.as_deref().map(ReportFile::open).transpose()?;
+    let output = Destination::open(args.format, args.output.as_deref(), args.outdir.as_deref())?;
     let client = Client::new(ClientConfig {
         insecure: args.insecure,
         ca_certs: args.cacert.clone(),
@@ -449,23 +455,11 @@ fn finish(
     report: &Report,
     ended: Ended,
     baseline: Option<Report>,
-    output: Option<ReportFile>,
+    mut output: Destination,
 ) -> Result<u8, String> {
-    let text = render(
-        report,
-        args.format,
-        args.agent.as_deref().unwrap_or(&report.target),
-    );
-    match output {
-        Some(file) => {
-            file.write(&text)?;
-            eprintln!("{}", report.summary_line());
-        }
-        // A reader that went away (`| head`) wanted no more; the verdict stands.
-        None => {
-            print(&text).map_err(|e| format!("cannot write the report: {e}"))?;
-        }
-    }
+    let agent = args.agent.as_deref().unwrap_or(&report.target);
+    // The probe is the client of the server it tests.
+    write_report(report, args.format, agent, Role::Client, &mut output)?;
     if ended.interrupted {
         eprintln!("pulsecheck: interrupted; the report shows what finished");
     }

@@ -1,5 +1,8 @@
-//! Reports of a probe run: JSON (stable, documented, diffable), human text,
-//! JUnit XML, and the comparison with a saved baseline.
+//! Reports of a run, whatever ran it (`probe`, `host ws`): JSON (stable,
+//! documented, diffable) and human text here, one file per other writer —
+//! JUnit XML (`junit.rs`), Autobahn|Testsuite's `index.json` and per-case files
+//! ([`AutobahnReports`], `autobahn.rs`), a self-contained HTML page
+//! ([`Report::to_html`], `html.rs`) — and the comparison with a saved baseline.
 //!
 //! # The JSON report
 //!
@@ -42,6 +45,14 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckInfo, Evidence, Level, Outcome, Verdict, suite_and_area};
+
+mod autobahn;
+mod html;
+mod junit;
+#[cfg(test)]
+mod testing;
+
+pub use autobahn::{AutobahnReports, autobahn_report_file, autobahn_reports};
 
 /// How many checks ended with each verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,13 +229,7 @@ impl Report {
                         let _ = writeln!(out, "          Expected:    {}", e.expected);
                         let _ = writeln!(out, "          Actual:      {}", e.actual);
                         for entry in &e.transcript.entries {
-                            let _ = writeln!(
-                                out,
-                                "          {:>6} ms {} {}",
-                                entry.at_ms,
-                                arrow(entry.direction),
-                                entry.text
-                            );
+                            let _ = writeln!(out, "          {}", transcript_line(entry));
                         }
                         if let Some(left_out) = left_out(&e.transcript) {
                             let _ = writeln!(out, "                    … {left_out} not shown");
@@ -292,146 +297,6 @@ impl Report {
             ))
         }
     }
-
-    /// Autobahn|Testsuite's `index.json` for the checks that are Autobahn cases
-    /// (an alias like `7.9.3`), under `agent`, cases in Autobahn's order:
-    /// `{agent: {"7.9.3": {"behavior": "OK", "behaviorClose": "OK",
-    /// "remoteCloseCode": 1002, "duration": 3, "reportfile": null}}}`. A case
-    /// skipped on a server that does not echo is `UNIMPLEMENTED` (Autobahn's word
-    /// for a case the server does not take part in); one the harness could not
-    /// finish (an `error`) is `FAILED`, so a CI script never mistakes it for OK.
-    pub fn to_autobahn_index(&self, agent: &str) -> String {
-        let mut cases: Vec<(Vec<u32>, &str, &CheckResult)> = self
-            .checks
-            .iter()
-            .filter_map(|c| {
-                let number = c.aliases.iter().find(|a| autobahn_number(a).is_some())?;
-                Some((autobahn_number(number)?, number.as_str(), c))
-            })
-            .collect();
-        cases.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut by_case = serde_json::Map::new();
-        for (_, number, check) in cases {
-            let fact = |name: &str| check.facts.get(name).cloned();
-            let grade = |name: &str| fact(name).unwrap_or_else(|| "FAILED".into());
-            by_case.insert(
-                number.to_owned(),
-                serde_json::json!({
-                    "behavior": grade("behavior"),
-                    "behaviorClose": grade("behaviorClose"),
-                    "remoteCloseCode": fact("remoteCloseCode").unwrap_or(serde_json::Value::Null),
-                    "duration": fact("duration_ms").unwrap_or_else(|| check.duration_ms.into()),
-                    "reportfile": serde_json::Value::Null,
-                }),
-            );
-        }
-        let mut index = serde_json::Map::new();
-        index.insert(agent.to_owned(), serde_json::Value::Object(by_case));
-        let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-
-    /// The JUnit XML report: one `testsuite` per suite, one `testcase` per check
-    /// (class name = area); fail → `failure`, error → `error`, skipped → `skipped`,
-    /// warn → passed with the warning in `system-out` unless `--strict`.
-    pub fn to_junit(&self) -> String {
-        let mut suites: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
-        for c in &self.checks {
-            suites
-                .entry(c.id.split('/').next().unwrap_or(""))
-                .or_default()
-                .push(c);
-        }
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            out,
-            "<testsuites name=\"pulsecheck\" tests=\"{}\" time=\"{:.3}\">",
-            self.checks.len(),
-            self.duration_ms as f64 / 1000.0
-        );
-        for (suite, checks) in suites {
-            let count = |f: &dyn Fn(&CheckResult) -> bool| checks.iter().filter(|c| f(c)).count();
-            let failures =
-                count(&|c| c.verdict.fails_run(self.strict) && c.verdict != Verdict::Error);
-            let errors = count(&|c| c.verdict == Verdict::Error);
-            let skipped = count(&|c| c.verdict == Verdict::Skipped);
-            let _ = writeln!(
-                out,
-                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-                xml(suite),
-                checks.len()
-            );
-            for c in checks {
-                let area = suite_and_area(&c.id).1;
-                let _ = write!(
-                    out,
-                    "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3}\"",
-                    xml(suite),
-                    xml(area),
-                    xml(&c.id),
-                    c.duration_ms as f64 / 1000.0
-                );
-                let detail = || {
-                    let mut d = format!("Requirement: {} ({})\n", c.requirement, c.source);
-                    if let Some(e) = &c.evidence {
-                        let _ = writeln!(d, "Expected: {}\nActual: {}", e.expected, e.actual);
-                        for entry in &e.transcript.entries {
-                            let _ = writeln!(
-                                d,
-                                "{:>6} ms {} {}",
-                                entry.at_ms,
-                                arrow(entry.direction),
-                                entry.text
-                            );
-                        }
-                        if let Some(left_out) = left_out(&e.transcript) {
-                            let _ = writeln!(d, "… {left_out} not shown");
-                        }
-                    }
-                    d
-                };
-                let tag = match c.verdict {
-                    Verdict::Error => Some("error"),
-                    v if v.fails_run(self.strict) => Some("failure"),
-                    Verdict::Skipped => Some("skipped"),
-                    _ => None,
-                };
-                match tag {
-                    Some("skipped") => {
-                        let _ = writeln!(
-                            out,
-                            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                            xml(&c.message)
-                        );
-                    }
-                    Some(tag) => {
-                        let _ = writeln!(
-                            out,
-                            ">\n      <{tag} message=\"{}\">{}</{tag}>\n    </testcase>",
-                            xml(&c.message),
-                            xml(&detail())
-                        );
-                    }
-                    None if c.verdict == Verdict::Pass => {
-                        let _ = writeln!(out, "/>");
-                    }
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            ">\n      <system-out>{}: {}\n{}</system-out>\n    </testcase>",
-                            c.verdict,
-                            xml(&c.message),
-                            xml(&detail())
-                        );
-                    }
-                }
-            }
-            let _ = writeln!(out, "  </testsuite>");
-        }
-        out.push_str("</testsuites>\n");
-        out
-    }
 }
 
 /// What the built-in reference servers are called in a report's `target`.
@@ -464,7 +329,6 @@ fn protocols<'a>(suites: impl Iterator<Item = &'a str>) -> String {
     words.join(" and ")
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
 /// What a transcript left out, for people: "4193806 more bytes", "6.7M more
 /// entries", "812 more bytes and 6.7M more entries"; `None` when it kept
 /// everything.
@@ -480,25 +344,6 @@ fn left_out(t: &crate::check::Transcript) -> Option<String> {
     }
 }
 
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// How a transcript entry's direction is shown: `>` sent, `<` received, `#` a note.
 fn arrow(direction: crate::check::Direction) -> &'static str {
     match direction {
@@ -508,10 +353,15 @@ fn arrow(direction: crate::check::Direction) -> &'static str {
     }
 }
 
-/// `Some([7, 9, 3])` for an Autobahn case number such as `7.9.3`.
-fn autobahn_number(alias: &str) -> Option<Vec<u32>> {
-    let parts: Option<Vec<u32>> = alias.split('.').map(|p| p.parse().ok()).collect();
-    parts.filter(|p| p.len() >= 2)
+/// A transcript entry as every report shows it: the time, the direction, the
+/// escaped bytes or the note (`     3 ms < data: a\n`).
+fn transcript_line(entry: &crate::check::TranscriptEntry) -> String {
+    format!(
+        "{:>6} ms {} {}",
+        entry.at_ms,
+        arrow(entry.direction),
+        entry.text
+    )
 }
 
 /// A check whose verdict changed between a baseline and this run.
@@ -627,52 +477,8 @@ impl Comparison {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::report;
     use super::*;
-    use crate::check::{Direction, Source, Transcript};
-    use std::time::Duration;
-
-    const HEADERS: CheckInfo = CheckInfo {
-        id: "sse/headers/content-type",
-        aliases: &[],
-        title: "Content-Type is text/event-stream",
-        source: Source::Whatwg("9.2.3"),
-        requirement: "The response must have the text/event-stream type.",
-        level: Level::Must,
-    };
-    const HEARTBEAT: CheckInfo = CheckInfo {
-        id: "sse/heartbeat/interval",
-        aliases: &[],
-        title: "Heartbeat",
-        source: Source::Practice("proxies drop idle connections after 30-60 s"),
-        requirement: "A server should send a comment at least every 15-30 s.",
-        level: Level::Should,
-    };
-
-    fn report(content_type: Verdict, heartbeat: Verdict, strict: bool) -> Report {
-        let outcome = |v: Verdict| Outcome {
-            verdict: v,
-            message: format!("found {v}"),
-            evidence: (v != Verdict::Pass).then(|| {
-                let mut transcript = Transcript::default();
-                transcript.bytes(Duration::from_millis(3), Direction::Received, b"<&>\x01\n");
-                Evidence {
-                    expected: "x".into(),
-                    actual: "y".into(),
-                    transcript,
-                }
-            }),
-            facts: BTreeMap::new(),
-        };
-        Report::new(
-            "http://127.0.0.1:1/events",
-            strict,
-            vec![
-                CheckResult::new(&HEARTBEAT, outcome(heartbeat), 7),
-                CheckResult::new(&HEADERS, outcome(content_type), 3),
-            ],
-            10,
-        )
-    }
 
     #[test]
     fn json_is_sorted_and_round_trips() {
@@ -743,20 +549,6 @@ mod tests {
                 .mismatch("http://127.0.0.1:5/events", &["sse"])
                 .is_some()
         );
-    }
-
-    #[test]
-    fn junit_marks_failures_and_escapes_text() {
-        let xml = report(Verdict::Fail, Verdict::Warn, false).to_junit();
-        assert!(xml.contains(
-            "<testsuite name=\"sse\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">"
-        ));
-        assert!(xml.contains("<failure message=\"found fail\">"));
-        assert!(xml.contains("&lt;&amp;&gt;"));
-        assert!(xml.contains("<system-out>warn: found warn"));
-        assert!(xml.contains("3 ms &lt; &lt;&amp;&gt;"), "{xml}");
-        let strict = report(Verdict::Pass, Verdict::Warn, true).to_junit();
-        assert!(strict.contains("failures=\"1\""));
     }
 
     #[test]
