@@ -9,3 +9,4 @@
 pub mod catalogue;
 pub mod duties;
 pub mod session;
+pub mod fuzzingserver;
