@@ -362,7 +362,11 @@ mod tests {
         });
         let result = run_one(Arc::new(()), slow, Duration::from_millis(50), false).await;
         assert_eq!(result.verdict, Verdict::Error);
-        assert!(result.message.contains("--check-timeout"), "{}", result.message);
+        assert!(
+            result.message.contains("--check-timeout"),
+            "{}",
+            result.message
+        );
 
         let panics = check("t/a/panics", Level::Must, |_, _| {
             Box::pin(async { panic!("bug in a check") })

@@ -332,7 +332,10 @@ async fn client_loop(base: &str, agent: &str) -> Vec<String> {
 async fn the_autobahn_client_loop_runs_and_every_result_is_filed() {
     let (base, mut seen, owner) = host(config(three_cases())).await;
 
-    assert_eq!(client_loop(&base, "Tungstenite").await, ["OK", "OK", "FAILED"]);
+    assert_eq!(
+        client_loop(&base, "Tungstenite").await,
+        ["OK", "OK", "FAILED"]
+    );
 
     let (texts, code, _) = control(&base, "/getCaseInfo?case=1").await;
     assert_eq!(code, 1000);
@@ -397,7 +400,11 @@ async fn bad_requests_get_a_101_and_a_close_saying_what_was_wrong() {
             1008,
             "case 400 is out of range 1..=3",
         ),
-        ("/runCase?case=0&agent=a", 1008, "case 0 is out of range 1..=3"),
+        (
+            "/runCase?case=0&agent=a",
+            1008,
+            "case 0 is out of range 1..=3",
+        ),
         ("/runCase?case=1", 1008, "/runCase needs agent=NAME"),
         ("/runCase?case=1&agent=", 1008, "agent= is empty"),
         ("/runCase?agent=a", 1008, "/runCase needs case=N"),
@@ -454,9 +461,19 @@ async fn plain_http_gets_the_page_or_a_plain_answer() {
     assert!(page.contains("/getCaseCount") && page.ends_with("</html>\n"));
 
     let missing = raw(&base, b"GET /favicon.ico HTTP/1.1\r\nHost: h\r\n\r\n").await;
-    assert!(missing.starts_with("HTTP/1.1 404 Not Found\r\n"), "{missing}");
-    let posted = raw(&base, b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").await;
-    assert!(posted.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{posted}");
+    assert!(
+        missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{missing}"
+    );
+    let posted = raw(
+        &base,
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert!(
+        posted.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{posted}"
+    );
 
     // An upgrade that is not a valid WebSocket handshake: the framing crate's
     // answer, not a 101.
@@ -465,11 +482,16 @@ async fn plain_http_gets_the_page_or_a_plain_answer() {
         b"GET /getCaseCount HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
     )
     .await;
-    assert!(keyless.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{keyless}");
+    assert!(
+        keyless.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{keyless}"
+    );
 
     let mut big = b"GET / HTTP/1.1\r\n".to_vec();
     while big.len() < 20_000 {
-        big.extend_from_slice(b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        big.extend_from_slice(
+            b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+        );
     }
     let too_large = raw(&base, &big).await;
     assert!(
@@ -477,7 +499,10 @@ async fn plain_http_gets_the_page_or_a_plain_answer() {
         "{too_large}"
     );
     let garbage = raw(&base, b"\x16\x03\x01\x02\x00\r\n\r\n").await;
-    assert!(garbage.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{garbage}");
+    assert!(
+        garbage.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{garbage}"
+    );
 }
 
 #[tokio::test]
@@ -570,19 +595,26 @@ async fn two_agents_run_at_once_and_each_has_a_report() {
     let host = owner.await.unwrap();
     let gamma = host.report("gamma", "never ran");
     assert_eq!(gamma.summary.error, 3);
-    assert!(gamma.checks[0].message.starts_with("never ran (/runCase?case="));
+    assert!(
+        gamma.checks[0]
+            .message
+            .starts_with("never ran (/runCase?case=")
+    );
 }
 
 #[tokio::test]
 async fn shutdown_on_complete_is_answered_before_the_host_is_told_to_stop() {
     let (base, mut seen, owner) = host(config(vec![echo_text()])).await;
     assert_eq!(client_loop(&base, "a").await, ["OK"]);
-    let (_, code, reason) =
-        control(&base, "/updateReports?agent=a&shutdownOnComplete=true").await;
+    let (_, code, reason) = control(&base, "/updateReports?agent=a&shutdownOnComplete=true").await;
     assert_eq!((code, reason.as_str()), (1000, "written"));
     assert!(matches!(
         seen.recv().await,
-        Some(Seen::Reports { complete: true, shutdown: true, .. })
+        Some(Seen::Reports {
+            complete: true,
+            shutdown: true,
+            ..
+        })
     ));
     let Some(Seen::Stop(StopReason::ShutdownOnComplete { agent })) = seen.recv().await else {
         panic!("a stop request");
@@ -631,11 +663,17 @@ async fn control_exchanges_beyond_the_limit_are_asked_to_try_again() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, code, reason) = control(&base, "/getCaseCount").await;
     assert_eq!(code, 1013, "{reason}");
-    assert!(reason.starts_with("too many control connections at once"), "{reason}");
+    assert!(
+        reason.starts_with("too many control connections at once"),
+        "{reason}"
+    );
     case.await.unwrap();
     for waiter in waiting {
         let (texts, code, _) = waiter.await.unwrap();
-        assert_eq!((texts, code), (vec![r#"{"behavior":"OK"}"#.to_owned()], 1000));
+        assert_eq!(
+            (texts, code),
+            (vec![r#"{"behavior":"OK"}"#.to_owned()], 1000)
+        );
     }
     assert_eq!(control(&base, "/getCaseCount").await.0, ["1"]);
 }
@@ -679,4 +717,259 @@ async fn the_suite_is_hosted_over_tls() {
     let err = server::tls_config(&cert, &dir.join("missing.pem")).unwrap_err();
     assert!(err.starts_with("cannot read the private key"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------
+// The CLI (whatever the catalogue holds: these tests run no case).
+
+fn pulsecheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pulsecheck"))
+        .args(args)
+        .output()
+        .expect("pulsecheck runs")
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn cli_a_command_that_runs_no_case_exits_2_and_shows_its_output() {
+    let out = pulsecheck(&[
+        "host",
+        "ws",
+        "--addr",
+        "127.0.0.1:0",
+        "--",
+        "sh",
+        "-c",
+        "echo \"client says $PULSECHECK_URL\" >&2; exit 3",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("pulsecheck: hosting the WebSocket client suite at ws://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("in a browser)\n"), "{err}");
+    assert!(
+        err.contains("pulsecheck: no case was run: no client connected to /runCase; the client command `sh -c 'echo \"client says $PULSECHECK_URL\" >&2; exit 3'` exited with status 3; its output ended with:\n    client says ws://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn cli_a_command_that_cannot_start_exits_2() {
+    let out = pulsecheck(&[
+        "host",
+        "ws",
+        "--addr",
+        "127.0.0.1:0",
+        "--",
+        "/nonexistent/client",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("pulsecheck: cannot start `/nonexistent/client`: No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_a_command_still_running_at_the_deadline_is_killed() {
+    let began = Instant::now();
+    let out = pulsecheck(&[
+        "host",
+        "ws",
+        "--addr",
+        "127.0.0.1:0",
+        "--deadline",
+        "1s",
+        "--",
+        "sleep",
+        "1000",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        began.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(
+        err.contains(
+            "the overall deadline of 1 s (--deadline) passed and the client command was killed\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("the client command `sleep 1000` was killed by signal 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_usage_errors_exit_2_with_a_reason() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--outdir", "/tmp/x"],
+            "--outdir writes Autobahn's index.json: use it with --format autobahn",
+        ),
+        (
+            &["--only", "nothing/such/*"],
+            "--only \"nothing/such/*\" matches no case of the client suite",
+        ),
+        (&["--agent", ""], "--agent must be a name of 1 to 128 bytes"),
+        (&["--deadline", "0"], "must be a duration above 0"),
+        (&["--cert", "/tmp/c.pem"], "--key <FILE>"),
+        (
+            &["-o", "/nonexistent-dir/report.json"],
+            "cannot write the report to /nonexistent-dir/report.json",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut all = vec!["host", "ws", "--addr", "127.0.0.1:0"];
+        all.extend_from_slice(extra);
+        let out = pulsecheck(&all);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert!(
+            !err.contains("hosting"),
+            "{extra:?} started the host: {err}"
+        );
+    }
+    let out = pulsecheck(&["host", "ws", "--addr", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid value 'nowhere' for '--addr <ADDR>'"));
+    // A TLS identity that does not load.
+    let out = pulsecheck(&[
+        "host",
+        "ws",
+        "--addr",
+        "127.0.0.1:0",
+        "--cert",
+        "/nonexistent/c.pem",
+        "--key",
+        "/nonexistent/k.pem",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read the certificate /nonexistent/c.pem"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn cli_without_a_command_serves_until_stopped() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pulsecheck"))
+        .args(["host", "ws", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pulsecheck runs");
+    let stderr = child.stderr.take().unwrap();
+    let (first, mut lines) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let first = lines.next().unwrap().unwrap();
+        (first, lines)
+    })
+    .await
+    .unwrap();
+    // pulsecheck: hosting the WebSocket client suite at ws://127.0.0.1:PORT (N cases; open http://127.0.0.1:PORT/ in a browser)
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let cases: usize = first
+        .split('(')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    let page_url = format!("{}/", base.replace("ws://", "http://"));
+    assert!(
+        first.ends_with(&format!("open {page_url} in a browser)")),
+        "{first}"
+    );
+
+    assert_eq!(control(&base, "/getCaseCount").await.0, [cases.to_string()]);
+    let page = raw(&base, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    let (_, code, reason) = control(&base, "/stopServer").await;
+    assert_eq!((code, reason.as_str()), (1000, "the host stops"));
+
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let rest: Vec<String> = lines.by_ref().map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(2), "{rest:?}");
+    assert_eq!(
+        rest,
+        ["pulsecheck: no case was run: no client connected to /runCase"]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The page, in a real browser.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_runs_the_whole_loop_in_headless_chromium() {
+    use std::os::unix::process::CommandExt as _;
+    let chromium = std::env::var_os("PULSECHECK_CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let (base, mut seen, owner) = host(config(three_cases())).await;
+    let page = format!(
+        "{}/?agent=headless%20chromium&shutdownOnComplete=true",
+        base.replace("ws://", "http://")
+    );
+    let profile = std::env::temp_dir().join(format!("pulsecheck-chromium-{}", std::process::id()));
+    let mut browser = std::process::Command::new(&chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(&page)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs Chromium (Debian's chromium package, or PULSECHECK_CHROMIUM=PATH): {}: {e}",
+                chromium.to_string_lossy()
+            )
+        });
+    let group = rustix::process::Pid::from_child(&browser);
+    let reports = tokio::time::timeout(Duration::from_secs(60), seen.recv()).await;
+    let stop = tokio::time::timeout(Duration::from_secs(10), seen.recv()).await;
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    let _ = tokio::task::spawn_blocking(move || browser.wait()).await;
+    let _ = std::fs::remove_dir_all(&profile);
+    let Ok(Some(Seen::Reports {
+        agent,
+        complete,
+        shutdown,
+        targets,
+        passed,
+    })) = reports
+    else {
+        panic!("the page never asked for the reports: {reports:?}");
+    };
+    assert_eq!(agent.as_deref(), Some("headless chromium"));
+    assert!(complete && shutdown);
+    assert_eq!(
+        (targets, passed),
+        (vec!["headless chromium".to_owned()], vec![2])
+    );
+    assert!(matches!(
+        stop,
+        Ok(Some(Seen::Stop(StopReason::ShutdownOnComplete { .. })))
+    ));
+    let host = owner.await.unwrap();
+    let report = host.report("headless chromium", "never ran");
+    assert_eq!((report.summary.pass, report.summary.fail), (2, 1));
 }

@@ -228,8 +228,7 @@ mod tests {
 
     #[tokio::test]
     async fn killing_the_group_ends_what_the_command_started() {
-        let mut child =
-            ClientProcess::spawn(&sh("sleep 1000 & sleep 1000 & wait"), &[]).unwrap();
+        let mut child = ClientProcess::spawn(&sh("sleep 1000 & sleep 1000 & wait"), &[]).unwrap();
         let still = tokio::time::timeout(Duration::from_millis(200), child.wait()).await;
         assert!(still.is_err(), "still running");
         let began = Instant::now();
@@ -243,7 +242,8 @@ mod tests {
 
     #[test]
     fn command_lines_read_as_a_shell_would_take_them() {
-        let words = |w: &[&str]| shell_words(&w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        let words =
+            |w: &[&str]| shell_words(&w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
         assert_eq!(words(&["sleep", "1000"]), "sleep 1000");
         assert_eq!(
             words(&["sh", "-c", "echo $X; exit 3"]),

@@ -185,7 +185,11 @@ enum Step {
 }
 
 /// Starts the host and runs the session.
-async fn host_session(args: &HostWsArgs, config: HostConfig, sink: &mut Sink) -> Result<u8, String> {
+async fn host_session(
+    args: &HostWsArgs,
+    config: HostConfig,
+    sink: &mut Sink,
+) -> Result<u8, String> {
     let addr = config.addr;
     let host = server::start(config)
         .await
@@ -201,33 +205,44 @@ async fn host_session(args: &HostWsArgs, config: HostConfig, sink: &mut Sink) ->
 
 /// Serves clients (and runs the command) until the run ends; writes the
 /// reports; returns the exit code.
-async fn run_session(args: &HostWsArgs, mut host: RunningHost, sink: &mut Sink) -> Result<u8, String> {
+async fn run_session(
+    args: &HostWsArgs,
+    mut host: RunningHost,
+    sink: &mut Sink,
+) -> Result<u8, String> {
     let with_command = !args.command.is_empty();
     let deadline = args
         .deadline
         .or(with_command.then_some(COMMAND_DEADLINE))
         .map(Deadline::after);
     let mut command = if with_command {
-        Some(ClientProcess::spawn(&args.command, &command_env(args, &host))?)
+        Some(ClientProcess::spawn(
+            &args.command,
+            &command_env(args, &host),
+        )?)
     } else {
         None
     };
 
     let mut written_at: Option<u64> = None;
     let mut grace: Option<tokio::time::Instant> = None;
+    // One listener for the whole run: a Ctrl-C while a step is handled is not
+    // lost.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     let ending = loop {
         let step = tokio::select! {
             event = host.next_event() => Step::Event(event),
             status = exited(command.as_mut()) => Step::CommandExited(status),
             () = sleep_until(grace) => Step::GraceOver,
             () = sleep_until(deadline.map(|d| d.at.into())) => Step::DeadlinePassed,
-            _ = tokio::signal::ctrl_c() => Step::Interrupted,
+            _ = &mut ctrl_c => Step::Interrupted,
         };
         match step {
             Step::Event(Some(HostEvent::UpdateReports(request))) => {
                 if command.is_some() {
-                    let ends = request.complete
-                        && (args.agent.is_none() || args.agent == request.agent);
+                    let ends =
+                        request.complete && (args.agent.is_none() || args.agent == request.agent);
                     request.reply(Ok("the reports are written when the run ends".to_owned()));
                     if ends {
                         grace.get_or_insert_with(|| tokio::time::Instant::now() + EXIT_GRACE);
@@ -235,10 +250,12 @@ async fn run_session(args: &HostWsArgs, mut host: RunningHost, sink: &mut Sink) 
                 } else {
                     let filed = host.results_filed();
                     let reports = wanted(request.reports.clone(), args.agent.as_deref());
-                    let outcome = if reports.is_empty() {
-                        Ok("no report to write yet".to_owned())
-                    } else {
-                        write_reports(sink, &reports, args.format)
+                    let outcome = match (&args.agent, reports.is_empty()) {
+                        (Some(only), true) => Ok(format!(
+                            "no report written: this host reports agent {only:?} only (--agent)"
+                        )),
+                        (None, true) => Ok("no report written: no agent has run a case".to_owned()),
+                        (_, false) => write_reports(sink, &reports, args.format),
                     };
                     match &outcome {
                         Ok(_) if !reports.is_empty() => written_at = Some(filed),
@@ -284,9 +301,7 @@ fn command_env(args: &HostWsArgs, host: &RunningHost) -> Vec<(&'static str, Stri
 }
 
 /// Resolves when the command exits; never without one.
-async fn exited(
-    command: Option<&mut ClientProcess>,
-) -> Result<std::process::ExitStatus, String> {
+async fn exited(command: Option<&mut ClientProcess>) -> Result<std::process::ExitStatus, String> {
     match command {
         Some(command) => command.wait().await,
         None => std::future::pending().await,
@@ -321,9 +336,7 @@ async fn finish(
     // What the command did, once its group is gone.
     let exit = match (&mut command, ending) {
         (Some(_), Ending::CommandExited(status)) => Some(status.clone()),
-        (Some(command), _) => {
-            tokio::time::timeout(EXIT_GRACE, command.wait()).await.ok()
-        }
+        (Some(command), _) => tokio::time::timeout(EXIT_GRACE, command.wait()).await.ok(),
         (None, _) => None,
     };
     let missing = match ending {
@@ -340,7 +353,10 @@ async fn finish(
         None => host.agents(),
     };
     let ran: usize = names.iter().map(|name| host.results_kept(name)).sum();
-    let reports: Vec<Report> = names.iter().map(|name| host.report(name, &missing)).collect();
+    let reports: Vec<Report> = names
+        .iter()
+        .map(|name| host.report(name, &missing))
+        .collect();
     let filed = host.results_filed();
     host.shutdown().await;
 
@@ -367,7 +383,11 @@ async fn finish(
         && !status.success()
         && ran > 0
     {
-        eprintln!("pulsecheck: the client command `{}` {}", command.line(), describe_exit(status));
+        eprintln!(
+            "pulsecheck: the client command `{}` {}",
+            command.line(),
+            describe_exit(status)
+        );
     }
     if ran == 0 {
         let why = nothing_ran(args, &names, command.as_deref(), exit.as_ref());
@@ -396,10 +416,17 @@ fn nothing_ran(
     if let Some(command) = command {
         match exit {
             Some(Ok(status)) => {
-                text.push_str(&format!("; the client command `{}` {}", command.line(), describe_exit(status)));
+                text.push_str(&format!(
+                    "; the client command `{}` {}",
+                    command.line(),
+                    describe_exit(status)
+                ));
             }
             Some(Err(e)) => text.push_str(&format!("; {e}")),
-            None => text.push_str(&format!("; the client command `{}` was killed", command.line())),
+            None => text.push_str(&format!(
+                "; the client command `{}` was killed",
+                command.line()
+            )),
         }
         let tail = command.output_tail();
         if tail.is_empty() {
@@ -425,7 +452,10 @@ enum Sink {
         first: Option<ReportFile>,
     },
     /// `--outdir DIR` (with `--format autobahn`): `DIR/index.json`.
-    Outdir { index: PathBuf, first: Option<ReportFile> },
+    Outdir {
+        index: PathBuf,
+        first: Option<ReportFile>,
+    },
 }
 
 impl Sink {
@@ -439,8 +469,9 @@ impl Sink {
             });
         }
         if let Some(dir) = &args.outdir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the report directory {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!("cannot create the report directory {}: {e}", dir.display())
+            })?;
             let index = dir.join("index.json");
             return Ok(Sink::Outdir {
                 first: Some(ReportFile::open(&index)?),
@@ -557,18 +588,14 @@ mod tests {
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "pulsecheck-host-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("pulsecheck-host-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
 
     /// Runs the session on its own task with two played cases.
-    async fn session(
-        args: HostWsArgs,
-    ) -> (String, tokio::task::JoinHandle<Result<u8, String>>) {
+    async fn session(args: HostWsArgs) -> (String, tokio::task::JoinHandle<Result<u8, String>>) {
         let host = server::start(HostConfig::new(vec![played("t/a/one"), played("t/a/two")]))
             .await
             .unwrap();
@@ -614,18 +641,27 @@ mod tests {
     async fn a_command_that_never_exits_is_killed_once_its_agent_is_complete() {
         let dir = temp_dir("complete");
         let (url_file, output) = (dir.join("url"), dir.join("report.json"));
-        let script = format!("echo \"$PULSECHECK_URL\" > {}; exec sleep 1000", url_file.display());
+        let script = format!(
+            "echo \"$PULSECHECK_URL\" > {}; exec sleep 1000",
+            url_file.display()
+        );
         let (base, task) = session(args(&["sh", "-c", &script], &output)).await;
         assert_eq!(read_when_written(&url_file).await.trim(), base);
 
         for n in 1..=2 {
-            assert_eq!(visit(&base, &format!("/runCase?case={n}&agent=x")).await, 1000);
+            assert_eq!(
+                visit(&base, &format!("/runCase?case={n}&agent=x")).await,
+                1000
+            );
         }
         let began = Instant::now();
         assert_eq!(visit(&base, "/updateReports?agent=x").await, 1000);
         assert_eq!(task.await.unwrap(), Ok(0));
         let waited = began.elapsed();
-        assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
         let written = report(&output);
         assert_eq!((written.target.as_str(), written.summary.pass), ("x", 2));
         let _ = std::fs::remove_dir_all(&dir);
@@ -635,7 +671,10 @@ mod tests {
     async fn the_deadline_reports_what_finished() {
         let dir = temp_dir("deadline");
         let (url_file, output) = (dir.join("url"), dir.join("report.json"));
-        let script = format!("echo \"$PULSECHECK_URL\" > {}; exec sleep 1000", url_file.display());
+        let script = format!(
+            "echo \"$PULSECHECK_URL\" > {}; exec sleep 1000",
+            url_file.display()
+        );
         let mut a = args(&["sh", "-c", &script], &output);
         a.deadline = Some(Duration::from_millis(1500));
         let began = Instant::now();
@@ -647,7 +686,11 @@ mod tests {
         let written = report(&output);
         assert_eq!((written.summary.pass, written.summary.error), (1, 1));
         let unfinished = written.checks.iter().find(|c| c.id == "t/a/two").unwrap();
-        assert!(unfinished.message.contains("(--deadline)"), "{}", unfinished.message);
+        assert!(
+            unfinished.message.contains("(--deadline)"),
+            "{}",
+            unfinished.message
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -691,7 +734,10 @@ mod tests {
         for agent in ["a", "b"] {
             visit(&base, &format!("/runCase?case=1&agent={agent}")).await;
         }
-        assert_eq!(visit(&base, "/updateReports?shutdownOnComplete=true").await, 1000);
+        assert_eq!(
+            visit(&base, "/updateReports?shutdownOnComplete=true").await,
+            1000
+        );
         assert_eq!(task.await.unwrap(), Ok(1));
         let index = std::fs::read_to_string(dir.join("reports/index.json")).unwrap();
         let index: serde_json::Value = serde_json::from_str(&index).unwrap();

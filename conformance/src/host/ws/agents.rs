@@ -139,11 +139,7 @@ impl Agents {
     /// # Errors
     ///
     /// [`TooManyAgents`] for a new agent beyond [`MAX_AGENTS`].
-    pub fn begin(
-        self: &Arc<Self>,
-        agent: &str,
-        index: usize,
-    ) -> Result<Playing, TooManyAgents> {
+    pub fn begin(self: &Arc<Self>, agent: &str, index: usize) -> Result<Playing, TooManyAgents> {
         let history = {
             let mut records = self.records();
             if !records.contains_key(agent) {

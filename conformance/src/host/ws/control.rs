@@ -56,7 +56,11 @@ impl std::fmt::Debug for Control {
 /// WebSocket request (RFC 6455 §4.2.2), then the exchange goes on; otherwise the
 /// HTTP error the framing crate gives for what is wrong (400, or 426 for a
 /// version other than 13), the connection is closed, and `None` is returned.
-pub async fn accept(mut io: Box<dyn RawIo>, head: &RequestHead, leftover: Vec<u8>) -> Option<Control> {
+pub async fn accept(
+    mut io: Box<dyn RawIo>,
+    head: &RequestHead,
+    leftover: Vec<u8>,
+) -> Option<Control> {
     let mut answer = Vec::with_capacity(256);
     let valid = match validate_client_request(&head.raw) {
         Ok(Status::Complete((request, _))) => {

@@ -538,7 +538,13 @@ mod tests {
             reason(&format!("/runCase?case=1&agent={long}")),
             "the agent name is 129 bytes long; at most 128"
         );
-        assert!(parse(&format!("/runCase?case=1&agent={}", "x".repeat(MAX_AGENT_BYTES))).is_ok());
+        assert!(
+            parse(&format!(
+                "/runCase?case=1&agent={}",
+                "x".repeat(MAX_AGENT_BYTES)
+            ))
+            .is_ok()
+        );
     }
 
     #[test]
@@ -548,16 +554,21 @@ mod tests {
         let long = format!("/{}", "é".repeat(5000));
         let errors = [
             parse(&long).unwrap_err().to_string(),
-            parse("/%01%02%03%04%05%06%07%08%09%10").unwrap_err().to_string(),
+            parse("/%01%02%03%04%05%06%07%08%09%10")
+                .unwrap_err()
+                .to_string(),
             parse(&format!("/getCaseInfo?case={}", "%00".repeat(100)))
                 .unwrap_err()
                 .to_string(),
             parse(&format!("/getCaseInfo?case={}", "9".repeat(5000)))
                 .unwrap_err()
                 .to_string(),
-            parse(&format!("/updateReports?shutdownOnComplete={}", "y".repeat(5000)))
-                .unwrap_err()
-                .to_string(),
+            parse(&format!(
+                "/updateReports?shutdownOnComplete={}",
+                "y".repeat(5000)
+            ))
+            .unwrap_err()
+            .to_string(),
             CaseError::Unknown {
                 name: "é".repeat(5000),
             }

@@ -183,7 +183,10 @@ mod tests {
         let HeadRead::Malformed(reason) = read_all(b"\x16\x03\x01 hello\r\n\r\n").await else {
             panic!("malformed");
         };
-        assert!(reason.starts_with("not an HTTP/1.x request head"), "{reason}");
+        assert!(
+            reason.starts_with("not an HTTP/1.x request head"),
+            "{reason}"
+        );
         assert!(matches!(
             read_all(b"GET / HTTP/1.1\r\nHost").await,
             HeadRead::Gone

@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn the_page_is_served_at_the_root_with_any_query() {
-        let page = text(answer(&head("GET", "/?agent=firefox&shutdownOnComplete=true")));
+        let page = text(answer(&head(
+            "GET",
+            "/?agent=firefox&shutdownOnComplete=true",
+        )));
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(page.contains(&format!("Content-Length: {}\r\n", PAGE.len())));
         assert!(page.ends_with("</html>\n"));
@@ -109,7 +112,10 @@ mod tests {
     #[test]
     fn other_requests_get_plain_answers() {
         let missing = text(answer(&head("GET", "/favicon.ico")));
-        assert!(missing.starts_with("HTTP/1.1 404 Not Found\r\n"), "{missing}");
+        assert!(
+            missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{missing}"
+        );
         let posted = text(answer(&head("POST", "/")));
         assert!(
             posted.starts_with("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"),

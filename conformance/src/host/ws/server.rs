@@ -273,14 +273,22 @@ impl RunningHost {
     /// (`wss://` with TLS). An unspecified listening address is given as
     /// loopback.
     pub fn url(&self) -> String {
-        let scheme = if self.shared.tls.is_some() { "wss" } else { "ws" };
+        let scheme = if self.shared.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
         format!("{scheme}://{}", client_address(self.local_addr))
     }
 
     /// The URL of the page that tests a browser: `http://127.0.0.1:9001/`
     /// (`https://` with TLS).
     pub fn page_url(&self) -> String {
-        let scheme = if self.shared.tls.is_some() { "https" } else { "http" };
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}/", client_address(self.local_addr))
     }
 
@@ -496,7 +504,13 @@ async fn route(
 }
 
 /// Answers a request with a correct 101 and a Close with `code` and `reason`.
-async fn refuse(io: Box<dyn RawIo>, head: &RequestHead, leftover: Vec<u8>, code: u16, reason: &str) {
+async fn refuse(
+    io: Box<dyn RawIo>,
+    head: &RequestHead,
+    leftover: Vec<u8>,
+    code: u16,
+    reason: &str,
+) {
     if let Some(control) = control::accept(io, head, leftover).await {
         control.close(code, reason).await;
     }
