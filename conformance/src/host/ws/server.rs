@@ -1,7 +1,7 @@
 //! The host's server: one port (plain TCP, or TLS with [`tls_config`]) where
 //! clients under test speak Autobahn|Testsuite's fuzzingserver protocol
-//! ([`fuzzingserver`](super::fuzzingserver)) and browsers load the test page
-//! ([`page`](super::page)).
+//! ([`fuzzingserver`]) and browsers load the test page
+//! ([`page`]).
 //!
 //! ```no_run
 //! use pulsecheck::host::ws::{catalogue, server};
@@ -37,7 +37,7 @@
 //!   [`AgentHistory`](super::session::AgentHistory) once the case has been
 //!   played, so a check sees the keys of the agent's earlier connections;
 //! * the other paths are answered by the host: a correct 101, the message, a
-//!   Close 1000 ([`control`](super::control)). `/getCaseStatus` waits (at most the
+//!   Close 1000 ([`control`]). `/getCaseStatus` waits (at most the
 //!   check timeout and 5 s) while the case is being played. `/updateReports`
 //!   hands the reports to the host's owner ([`HostEvent::UpdateReports`]) and
 //!   closes with the owner's answer as the reason (1000, or 1011 when they could
