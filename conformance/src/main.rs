@@ -39,6 +39,10 @@ enum Command {
     /// Run a reference server.
     #[command(subcommand)]
     Serve(ServeCommand),
+    /// Host a client suite: pulsecheck is the server, the client under test
+    /// connects.
+    #[command(subcommand)]
+    Host(HostCommand),
     /// Decode a captured byte stream into JSON Lines, one object per item.
     #[command(subcommand)]
     Decode(DecodeCommand),
@@ -50,6 +54,14 @@ enum ServeCommand {
     Sse(commands::serve::ServeSseArgs),
     /// A conformant WebSocket echo server on loopback, or one with `--fault NAME`.
     Ws(commands::serve::ServeWsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum HostCommand {
+    /// The WebSocket client suite, over Autobahn|Testsuite's fuzzingserver
+    /// protocol (and a page at / that runs it in a browser); with `-- CMD`, run
+    /// CMD as the client under test.
+    Ws(commands::host::HostWsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +139,7 @@ fn main() -> ExitCode {
         Command::List(args) => ExitCode::from(commands::probe::run_list(&args)),
         Command::Serve(ServeCommand::Sse(args)) => ExitCode::from(commands::serve::run(&args)),
         Command::Serve(ServeCommand::Ws(args)) => ExitCode::from(commands::serve::run_ws(&args)),
+        Command::Host(HostCommand::Ws(args)) => ExitCode::from(commands::host::run_host_ws(&args)),
         Command::Decode(DecodeCommand::Sse(args)) => ExitCode::from(decode_sse(&args)),
         Command::Decode(DecodeCommand::Ws(args)) => ExitCode::from(decode_ws(&args)),
     }

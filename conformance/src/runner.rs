@@ -135,17 +135,7 @@ where
             let outcome = match tokio::time::timeout(timeout, (check.run)(&ctx, &check.info)).await
             {
                 Ok(outcome) => outcome,
-                Err(_) => {
-                    let mut transcript = Transcript::default();
-                    transcript.note(begun.elapsed(), "check timeout reached");
-                    Outcome::error(
-                        format!(
-                            "the check did not finish within {} s (--check-timeout)",
-                            timeout.as_secs_f64()
-                        ),
-                        transcript,
-                    )
-                }
+                Err(_) => timed_out(timeout, begun),
             };
             (index, outcome, begun.elapsed())
         });
@@ -187,7 +177,7 @@ where
     let unfinished = match stop {
         Some(Stop::Deadline) => deadline.unfinished(),
         Some(Stop::Interrupted) => "interrupted (Ctrl-C) before it finished".to_owned(),
-        None => "the check's code panicked: a bug in pulsecheck, please report it".to_owned(),
+        None => PANICKED.to_owned(),
     };
     let results = checks
         .iter()
@@ -213,6 +203,60 @@ where
         deadline_reached: matches!(stop, Some(Stop::Deadline)),
         elapsed: started.elapsed(),
     }
+}
+
+/// The message of a check whose code panicked.
+const PANICKED: &str = "the check's code panicked: a bug in pulsecheck, please report it";
+
+/// The outcome of a check stopped by its timeout.
+fn timed_out(timeout: Duration, begun: Instant) -> Outcome {
+    let mut transcript = Transcript::default();
+    transcript.note(begun.elapsed(), "check timeout reached");
+    Outcome::error(
+        format!(
+            "the check did not finish within {} s (--check-timeout)",
+            timeout.as_secs_f64()
+        ),
+        transcript,
+    )
+}
+
+/// Runs one check against `ctx` as [`run_until`] runs each of its checks: on a
+/// task of its own, under `timeout`, its outcome bounded and graded. A check
+/// that does not finish in time, or whose code panics, gets an error result
+/// saying so. Dropping the returned future stops the check.
+pub async fn run_one<Ctx>(
+    ctx: Arc<Ctx>,
+    check: Check<Ctx>,
+    timeout: Duration,
+    strict: bool,
+) -> CheckResult
+where
+    Ctx: Send + Sync + 'static,
+{
+    /// Aborts the check's task when the caller stops waiting for it.
+    struct AbortOnDrop(tokio::task::JoinHandle<Outcome>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let begun = Instant::now();
+    let mut task = AbortOnDrop(tokio::spawn(async move {
+        match tokio::time::timeout(timeout, (check.run)(&ctx, &check.info)).await {
+            Ok(outcome) => outcome,
+            Err(_) => timed_out(timeout, begun),
+        }
+    }));
+    let outcome = (&mut task.0)
+        .await
+        .unwrap_or_else(|_| Outcome::error(PANICKED, Transcript::default()));
+    let ms = u64::try_from(begun.elapsed().as_millis()).unwrap_or(u64::MAX);
+    CheckResult::new(
+        &check.info,
+        outcome.bounded().graded(check.info.level, strict),
+        ms,
+    )
 }
 
 /// Results for checks that were never started (the deadline passed before their
@@ -306,6 +350,38 @@ mod tests {
         assert!(run.results[2].message.contains("--check-timeout"));
         assert!(run.results[3].message.contains("panicked"));
         assert!(!run.interrupted && !run.deadline_reached);
+    }
+
+    #[tokio::test]
+    async fn one_check_alone_is_timed_graded_and_survives_a_panic() {
+        let slow = check("t/a/slow", Level::Must, |_, _| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Outcome::pass("never")
+            })
+        });
+        let result = run_one(Arc::new(()), slow, Duration::from_millis(50), false).await;
+        assert_eq!(result.verdict, Verdict::Error);
+        assert!(
+            result.message.contains("--check-timeout"),
+            "{}",
+            result.message
+        );
+
+        let panics = check("t/a/panics", Level::Must, |_, _| {
+            Box::pin(async { panic!("bug in a check") })
+        });
+        let result = run_one(Arc::new(()), panics, Duration::from_secs(5), false).await;
+        assert_eq!(result.verdict, Verdict::Error);
+        assert!(result.message.contains("panicked"));
+
+        let should = check("t/a/should", Level::Should, |_, _| {
+            Box::pin(async { Outcome::fail("no", Evidence::default()) })
+        });
+        let result = run_one(Arc::new(()), should, Duration::from_secs(5), false).await;
+        assert_eq!(result.verdict, Verdict::Warn);
+        let result = run_one(Arc::new(()), should, Duration::from_secs(5), true).await;
+        assert_eq!(result.verdict, Verdict::Fail);
     }
 
     #[tokio::test]

@@ -1,7 +1,9 @@
-//! The `probe`, `list` and `serve` commands (the `decode` commands live in
+//! The `probe`, `list`, `serve` and `host` commands (the `decode` commands live in
 //! `main.rs`, beside the input handling they share).
 
 pub(crate) mod args;
+pub(crate) mod child;
+pub(crate) mod host;
 pub(crate) mod output;
 pub(crate) mod probe;
 pub(crate) mod serve;

@@ -5,8 +5,20 @@
 //! to `/runCase?case=N&agent=A`, echoes what it receives, and finally asks for the
 //! reports. Each connection becomes a [`session::ClientSession`]; the case's
 //! check ([`catalogue`]) takes the upgrade from it and plays the case.
+//!
+//! [`server`] listens, reads each request head ([`head`]) and routes it:
+//! [`fuzzingserver`] parses the protocol's requests, [`control`] answers the
+//! requests the host itself answers, [`agents`] keeps every agent's results, and
+//! [`page`] serves the page that runs the same loop in a browser.
 
+pub mod agents;
 pub mod autobahn;
 pub mod catalogue;
+pub mod control;
 pub mod duties;
+pub mod fuzzingserver;
+pub mod head;
+pub mod page;
+pub mod server;
 pub mod session;
+pub mod suite;
