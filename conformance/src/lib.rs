@@ -51,4 +51,5 @@ pub mod report;
 pub mod runner;
 pub mod serve;
 pub mod sse;
+pub mod suite;
 pub mod ws;

@@ -815,7 +815,7 @@ fn cli_usage_errors_exit_2_with_a_reason() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["--outdir", "/tmp/x"],
-            "--outdir writes Autobahn's index.json: use it with --format autobahn",
+            "--outdir DIR holds Autobahn|Testsuite's report files and goes with --format autobahn",
         ),
         (
             &["--only", "nothing/such/*"],

@@ -34,7 +34,9 @@ use pulsecheck::runner::Deadline;
 
 use super::args::parse;
 use super::child::{ClientProcess, describe_exit};
-use super::output::{Format, ReportFile, print, render};
+use pulsecheck_ws::Role;
+
+use super::output::{self, Destination, Format};
 
 /// Arguments of `host ws`.
 #[derive(Debug, Args)]
@@ -127,9 +129,6 @@ fn host_ws(args: &HostWsArgs) -> Result<u8, String> {
         .into_iter()
         .copied()
         .collect();
-    if args.outdir.is_some() && args.format != Format::Autobahn {
-        return Err("--outdir writes Autobahn's index.json: use it with --format autobahn".into());
-    }
     if let Some(agent) = &args.agent
         && (agent.trim().is_empty() || agent.len() > MAX_AGENT_BYTES)
     {
@@ -142,7 +141,7 @@ fn host_ws(args: &HostWsArgs) -> Result<u8, String> {
         _ => None,
     };
     // Before the host starts: a report that cannot be written must not cost a run.
-    let mut sink = Sink::open(args)?;
+    let mut sink = Destination::open(args.format, args.output.as_deref(), args.outdir.as_deref())?;
     let mut config = HostConfig::new(selected);
     config.addr = args.addr;
     config.check_timeout = args
@@ -188,7 +187,7 @@ enum Step {
 async fn host_session(
     args: &HostWsArgs,
     config: HostConfig,
-    sink: &mut Sink,
+    sink: &mut Destination,
 ) -> Result<u8, String> {
     let addr = config.addr;
     let host = server::start(config)
@@ -208,7 +207,7 @@ async fn host_session(
 async fn run_session(
     args: &HostWsArgs,
     mut host: RunningHost,
-    sink: &mut Sink,
+    sink: &mut Destination,
 ) -> Result<u8, String> {
     let with_command = !args.command.is_empty();
     let deadline = args
@@ -330,7 +329,7 @@ async fn finish(
     host: RunningHost,
     mut command: Option<&mut ClientProcess>,
     ending: &Ending,
-    sink: &mut Sink,
+    sink: &mut Destination,
     written_at: Option<u64>,
 ) -> Result<u8, String> {
     // What the command did, once its group is gone.
@@ -439,95 +438,26 @@ fn nothing_ran(
     text
 }
 
-/// Where the reports go: stdout, the file of `-o`, or the directory of
-/// `--outdir`.
-#[derive(Debug)]
-enum Sink {
-    /// Standard output.
-    Stdout,
-    /// `-o FILE`: opened before the run (see [`ReportFile`]), reopened for each
-    /// later report.
-    File {
-        path: PathBuf,
-        first: Option<ReportFile>,
-    },
-    /// `--outdir DIR` (with `--format autobahn`): `DIR/index.json`.
-    Outdir {
-        index: PathBuf,
-        first: Option<ReportFile>,
-    },
-}
-
-impl Sink {
-    /// Opens the report's destination, so that one that cannot be written is
-    /// refused before the host starts.
-    fn open(args: &HostWsArgs) -> Result<Sink, String> {
-        if let Some(path) = &args.output {
-            return Ok(Sink::File {
-                path: path.clone(),
-                first: Some(ReportFile::open(path)?),
-            });
-        }
-        if let Some(dir) = &args.outdir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                format!("cannot create the report directory {}: {e}", dir.display())
-            })?;
-            let index = dir.join("index.json");
-            return Ok(Sink::Outdir {
-                first: Some(ReportFile::open(&index)?),
-                index,
-            });
-        }
-        Ok(Sink::Stdout)
-    }
-}
-
-/// Writes `reports` in `format` to `sink`: the one place where the host's reports
-/// are written. Several agents' reports follow one another; in the Autobahn
-/// format they make one `index.json` object, one key per agent. Returns a note
-/// for the client (the reason of the Close that answers `/updateReports`).
-fn write_reports(sink: &mut Sink, reports: &[Report], format: Format) -> Result<String, String> {
-    let text = match format {
-        Format::Autobahn => {
-            let mut index = serde_json::Map::new();
-            for report in reports {
-                let one = render(report, format, &report.target);
-                if let Ok(serde_json::Value::Object(agents)) = serde_json::from_str(&one) {
-                    index.extend(agents);
-                }
-            }
-            let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
-            text.push('\n');
-            text
-        }
-        _ => reports
-            .iter()
-            .map(|report| render(report, format, &report.target))
-            .collect::<Vec<_>>()
-            .join(if format == Format::Human { "\n" } else { "" }),
-    };
+/// Writes `reports` (one per agent) in `format` to `destination`: the one
+/// place where the host's reports are written. Returns a note for the client
+/// (the reason of the Close that answers `/updateReports`).
+fn write_reports(
+    destination: &mut Destination,
+    reports: &[Report],
+    format: Format,
+) -> Result<String, String> {
+    let runs: Vec<(&str, &Report)> = reports.iter().map(|r| (r.target.as_str(), r)).collect();
+    output::write_reports(&runs, format, Role::Server, destination)?;
     let agents = match reports.len() {
         1 => "1 agent".to_owned(),
         n => format!("{n} agents"),
     };
-    let to_file = |path: &PathBuf, first: &mut Option<ReportFile>| -> Result<String, String> {
-        match first.take() {
-            Some(file) => file.write(&text)?,
-            None => ReportFile::open(path)?.write(&text)?,
-        }
-        for report in reports {
-            eprintln!("{}", report.summary_line());
-        }
-        Ok(format!("reports of {agents} written to {}", path.display()))
+    let place = match destination {
+        Destination::Stdout => "stdout".to_owned(),
+        Destination::File(_) => "the report file".to_owned(),
+        Destination::Dir(_) => "the report directory".to_owned(),
     };
-    match sink {
-        Sink::Stdout => {
-            print(&text).map_err(|e| format!("cannot write the report: {e}"))?;
-            Ok(format!("reports of {agents} written to stdout"))
-        }
-        Sink::File { path, first } => to_file(path, first),
-        Sink::Outdir { index, first } => to_file(index, first),
-    }
+    Ok(format!("reports of {agents} written to {place}"))
 }
 
 #[cfg(test)]
@@ -601,7 +531,8 @@ mod tests {
             .unwrap();
         let url = host.url();
         let task = tokio::spawn(async move {
-            let mut sink = Sink::open(&args)?;
+            let mut sink =
+                Destination::open(args.format, args.output.as_deref(), args.outdir.as_deref())?;
             run_session(&args, host, &mut sink).await
         });
         (url, task)

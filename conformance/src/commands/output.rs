@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use clap::ValueEnum;
-use pulsecheck::report::Report;
+use pulsecheck::report::{Report, autobahn_reports};
 use pulsecheck_ws::Role;
 
 /// The file `-o FILE` names, opened before the run so that a path that cannot
@@ -100,19 +100,19 @@ impl ReportDir {
         Ok(dir)
     }
 
-    /// Writes Autobahn's files of `report` under `agent` (`harness`: the role
+    /// Writes Autobahn's files of every agent's run (`harness`: the role
     /// pulsecheck played) and the HTML report; returns how many case files it
     /// wrote. `index.json` comes last, so that it never names a file not yet
     /// written.
-    fn write(&mut self, report: &Report, agent: &str, harness: Role) -> Result<usize, String> {
+    fn write(&mut self, runs: &[(&str, &Report)], harness: Role) -> Result<usize, String> {
         self.written = true;
-        let files = report.to_autobahn_reports(agent, harness);
+        let files = autobahn_reports(runs, harness);
         for (name, text) in &files.cases {
             std::fs::write(self.path.join(name), text).map_err(|e| self.cannot_write(&e))?;
         }
         std::fs::write(
             self.path.join("index.html"),
-            report.to_html(SystemTime::now()),
+            one_report(runs).to_html(SystemTime::now()),
         )
         .map_err(|e| self.cannot_write(&e))?;
         if let Some(index) = &mut self.index {
@@ -180,13 +180,8 @@ impl Destination {
     }
 }
 
-/// Writes `report` in `format` to `destination`, and returns where it went for
-/// a message. `agent` names the implementation under test in Autobahn's files;
-/// `harness` is the role pulsecheck played (`Role::Client` for `probe`,
-/// `Role::Server` for `host ws`: Autobahn's `isServer`). A report written to a
-/// file or directory leaves the summary line on stderr; one printed to a reader
-/// that went away (`| head`) is not an error. A destination can be written again
-/// (each write replaces the last).
+/// Writes `report` in `format` to `destination` ([`write_reports`] for one
+/// run).
 pub(crate) fn write_report(
     report: &Report,
     format: Format,
@@ -194,18 +189,40 @@ pub(crate) fn write_report(
     harness: Role,
     destination: &mut Destination,
 ) -> Result<(), String> {
+    write_reports(&[(agent, report)], format, harness, destination)
+}
+
+/// Writes the reports of several runs (an agent's name and its report each) in
+/// `format` to `destination`. `harness` is the role pulsecheck played
+/// (`Role::Client` for `probe`, `Role::Server` for `host ws`: Autobahn's
+/// `isServer`). Autobahn's files hold every agent, as Autobahn's do; the other
+/// formats give each run in turn (HTML: one page of every run's checks). A
+/// report written to a file or directory leaves the summary lines on stderr;
+/// one printed to a reader that went away (`| head`) is not an error. A
+/// destination can be written again (each write replaces the last).
+pub(crate) fn write_reports(
+    runs: &[(&str, &Report)],
+    format: Format,
+    harness: Role,
+    destination: &mut Destination,
+) -> Result<(), String> {
+    let summaries = || {
+        for (_, report) in runs {
+            eprintln!("{}", report.summary_line());
+        }
+    };
     match destination {
         Destination::Stdout => {
-            print(&render(report, format, agent))
+            print(&render_runs(runs, format, harness))
                 .map_err(|e| format!("cannot write the report: {e}"))?;
         }
         Destination::File(file) => {
-            file.write(&render(report, format, agent))?;
-            eprintln!("{}", report.summary_line());
+            file.write(&render_runs(runs, format, harness))?;
+            summaries();
         }
         Destination::Dir(dir) => {
-            let cases = dir.write(report, agent, harness)?;
-            eprintln!("{}", report.summary_line());
+            let cases = dir.write(runs, harness)?;
+            summaries();
             eprintln!(
                 "pulsecheck: wrote index.json, index.html and {cases} case report{} into {}",
                 if cases == 1 { "" } else { "s" },
@@ -214,6 +231,49 @@ pub(crate) fn write_report(
         }
     }
     Ok(())
+}
+
+/// Several runs as one text in `format`.
+fn render_runs(runs: &[(&str, &Report)], format: Format, harness: Role) -> String {
+    match (runs, format) {
+        ([(agent, report)], _) => render(report, format, agent),
+        (_, Format::Autobahn) => {
+            let mut index = autobahn_reports(runs, harness).index;
+            index.push('\n');
+            index
+        }
+        (_, Format::Html) => render(&one_report(runs), format, ""),
+        _ => runs
+            .iter()
+            .map(|(agent, report)| render(report, format, agent))
+            .collect::<Vec<_>>()
+            .join(if format == Format::Human { "\n" } else { "" }),
+    }
+}
+
+/// Several runs as one report: every run's checks, each ID under its agent's
+/// name when there are several (`agent: ws/...`).
+fn one_report(runs: &[(&str, &Report)]) -> Report {
+    if let [(_, report)] = runs {
+        return (*report).clone();
+    }
+    let target = runs
+        .iter()
+        .map(|(agent, _)| *agent)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let strict = runs.iter().any(|(_, r)| r.strict);
+    let duration = runs.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0);
+    let checks = runs
+        .iter()
+        .flat_map(|(agent, report)| {
+            report.checks.iter().cloned().map(move |mut c| {
+                c.id = format!("{agent}: {}", c.id);
+                c
+            })
+        })
+        .collect();
+    Report::new(&target, strict, checks, duration)
 }
 
 fn cannot_write(path: &Path, e: &io::Error) -> String {

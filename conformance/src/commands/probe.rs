@@ -2,21 +2,20 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use pulsecheck::check::Level;
-use pulsecheck::http::{Client, ClientConfig, ClientError, Phase, parse_header_arg, quote};
-use pulsecheck::registry::{Check, Pattern, lint, select, unmatched};
+use pulsecheck::check::{CheckInfo, Level};
+use pulsecheck::http::{Client, ClientConfig, parse_header_arg};
+use pulsecheck::registry::Pattern;
 use pulsecheck::report::{BUILT_IN_TARGET, Comparison, Report};
-use pulsecheck::runner::{Deadline, RunOptions, RunResult, not_run, run_until};
+use pulsecheck::runner::{Deadline, RunOptions, RunResult};
 use pulsecheck::serve::sse::{SseServerConfig, start};
-use pulsecheck::sse::checks::CHECKS;
-use pulsecheck::sse::probe::{ProbeOptions, SseProbe, parse_origin};
-use pulsecheck::ws::all_checks;
+use pulsecheck::sse::probe::parse_origin;
+use pulsecheck::sse::suite::{DEFAULT_OBSERVE, SSE};
+use pulsecheck::suite::{self, ProbeSetup, ProbeSuite, Suite};
 use pulsecheck::ws::checks::WsProbe;
-use pulsecheck::ws::connection::request_for;
+use pulsecheck::ws::suite::WS;
 use pulsecheck_ws::Role;
 use url::Url;
 
@@ -97,9 +96,6 @@ pub(crate) struct ProbeArgs {
     pub(crate) origin: Option<String>,
 }
 
-/// The default `--observe` of an event stream.
-const DEFAULT_OBSERVE: Duration = Duration::from_secs(20);
-
 /// Runs a probe; returns the exit code: 0 all required checks pass (or, with
 /// `--baseline`, no regression), 1 failures or regressions, 2 usage errors, an
 /// unreachable target, or a target that does not speak the protocol.
@@ -115,12 +111,10 @@ pub(crate) fn run_probe(args: &ProbeArgs) -> u8 {
 
 /// What the probe is pointed at.
 enum Target {
-    /// No URL: the built-in reference servers, both suites.
+    /// No URL: the built-in reference servers, every probe suite.
     BuiltIn,
-    /// An event stream (`http`, `https`).
-    Stream(Url),
-    /// A WebSocket endpoint (`ws`, `wss`).
-    Socket(Url),
+    /// A URL, and the suite that probes its scheme.
+    Url(Url, &'static dyn ProbeSuite),
 }
 
 impl Target {
@@ -129,35 +123,17 @@ impl Target {
             return Ok(Target::BuiltIn);
         };
         let url = Url::parse(text).map_err(|e| format!("invalid URL {text:?}: {e}"))?;
-        match url.scheme() {
-            "http" | "https" => Ok(Target::Stream(url)),
-            "ws" | "wss" => Ok(Target::Socket(url)),
-            other => Err(format!(
-                "{text}: pulsecheck does not probe {other}:// URLs; use http or https for an event stream, ws or wss for a WebSocket endpoint"
-            )),
-        }
+        let suite = suite::for_url(&url, text)?;
+        Ok(Target::Url(url, suite))
     }
 
     /// The suites a run against this target uses.
-    fn suites(&self) -> &'static [&'static str] {
+    fn suites(&self) -> Vec<&'static dyn ProbeSuite> {
         match self {
-            Target::BuiltIn => &["sse", "ws"],
-            Target::Stream(_) => &["sse"],
-            Target::Socket(_) => &["ws"],
+            Target::BuiltIn => suite::probe_suites().to_vec(),
+            Target::Url(_, suite) => vec![*suite],
         }
     }
-}
-
-/// Everything a run needs, settled before it starts.
-struct Plan<'a> {
-    args: &'a ProbeArgs,
-    only: Vec<Pattern>,
-    skip: Vec<Pattern>,
-    client: Client,
-    observe: Duration,
-    ws_observe: Duration,
-    run_options: RunOptions,
-    deadline: Deadline,
 }
 
 fn probe(args: &ProbeArgs) -> Result<u8, String> {
@@ -187,15 +163,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         .iter()
         .map(|p| Pattern::new(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let unknown = match target {
-        Target::Socket(_) => unmatched(all_checks(), &only),
-        Target::Stream(_) => unmatched(CHECKS, &only),
-        // Both suites run against the reference servers.
-        Target::BuiltIn => unmatched(CHECKS, &only)
-            .into_iter()
-            .filter(|p| unmatched(all_checks(), std::slice::from_ref(*p)).len() == 1)
-            .collect(),
-    };
+    // A pattern must match a check of some suite the run uses.
+    let infos: Vec<CheckInfo> = target.suites().iter().flat_map(|s| s.infos()).collect();
+    let unknown: Vec<&Pattern> = only
+        .iter()
+        .filter(|p| !infos.iter().any(|info| p.matches(info)))
+        .collect();
     if let Some(p) = unknown.first() {
         return Err(format!(
             "--only {:?} matches no check (see `pulsecheck list`)",
@@ -219,13 +192,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         ..ClientConfig::default()
     })
     .map_err(|e| e.to_string())?;
-    let plan = Plan {
-        args,
+    let setup = ProbeSetup {
+        client,
+        observe: args.observe,
+        origin: args.origin.clone(),
         only,
         skip,
-        client,
-        observe,
-        ws_observe,
         run_options: RunOptions {
             jobs: args.jobs,
             check_timeout,
@@ -240,17 +212,12 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     let ran = runtime.block_on(async {
         match &target {
-            Target::Stream(url) => {
+            Target::Url(url, suite) => {
                 let display = args.url.clone().unwrap_or_default();
-                let result = probe_stream(&plan, url.clone(), &display).await?;
+                let result = suite.probe(&setup, url.clone(), &display).await?;
                 Ok((display, result))
             }
-            Target::Socket(url) => {
-                let display = args.url.clone().unwrap_or_default();
-                let result = probe_socket(&plan, url.clone(), &display).await?;
-                Ok((display, result))
-            }
-            Target::BuiltIn => probe_built_in(&plan).await,
+            Target::BuiltIn => probe_built_in(&setup).await,
         }
     });
     // Whatever still runs (a name lookup on a blocking thread, a server's
@@ -286,7 +253,7 @@ fn read_baseline(args: &ProbeArgs, target: &Target) -> Result<Option<Report>, St
         (_, Some(url)) => url.clone(),
     };
     if !args.baseline_any_target
-        && let Some(why) = baseline.mismatch(&name, target.suites())
+        && let Some(why) = baseline.mismatch(&name, &suite_names(target))
     {
         return Err(format!(
             "the baseline {} does not fit this run: {why}; pass --baseline-any-target to compare anyway",
@@ -296,135 +263,21 @@ fn read_baseline(args: &ProbeArgs, target: &Target) -> Result<Option<Report>, St
     Ok(Some(baseline))
 }
 
-/// How the first request to a target went, before any check runs.
-enum FirstContact {
-    /// It answered (or holds its answer, which the checks judge): run the checks.
-    Answered,
-    /// The overall deadline passed before it answered; the reason says what it was
-    /// still waiting for.
-    DeadlinePassed(String),
+/// The names of the suites a run against `target` uses.
+fn suite_names(target: &Target) -> Vec<&'static str> {
+    target.suites().iter().map(|s| s.name()).collect()
 }
 
-/// Sorts the error of the first request: the deadline passing, a target that does
-/// not speak the protocol (exit 2, "unusable target"), one that cannot be reached
-/// (exit 2), or a server that answers late, whose checks will say so.
-fn first_contact(result: Result<(), ClientError>, display: &str) -> Result<FirstContact, String> {
-    match result {
-        Ok(()) | Err(ClientError::Timeout { .. }) => Ok(FirstContact::Answered),
-        Err(ClientError::Deadline { phase, .. }) => {
-            let waiting = match phase {
-                Phase::Resolve => format!("the host name of {display} was still being resolved"),
-                Phase::Connect => format!("the TCP connection to {display} was still being opened"),
-                Phase::TlsHandshake => {
-                    format!("the TLS handshake with {display} was still under way")
-                }
-                Phase::ResponseHead => format!(
-                    "the server at {display} had not sent its response head (status line and headers)"
-                ),
-                _ => format!("the first request to {display} had no answer"),
-            };
-            Ok(FirstContact::DeadlinePassed(waiting))
-        }
-        Err(e) if e.is_unusable_target() => {
-            Err(format!("unusable target {display}: {}", clause(&e)))
-        }
-        // A server that broke HTTP after its head is testable; the checks say how.
-        Err(ClientError::Http { .. } | ClientError::Malformed { .. }) => Ok(FirstContact::Answered),
-        Err(e) => Err(format!("cannot reach {display}: {}", clause(&e))),
-    }
-}
-
-/// An error's sentence as a clause after a colon: first letter in lower case, no
-/// final period.
-fn clause(e: &dyn std::fmt::Display) -> String {
-    let text = e.to_string();
-    let text = text.strip_suffix('.').unwrap_or(&text);
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// Probes an event stream with the SSE checks.
-async fn probe_stream(plan: &Plan<'_>, url: Url, display: &str) -> Result<RunResult, String> {
-    let selected: Vec<_> = select(CHECKS, &plan.only, &plan.skip)
-        .into_iter()
-        .copied()
-        .collect();
-    let options = ProbeOptions {
-        observe: plan.observe,
-        origin: plan.args.origin.clone(),
-        ..ProbeOptions::default()
-    };
-    let probe = Arc::new(SseProbe::new(plan.client.clone(), url, options));
-    // An unreachable target, or one that does not speak HTTP, is a usage problem,
-    // not a conformance failure. A server that accepts but holds its answer is
-    // reachable (and buffered): the checks judge it.
-    let contact = first_contact(probe.open(&[]).await.map(drop), display)?;
-    Ok(run_after(probe, &selected, plan, contact).await)
-}
-
-/// Probes a WebSocket endpoint with the WebSocket checks.
-async fn probe_socket(plan: &Plan<'_>, url: Url, display: &str) -> Result<RunResult, String> {
-    let selected: Vec<_> = select(all_checks(), &plan.only, &plan.skip)
-        .into_iter()
-        .copied()
-        .collect();
-    // The first contact is a standard opening handshake: a server that does not
-    // answer it in HTTP, or refuses to switch protocols, cannot be tested.
-    let (_, request) = request_for(&url, &[]);
-    let reply = plan.client.request_head_raw(&url, &request).await;
-    let contact = match reply {
-        Ok(reply) if reply.status != 101 => {
-            return Err(format!(
-                "unusable target {display}: the server does not speak WebSocket there: it answered the opening handshake with {} {}, not 101 Switching Protocols (RFC 6455 §4.2.2)",
-                reply.status,
-                quote(reply.reason.as_bytes(), 48)
-            ));
-        }
-        other => first_contact(other.map(drop), display)?,
-    };
-    let probe = Arc::new(
-        WsProbe::new(plan.client.clone(), url, Duration::from_secs(5))
-            .with_observe(plan.ws_observe),
-    );
-    Ok(run_after(probe, &selected, plan, contact).await)
-}
-
-/// Runs the checks, or, when the deadline passed during the first contact, reports
-/// every one of them as not finished and why.
-async fn run_after<Ctx: Send + Sync + 'static>(
-    ctx: Arc<Ctx>,
-    selected: &[Check<Ctx>],
-    plan: &Plan<'_>,
-    contact: FirstContact,
-) -> RunResult {
-    match contact {
-        FirstContact::Answered => run_until(ctx, selected, plan.run_options, plan.deadline).await,
-        FirstContact::DeadlinePassed(waiting) => RunResult {
-            results: not_run(
-                selected,
-                &format!("{}: {waiting}", plan.deadline.unfinished()),
-                plan.args.strict,
-            ),
-            interrupted: false,
-            deadline_reached: true,
-            elapsed: plan.deadline.limit,
-        },
-    }
-}
-
-/// No URL: both suites against the built-in reference servers, on loopback, in
-/// this process, within the one deadline.
-async fn probe_built_in(plan: &Plan<'_>) -> Result<(String, RunResult), String> {
+/// No URL: both probe suites against the built-in reference servers, on
+/// loopback, in this process, within the one deadline.
+async fn probe_built_in(setup: &ProbeSetup) -> Result<(String, RunResult), String> {
     let server = start(SseServerConfig::default())
         .await
         .map_err(|e| format!("cannot start the reference server: {e}"))?;
     let sse_url = server.url();
     eprintln!("pulsecheck: no URL given; probing the built-in reference server at {sse_url}");
     let url = Url::parse(&sse_url).map_err(|e| e.to_string())?;
-    let mut result = probe_stream(plan, url, &sse_url).await?;
+    let mut result = SSE.probe(setup, url, &sse_url).await?;
     server.shutdown().await;
 
     let ws_server = pulsecheck::serve::ws::start(pulsecheck::serve::ws::WsServerConfig::default())
@@ -433,7 +286,7 @@ async fn probe_built_in(plan: &Plan<'_>) -> Result<(String, RunResult), String> 
     let ws_url = ws_server.url();
     eprintln!("pulsecheck: and the built-in WebSocket reference server at {ws_url}");
     let url = Url::parse(&ws_url).map_err(|e| e.to_string())?;
-    let ws_result = probe_socket(plan, url, &ws_url).await?;
+    let ws_result = WS.probe(setup, url, &ws_url).await?;
     ws_server.shutdown().await;
     result.results.extend(ws_result.results);
     result.interrupted |= ws_result.interrupted;
@@ -486,13 +339,28 @@ pub(crate) struct ListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List only this suite: sse, ws (servers) or ws-client (clients, `host
+    /// ws`); repeatable. Default: every suite.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) suite: Vec<String>,
 }
 
-/// Prints the catalogue of checks. A reader that goes away (`| head -1`) ends
-/// the output quietly.
+/// Prints the catalogue of checks, suite by suite. A reader that goes away
+/// (`| head -1`) ends the output quietly.
 pub(crate) fn run_list(args: &ListArgs) -> u8 {
-    let mut problems = lint(CHECKS);
-    problems.extend(lint(all_checks()));
+    let names: Vec<&str> = suite::all().iter().map(|s| s.name()).collect();
+    if let Some(unknown) = args.suite.iter().find(|n| !names.contains(&n.as_str())) {
+        eprintln!(
+            "pulsecheck: no suite is called {unknown:?}; the suites are {}",
+            names.join(", ")
+        );
+        return 2;
+    }
+    let suites: Vec<&dyn Suite> = suite::all()
+        .into_iter()
+        .filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| n == s.name()))
+        .collect();
+    let problems: Vec<String> = suites.iter().flat_map(|s| s.lint()).collect();
     if !problems.is_empty() {
         eprintln!(
             "pulsecheck: the catalogue is inconsistent: {}",
@@ -500,15 +368,19 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
         );
         return 2;
     }
-    let infos = CHECKS
-        .iter()
-        .map(|c| c.info)
-        .chain(all_checks().iter().map(|c| c.info));
     let mut text = String::new();
     if args.json {
-        let list: Vec<_> = infos
-            .map(|info| {
+        let list: Vec<_> = suites
+            .iter()
+            .flat_map(|suite| {
+                suite
+                    .infos()
+                    .into_iter()
+                    .map(move |info| (suite.name(), info))
+            })
+            .map(|(suite, info)| {
                 serde_json::json!({
+                    "suite": suite,
                     "id": info.id,
                     "aliases": info.aliases,
                     "title": info.title,
@@ -521,22 +393,32 @@ pub(crate) fn run_list(args: &ListArgs) -> u8 {
         text.push_str(&serde_json::to_string_pretty(&list).unwrap_or_default());
         text.push('\n');
     } else {
-        for info in infos {
-            let level = match info.level {
-                Level::Must => "MUST",
-                Level::Should => "SHOULD",
-                Level::Info => "INFO",
-            };
-            let id = match info.aliases {
-                [] => info.id.to_owned(),
-                aliases => format!("{} [{}]", info.id, aliases.join(", ")),
-            };
-            let _ = writeln!(text, "{id:<40} {level:<6} {}", info.title);
+        for suite in suites {
+            let infos = suite.infos();
             let _ = writeln!(
                 text,
-                "{:<40} {:<6} {} — {}",
-                "", "", info.source, info.requirement
+                "# {}: {} ({} checks)",
+                suite.name(),
+                suite.describes(),
+                infos.len()
             );
+            for info in infos {
+                let level = match info.level {
+                    Level::Must => "MUST",
+                    Level::Should => "SHOULD",
+                    Level::Info => "INFO",
+                };
+                let id = match info.aliases {
+                    [] => info.id.to_owned(),
+                    aliases => format!("{} [{}]", info.id, aliases.join(", ")),
+                };
+                let _ = writeln!(text, "{id:<40} {level:<6} {}", info.title);
+                let _ = writeln!(
+                    text,
+                    "{:<40} {:<6} {} — {}",
+                    "", "", info.source, info.requirement
+                );
+            }
         }
     }
     print_or_exit(&text, 0)

@@ -4,3 +4,4 @@
 pub mod capture;
 pub mod checks;
 pub mod probe;
+pub mod suite;

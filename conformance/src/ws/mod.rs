@@ -6,6 +6,7 @@ pub mod autobahn;
 pub mod checks;
 pub mod connection;
 pub mod describe;
+pub mod suite;
 
 use std::sync::LazyLock;
 
