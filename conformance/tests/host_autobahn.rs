@@ -188,3 +188,28 @@ async fn a_client_that_echoes_text_as_binary_fails_every_text_echo_case() {
         assert_eq!(grades[n].0, "OK", "{n}: {:?}", grades[n]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test --release --test host_autobahn -- --ignored --nocapture"]
+async fn one_case_at_a_time_as_a_client_drives_them() {
+    let cases = Arc::new(checks());
+    let numbers: Vec<String> = cases.iter().map(|c| c.info.aliases[0].to_owned()).collect();
+    let (url, mut results) = host(Arc::clone(&cases)).await;
+    let started = Instant::now();
+    let mut slow = Vec::new();
+    for number in &numbers {
+        let one = Instant::now();
+        echo_client(format!("{url}/{number}"), true).await;
+        let _ = results.recv().await;
+        slow.push((one.elapsed(), number.clone()));
+    }
+    slow.sort();
+    slow.reverse();
+    eprintln!(
+        "301 cases one at a time in {:.2} s; slowest:",
+        started.elapsed().as_secs_f64()
+    );
+    for (d, n) in slow.iter().take(25) {
+        eprintln!("  {n}: {:.3} s", d.as_secs_f64());
+    }
+}
