@@ -77,7 +77,10 @@ struct KillOnDrop(Arc<Mutex<ClientProcess>>);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).kill_group();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .kill_group();
     }
 }
 
@@ -182,7 +185,11 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
     runtime.shutdown_background();
     let run = result?;
     if run.results.iter().all(|r| r.verdict == Verdict::Error) {
-        let first = run.results.first().map(|r| r.message.clone()).unwrap_or_default();
+        let first = run
+            .results
+            .first()
+            .map(|r| r.message.clone())
+            .unwrap_or_default();
         eprintln!("pulsecheck: no case could be run: {first}");
         return Ok(2);
     }

@@ -84,8 +84,8 @@ impl Expect {
             Expect::DefaultGap => Until::Requests(2, secs(12)),
             Expect::AtMostRequests(_) => Until::Window(secs(3)),
             Expect::NoReconnect => Until::QuietAfterSecond(Duration::from_millis(1500)),
-            Expect::Events(events) => Until::Events(events.len(), Duration::from_millis(1000)),
-            Expect::BigEvent(_) => Until::Events(1, Duration::from_millis(3000)),
+            Expect::Events(events) => Until::Events(events.len() + 1, Duration::from_millis(1000)),
+            Expect::BigEvent(_) => Until::Events(2, Duration::from_millis(3000)),
         }
     }
 
@@ -106,7 +106,11 @@ pub struct Case {
     pub expect: Expect,
 }
 
-const fn head(status: u16, content_type: Option<&'static str>, location: Option<&'static str>) -> Step {
+const fn head(
+    status: u16,
+    content_type: Option<&'static str>,
+    location: Option<&'static str>,
+) -> Step {
     Step::Head {
         status,
         content_type,
@@ -117,6 +121,9 @@ const fn head(status: u16, content_type: Option<&'static str>, location: Option<
 
 /// A stream that sets `retry: 100`, sends one event and ends.
 const QUICK: Reply = &[STREAM, Step::Chunk(b"retry: 100\ndata: a\n\n"), Step::End];
+/// The first event of every event case: a client that dispatches it is
+/// printing events; the cases judge what comes after it.
+const CANARY: Step = Step::Chunk(b"data: pulsecheck-canary\n\n");
 /// A stream held open.
 const HELD: Reply = &[STREAM, Step::Chunk(b": held\n\n"), Step::Hold];
 /// 204: stop.
@@ -143,7 +150,8 @@ macro_rules! case {
 const WHATWG_CONN: Source = Source::Whatwg("9.2.3");
 const WHATWG_LEI: Source = Source::Whatwg("9.2.4");
 const WHATWG_PARSE: Source = Source::Whatwg("9.2.6");
-const FETCH: Source = Source::Practice("Fetch §4.6 HTTP-network-or-cache fetch, cache mode \"no-store\"");
+const FETCH: Source =
+    Source::Practice("Fetch §4.6 HTTP-network-or-cache fetch, cache mode \"no-store\"");
 
 /// Every case, in catalogue order.
 pub static CASES: &[Case] = &[
@@ -168,9 +176,18 @@ pub static CASES: &[Case] = &[
         "Network errors that cause the connection to close make the user agent reestablish the connection.",
         [&[STREAM, Step::Chunk(b"retry: 100\ndata: a\n\n"), Step::Pause(50), Step::Chunk(b"data: cut"), Step::Drop]],
         then HELD, Expect::Reconnects),
-    case!("sse-client/reconnect/backoff-bounded", "No reconnect storm against a server that closes at once", Source::Practice("WHATWG HTML §9.2.3 \"wait a delay equal to the reconnection time\"; exponential backoff"), Should,
+    case!(
+        "sse-client/reconnect/backoff-bounded",
+        "No reconnect storm against a server that closes at once",
+        Source::Practice(
+            "WHATWG HTML §9.2.3 \"wait a delay equal to the reconnection time\"; exponential backoff"
+        ),
+        Should,
         "A client waits at least its reconnection time (a few seconds by default) between attempts: a server that ends every stream at once does not get a storm of requests.",
-        [], then &[STREAM, Step::End], Expect::AtMostRequests(6)),
+        [],
+        then & [STREAM, Step::End],
+        Expect::AtMostRequests(6)
+    ),
     // --- retry ---------------------------------------------------------------
     case!("sse-client/retry/default", "The reconnection time without retry (measured)", WHATWG_CONN, Info,
         "Each EventSource has a reconnection time, initially a user-agent-defined value, probably in the region of a few seconds.",
@@ -266,47 +283,47 @@ pub static CASES: &[Case] = &[
     // --- parsing, judged on the events the driver prints ------------------------
     case!("sse-client/events/multi-line-data", "Several data lines join with LF", WHATWG_PARSE, Must,
         "data appends the value and a LF to the data buffer; one trailing LF is removed at dispatch.",
-        [&[STREAM, Step::Chunk(b"data: a\ndata: b\ndata:\ndata: c\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"data: a\ndata: b\ndata:\ndata: c\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a\nb\n\nc", "")])),
     case!("sse-client/events/empty-data", "An empty data field dispatches an empty event", WHATWG_PARSE, Must,
         "A data field with an empty value appends a LF: the data buffer is not empty, so an event with empty data fires.",
-        [&[STREAM, Step::Chunk(b"data\n\ndata:\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"data\n\ndata:\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "", ""), ("message", "", "")])),
     case!("sse-client/events/type-reset", "The event type resets after dispatch", WHATWG_PARSE, Must,
         "After dispatch the event type buffer is set to the empty string: the next event is a message.",
-        [&[STREAM, Step::Chunk(b"event: ping\ndata: a\n\ndata: b\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"event: ping\ndata: a\n\ndata: b\n\n"), Step::End]], then STOP,
         Expect::Events(&[("ping", "a", ""), ("message", "b", "")])),
     case!("sse-client/events/unknown-fields", "Unknown fields and case-changed names are ignored", WHATWG_PARSE, Must,
         "Otherwise, the field is ignored (field names are case-sensitive: Data is not data).",
-        [&[STREAM, Step::Chunk(b"foo: bar\nData: no\ndata: a\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"foo: bar\nData: no\ndata: a\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a", "")])),
     case!("sse-client/events/comments", "Comment lines are ignored", WHATWG_PARSE, Must,
         "If the line starts with a U+003A COLON character, ignore the line.",
-        [&[STREAM, Step::Chunk(b": hi\ndata: a\n:\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b": hi\ndata: a\n:\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a", "")])),
     case!("sse-client/events/leading-space", "Only one leading space of a value is removed", WHATWG_PARSE, Must,
         "If value starts with a U+0020 SPACE character, remove it from value (one space; tabs and further spaces stay).",
-        [&[STREAM, Step::Chunk(b"data:a\n\ndata:  b\n\ndata:\tc\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"data:a\n\ndata:  b\n\ndata:\tc\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a", ""), ("message", " b", ""), ("message", "\tc", "")])),
     case!("sse-client/events/nul-in-data", "NUL in data is kept", WHATWG_PARSE, Must,
         "Data values are any characters but CR and LF: a U+0000 in data is delivered.",
-        [&[STREAM, Step::Chunk(b"data: a\x00b\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"data: a\x00b\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a\u{0}b", "")])),
     case!("sse-client/events/invalid-utf-8", "Invalid UTF-8 is decoded as U+FFFD", Source::Whatwg("9.2.5"), Must,
         "Event streams are always decoded as UTF-8 (decode with replacement): invalid bytes become U+FFFD, not an error.",
-        [&[STREAM, Step::Chunk(b"data: a\xFFb\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"data: a\xFFb\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a\u{FFFD}b", "")])),
     case!("sse-client/events/id-on-events", "Events carry the last event ID", WHATWG_PARSE, Must,
         "The event's lastEventId is the event source's last event ID string, set at this dispatch.",
-        [&[STREAM, Step::Chunk(b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Chunk(b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\n"), Step::End]], then STOP,
         Expect::Events(&[("message", "a", "1"), ("message", "b", "1"), ("message", "c", "")])),
     case!("sse-client/events/one-byte-chunks", "An event sent one byte per chunk", Source::Whatwg("9.2.6"), Must,
         "The stream is parsed the same however it is split into reads.",
-        [&[STREAM, Step::Bytewise(b"event: e\r\nid: 7\r\ndata: x\r\ndata: y\r\n\r\n"), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::Bytewise(b"event: e\r\nid: 7\r\ndata: x\r\ndata: y\r\n\r\n"), Step::End]], then STOP,
         Expect::Events(&[("e", "x\ny", "7")])),
     case!("sse-client/events/large-event", "A 5 MB event is delivered whole", Source::Practice("WHATWG HTML §9.2.6 sets no size limit; LaunchDarkly sse-contract-tests"), Should,
         "An event of 5 MB of data is dispatched whole (the spec sets no limit; a client may set one, well above this).",
-        [&[STREAM, Step::BigEvent(5_000_000), Step::End]], then STOP,
+        [&[STREAM, CANARY, Step::Pause(30), Step::BigEvent(5_000_000), Step::End]], then STOP,
         Expect::BigEvent(5_000_000)),
 ];
 
@@ -336,7 +353,11 @@ mod tests {
 
     #[test]
     fn the_catalogue_is_sound() {
-        assert!(crate::registry::lint(checks()).is_empty(), "{:?}", crate::registry::lint(checks()));
+        assert!(
+            crate::registry::lint(checks()).is_empty(),
+            "{:?}",
+            crate::registry::lint(checks())
+        );
         for case in CASES {
             assert!(case.info.id.starts_with("sse-client/"), "{}", case.info.id);
         }

@@ -153,11 +153,17 @@ fn transcript(observed: &Observed) -> Transcript {
     if observed.wire.total > observed.wire.requests.len() {
         t.note(
             Duration::ZERO,
-            format!("{} more requests not kept", observed.wire.total - observed.wire.requests.len()),
+            format!(
+                "{} more requests not kept",
+                observed.wire.total - observed.wire.requests.len()
+            ),
         );
     }
     for event in observed.lines.events.iter().take(8) {
-        t.note(Duration::ZERO, format!("driver printed event {}", event.describe()));
+        t.note(
+            Duration::ZERO,
+            format!("driver printed event {}", event.describe()),
+        );
     }
     for error in observed.lines.errors.iter().take(4) {
         t.note(Duration::ZERO, format!("driver printed error {error:?}"));
@@ -179,7 +185,10 @@ fn judge(case: &Case, url: &str, observed: &Observed) -> Outcome {
         let tail = if observed.output_tail.is_empty() {
             " (it wrote nothing)".to_owned()
         } else {
-            format!("; its output ended with:\n{}", observed.output_tail.trim_end())
+            format!(
+                "; its output ended with:\n{}",
+                observed.output_tail.trim_end()
+            )
         };
         return Outcome::error(format!("{why}{tail}"), transcript(observed));
     }
@@ -253,14 +262,23 @@ pub fn judge_wire(expect: Expect, log: &WireLog) -> Judged {
             other => fail("GET", format!("the first request's method is {other}")),
         },
         Expect::FirstAccept => match &first.accept {
-            Some(a) if a.split(',').any(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))) => {
+            Some(a)
+                if a.split(',').any(|t| {
+                    t.split(';')
+                        .next()
+                        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+                }) =>
+            {
                 Judged::Pass(format!("Accept: {a}"))
             }
             Some(a) => fail("Accept: text/event-stream", format!("Accept: {a}")),
             None => fail("Accept: text/event-stream", "no Accept header"),
         },
         Expect::FirstCacheControl => match &first.cache_control {
-            Some(c) if c.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache")) => {
+            Some(c)
+                if c.split(',')
+                    .any(|d| d.trim().eq_ignore_ascii_case("no-cache")) =>
+            {
                 Judged::Pass(format!("Cache-Control: {c}"))
             }
             Some(c) => fail("Cache-Control: no-cache", format!("Cache-Control: {c}")),
@@ -268,14 +286,20 @@ pub fn judge_wire(expect: Expect, log: &WireLog) -> Judged {
         },
         Expect::FirstNoLastEventId => match &first.last_event_id {
             None => Judged::Pass("no Last-Event-ID on the first request".to_owned()),
-            Some(v) => fail("no Last-Event-ID header", format!("Last-Event-ID: {v:?} on the first request")),
+            Some(v) => fail(
+                "no Last-Event-ID header",
+                format!("Last-Event-ID: {v:?} on the first request"),
+            ),
         },
         Expect::Reconnects => match second {
             Some(s) => Judged::Pass(match s.since_previous_end {
                 Some(gap) => format!("reconnected after {} ms", gap.as_millis()),
                 None => "reconnected".to_owned(),
             }),
-            None => fail("a second request (retry: 100 was sent)", "the client did not reconnect within 6 s"),
+            None => fail(
+                "a second request (retry: 100 was sent)",
+                "the client did not reconnect within 6 s",
+            ),
         },
         Expect::Gap { min_ms, max_ms } => {
             let expected = format!("a reconnection {min_ms}–{max_ms} ms after the stream ended");
@@ -283,40 +307,64 @@ pub fn judge_wire(expect: Expect, log: &WireLog) -> Judged {
                 Some(Some(gap)) => {
                     let ms = u64::try_from(gap.as_millis()).unwrap_or(u64::MAX);
                     if ms < min_ms {
-                        fail(expected, format!("reconnected after {ms} ms: sooner than the reconnection time"))
+                        fail(
+                            expected,
+                            format!("reconnected after {ms} ms: sooner than the reconnection time"),
+                        )
                     } else if ms > max_ms {
-                        fail(expected, format!("reconnected after {ms} ms: the reconnection time the stream set was not applied"))
+                        fail(
+                            expected,
+                            format!(
+                                "reconnected after {ms} ms: the reconnection time the stream set was not applied"
+                            ),
+                        )
                     } else {
                         Judged::Pass(format!("reconnected after {ms} ms"))
                     }
                 }
-                Some(None) => fail(expected, "reconnected while the first connection was still open"),
+                Some(None) => fail(
+                    expected,
+                    "reconnected while the first connection was still open",
+                ),
                 None => fail(expected, "the client did not reconnect"),
             }
         }
         Expect::DefaultGap => match second.and_then(|s| s.since_previous_end) {
-            Some(gap) => Judged::Info(format!("the default reconnection time is about {} ms", gap.as_millis())),
+            Some(gap) => Judged::Info(format!(
+                "the default reconnection time is about {} ms",
+                gap.as_millis()
+            )),
             None => Judged::Info("the client did not reconnect within 12 s".to_owned()),
         },
         Expect::AtMostRequests(most) => {
             if log.total <= most {
                 Judged::Pass(format!("{} requests in 3 s", log.total))
             } else {
-                fail(format!("at most {most} requests in 3 s"), format!("{} requests in 3 s: a reconnect storm", log.total))
+                fail(
+                    format!("at most {most} requests in 3 s"),
+                    format!("{} requests in 3 s: a reconnect storm", log.total),
+                )
             }
         }
         Expect::LastEventId(want) => {
             let Some(second) = second else {
-                return fail("a second request", "the client did not reconnect within 6 s (retry: 100 was sent)");
+                return fail(
+                    "a second request",
+                    "the client did not reconnect within 6 s (retry: 100 was sent)",
+                );
             };
             let expected = match want {
                 Some(v) => format!("Last-Event-ID: {v:?}"),
                 None => "no Last-Event-ID header".to_owned(),
             };
             match (&second.last_event_id, want) {
-                (Some(got), Some(want)) if got == want => Judged::Pass(format!("reconnected with Last-Event-ID: {got:?}")),
+                (Some(got), Some(want)) if got == want => {
+                    Judged::Pass(format!("reconnected with Last-Event-ID: {got:?}"))
+                }
                 (None, None) => Judged::Pass("reconnected without Last-Event-ID".to_owned()),
-                (Some(got), _) => fail(expected, format!("reconnected with Last-Event-ID: {got:?}")),
+                (Some(got), _) => {
+                    fail(expected, format!("reconnected with Last-Event-ID: {got:?}"))
+                }
                 (None, Some(_)) => fail(expected, "reconnected without Last-Event-ID"),
             }
         }
@@ -324,18 +372,34 @@ pub fn judge_wire(expect: Expect, log: &WireLog) -> Judged {
             Some(s) if s.method == "GET" && s.target.ends_with("/redirected") => {
                 Judged::Pass(format!("followed to {}", s.target))
             }
-            Some(s) => fail("a GET of …/redirected", format!("{} {}", s.method, s.target)),
-            None => fail("a GET of …/redirected", "the client did not follow the redirect"),
+            Some(s) => fail(
+                "a GET of …/redirected",
+                format!("{} {}", s.method, s.target),
+            ),
+            None => fail(
+                "a GET of …/redirected",
+                "the client did not follow the redirect",
+            ),
         },
         Expect::NoReconnect => {
             if log.total <= 2 {
                 Judged::Pass("no reconnection after the stream was failed".to_owned())
             } else {
-                let gap = log.requests.get(2).and_then(|r| r.since_previous_end).map(|g| format!(" {} ms after", g.as_millis())).unwrap_or_default();
-                fail("no request after the second (its reply fails the connection for good)", format!("the client reconnected{gap}: {} requests", log.total))
+                let gap = log
+                    .requests
+                    .get(2)
+                    .and_then(|r| r.since_previous_end)
+                    .map(|g| format!(" {} ms after", g.as_millis()))
+                    .unwrap_or_default();
+                fail(
+                    "no request after the second (its reply fails the connection for good)",
+                    format!("the client reconnected{gap}: {} requests", log.total),
+                )
             }
         }
-        Expect::Events(_) | Expect::BigEvent(_) => Judged::Error("an event case judged on the wire".to_owned()),
+        Expect::Events(_) | Expect::BigEvent(_) => {
+            Judged::Error("an event case judged on the wire".to_owned())
+        }
     }
 }
 
@@ -354,24 +418,56 @@ pub fn judge_events(expect: Expect, observed: &Observed) -> Judged {
             "the driver printed no {\"kind\":\"event\",…} lines: this case judges dispatched events".to_owned(),
         );
     }
-    let got: Vec<String> = lines.events.iter().map(super::driver::DispatchedEvent::describe).collect();
+    // The canary shows the driver prints events; the case judges what follows.
+    let events: &[super::driver::DispatchedEvent] = match lines.events.split_first() {
+        Some((first, rest)) if first.data == "pulsecheck-canary" => rest,
+        _ => &lines.events,
+    };
+    let got: Vec<String> = events
+        .iter()
+        .map(super::driver::DispatchedEvent::describe)
+        .collect();
     match expect {
         Expect::Events(want) => {
-            let matches = lines.events.len() == want.len()
-                && lines.events.iter().zip(want).all(|(e, (t, d, id))| e.event_type == *t && e.data == *d && e.last_event_id == *id);
+            let matches = events.len() == want.len()
+                && events.iter().zip(want).all(|(e, (t, d, id))| {
+                    e.event_type == *t && e.data == *d && e.last_event_id == *id
+                });
             let want_text: Vec<String> = want
                 .iter()
-                .map(|(t, d, id)| super::driver::DispatchedEvent { event_type: (*t).to_owned(), data: (*d).to_owned(), last_event_id: (*id).to_owned() }.describe())
+                .map(|(t, d, id)| {
+                    super::driver::DispatchedEvent {
+                        event_type: (*t).to_owned(),
+                        data: (*d).to_owned(),
+                        last_event_id: (*id).to_owned(),
+                    }
+                    .describe()
+                })
                 .collect();
             if matches {
                 Judged::Pass(format!("dispatched {}", got.join(", ")))
             } else {
-                fail(want_text.join(", "), format!("dispatched {}", if got.is_empty() { "nothing".to_owned() } else { got.join(", ") }))
+                fail(
+                    want_text.join(", "),
+                    format!(
+                        "dispatched {}",
+                        if got.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            got.join(", ")
+                        }
+                    ),
+                )
             }
         }
-        Expect::BigEvent(size) => match lines.events.as_slice() {
-            [e] if e.data.len() == size && e.data.bytes().all(|b| b == b'a') => Judged::Pass(format!("one event of {size} bytes")),
-            _ => fail(format!("one event of {size} bytes of a"), format!("dispatched {}", got.join(", "))),
+        Expect::BigEvent(size) => match events {
+            [e] if e.data.len() == size && e.data.bytes().all(|b| b == b'a') => {
+                Judged::Pass(format!("one event of {size} bytes"))
+            }
+            _ => fail(
+                format!("one event of {size} bytes of a"),
+                format!("dispatched {}", got.join(", ")),
+            ),
         },
         _ => Judged::Error("a wire case judged on events".to_owned()),
     }

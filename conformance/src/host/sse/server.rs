@@ -46,7 +46,10 @@ impl SeenRequest {
     /// One line for a transcript.
     pub fn describe(&self, number: usize) -> String {
         let gap = match self.since_previous_end {
-            Some(gap) => format!(", {} ms after the previous connection ended", gap.as_millis()),
+            Some(gap) => format!(
+                ", {} ms after the previous connection ended",
+                gap.as_millis()
+            ),
             None => String::new(),
         };
         let field = |name: &str, value: &Option<String>| match value {
@@ -238,7 +241,9 @@ async fn serve_connection(mut stream: TcpStream, routes: Arc<Mutex<HashMap<u64, 
         }
         Ok(HeadRead::Malformed(_)) => {
             let _ = stream
-                .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                )
                 .await;
             return;
         }
@@ -365,9 +370,12 @@ mod tests {
 
     async fn get(addr: SocketAddr, target: &str, extra: &str) -> Vec<u8> {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{extra}\r\n").as_bytes())
-            .await
-            .unwrap();
+        s.write_all(
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{extra}\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.unwrap();
         out
@@ -375,7 +383,9 @@ mod tests {
 
     #[tokio::test]
     async fn requests_get_their_replies_in_turn_and_are_recorded() {
-        let server = SseHostServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let server = SseHostServer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let wire = server.open_case(Script {
             replies: &[&[STREAM, Step::Chunk(b"id: 1\n\n"), Step::End]],
             then: &[Step::Head {
