@@ -62,6 +62,9 @@ enum HostCommand {
     /// protocol (and a page at / that runs it in a browser); with `-- CMD`, run
     /// CMD as the client under test.
     Ws(commands::host::HostWsArgs),
+    /// The SSE client suite: each case runs CMD with PULSECHECK_URL set to
+    /// the case's URL and judges its requests (and the events it prints).
+    Sse(commands::host_sse::HostSseArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +143,9 @@ fn main() -> ExitCode {
         Command::Serve(ServeCommand::Sse(args)) => ExitCode::from(commands::serve::run(&args)),
         Command::Serve(ServeCommand::Ws(args)) => ExitCode::from(commands::serve::run_ws(&args)),
         Command::Host(HostCommand::Ws(args)) => ExitCode::from(commands::host::run_host_ws(&args)),
+        Command::Host(HostCommand::Sse(args)) => {
+            ExitCode::from(commands::host_sse::run_host_sse(&args))
+        }
         Command::Decode(DecodeCommand::Sse(args)) => ExitCode::from(decode_sse(&args)),
         Command::Decode(DecodeCommand::Ws(args)) => ExitCode::from(decode_ws(&args)),
     }

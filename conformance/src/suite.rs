@@ -70,11 +70,12 @@ pub fn probe_suites() -> [&'static dyn ProbeSuite; 2] {
 }
 
 /// Every suite, probed or hosted.
-pub fn all() -> [&'static dyn Suite; 3] {
+pub fn all() -> [&'static dyn Suite; 4] {
     [
         &crate::sse::suite::SSE,
         &crate::ws::suite::WS,
         &crate::host::ws::suite::WS_CLIENT,
+        &crate::host::sse::suite::SSE_CLIENT,
     ]
 }
 

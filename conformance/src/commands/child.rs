@@ -47,6 +47,18 @@ impl ClientProcess {
     /// Starts `argv` with `env` added to the environment, stdin empty, stdout
     /// and stderr kept, in a new process group.
     pub(crate) fn spawn(argv: &[String], env: &[(&str, String)]) -> Result<Self, String> {
+        Self::spawn_with_lines(argv, env, None)
+    }
+
+    /// [`ClientProcess::spawn`], and each stdout line (without its line end,
+    /// cut at `max_line` bytes) also sent to `lines` (`host sse`: a driver's
+    /// JSON events). The reader waits while the channel is full, so what the
+    /// command prints is held to the channel's bound.
+    pub(crate) fn spawn_with_lines(
+        argv: &[String],
+        env: &[(&str, String)],
+        lines: Option<(tokio::sync::mpsc::Sender<Vec<u8>>, usize)>,
+    ) -> Result<Self, String> {
         let line = shell_words(argv);
         let (program, args) = argv
             .split_first()
@@ -65,7 +77,12 @@ impl ClientProcess {
         let group = rustix::process::Pid::from_child(&child);
         let output = Arc::new(Mutex::new(Tail::default()));
         if let Some(stdout) = child.stdout.take() {
-            keep_tail(stdout, Arc::clone(&output));
+            match lines {
+                Some((sender, max_line)) => {
+                    keep_tail_and_lines(stdout, Arc::clone(&output), sender, max_line);
+                }
+                None => keep_tail(stdout, Arc::clone(&output)),
+            }
         }
         if let Some(stderr) = child.stderr.take() {
             keep_tail(stderr, Arc::clone(&output));
@@ -153,6 +170,51 @@ fn keep_tail(mut reader: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) {
     });
 }
 
+/// [`keep_tail`], and each line sent to `lines` (cut at `max_line` bytes;
+/// sending stops when the receiver is gone, the tail goes on).
+fn keep_tail_and_lines(
+    mut reader: impl Read + Send + 'static,
+    tail: Arc<Mutex<Tail>>,
+    lines: tokio::sync::mpsc::Sender<Vec<u8>>,
+    max_line: usize,
+) {
+    std::thread::spawn(move || {
+        let mut chunk = [0_u8; 64 * 1024];
+        let mut line: Vec<u8> = Vec::new();
+        let mut sending = true;
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let bytes = chunk.get(..n).unwrap_or_default();
+            tail.lock().unwrap_or_else(|e| e.into_inner()).push(bytes);
+            for piece in bytes.split_inclusive(|b| *b == b'\n') {
+                let (body, ends) = match piece.strip_suffix(b"\n") {
+                    Some(body) => (body, true),
+                    None => (piece, false),
+                };
+                let room = max_line.saturating_sub(line.len());
+                line.extend_from_slice(body.get(..room.min(body.len())).unwrap_or_default());
+                if ends {
+                    let done = std::mem::take(&mut line);
+                    if sending && lines.blocking_send(done).is_err() {
+                        sending = false;
+                    }
+                }
+            }
+        }
+        if sending && !line.is_empty() {
+            let _ = lines.blocking_send(line);
+        }
+    });
+}
+
+/// A command line as a shell would take it back (for reports).
+pub(crate) fn shell_line(argv: &[String]) -> String {
+    shell_words(argv)
+}
+
 /// A command line as a shell would take it back: words with spaces, quotes or
 /// other special characters in single quotes.
 fn shell_words(argv: &[String]) -> String {
@@ -238,6 +300,24 @@ mod tests {
         assert!(began.elapsed() < Duration::from_secs(5));
         // Killing a group that is gone is not an error.
         child.kill_group();
+    }
+
+    #[tokio::test]
+    async fn stdout_lines_are_sent_cut_and_kept_in_the_tail() {
+        let (sender, mut lines) = tokio::sync::mpsc::channel(4);
+        let mut child = ClientProcess::spawn_with_lines(
+            &sh("echo one; echo 0123456789; printf last"),
+            &[],
+            Some((sender, 4)),
+        )
+        .unwrap();
+        child.wait().await.unwrap();
+        let mut got = Vec::new();
+        while let Some(line) = lines.recv().await {
+            got.push(String::from_utf8(line).unwrap());
+        }
+        assert_eq!(got, ["one", "0123", "last"]);
+        assert!(child.output_tail().contains("0123456789"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub(crate) mod args;
 pub(crate) mod child;
 pub(crate) mod host;
+pub(crate) mod host_sse;
 pub(crate) mod output;
 pub(crate) mod probe;
 pub(crate) mod serve;

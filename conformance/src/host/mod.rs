@@ -5,4 +5,5 @@
 //! [`ws`] speaks Autobahn|Testsuite's fuzzingserver protocol, so the client
 //! scripts WebSocket libraries already keep run unchanged.
 
+pub mod sse;
 pub mod ws;

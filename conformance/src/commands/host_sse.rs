@@ -1,0 +1,201 @@
+//! `pulsecheck host sse -- CMD ARGS…`: the SSE client suite.
+//!
+//! For each case the host starts CMD with `PULSECHECK_URL` set to the case's
+//! own URL, in a process group of its own; the client connects and reconnects
+//! as its library does; the case is judged from its requests (and, for the
+//! parser cases, from the events it prints: the driver contract is in
+//! `pulsecheck::host::sse::driver`); the group is killed when the case is
+//! decided. `--jobs` cases run at once.
+//!
+//! Exit codes: 0 every required check passed, 1 failures (or interrupted),
+//! 2 usage, or no case could be run (the command cannot start, or it never
+//! connected).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use pulsecheck::check::Verdict;
+use pulsecheck::host::sse::cases;
+use pulsecheck::host::sse::driver::{Launch, Launched, MAX_LINE_BYTES};
+use pulsecheck::host::sse::play::SseHost;
+use pulsecheck::host::sse::server::SseHostServer;
+use pulsecheck::registry::{Check, Pattern, select, unmatched};
+use pulsecheck::report::Report;
+use pulsecheck::runner::{Deadline, RunOptions, run_until};
+use pulsecheck_ws::Role;
+
+use super::args::parse;
+use super::child::{ClientProcess, describe_exit};
+use super::output::{Destination, Format, write_report};
+
+/// Arguments of `host sse`.
+#[derive(Debug, Args)]
+pub(crate) struct HostSseArgs {
+    /// Where to listen; a port of 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub(crate) addr: SocketAddr,
+    /// Run only cases whose ID matches (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) only: Vec<String>,
+    /// Leave out cases whose ID matches (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) skip: Vec<String>,
+    /// Cases run at once (each starts its own CMD).
+    #[arg(long, value_name = "N", default_value = "8", value_parser = parse::jobs)]
+    pub(crate) jobs: usize,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// How long the whole run may take (default 5 min). A duration: 90s, 10m.
+    #[arg(long, value_name = "DURATION", value_parser = parse::seconds, default_value = "300")]
+    pub(crate) deadline: Duration,
+    /// How long one case may take (default 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = parse::seconds, default_value = "30")]
+    pub(crate) check_timeout: Duration,
+    /// SHOULD-level failures fail the run.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// The client under test (a driver), started once per case with
+    /// PULSECHECK_URL set to the case's URL.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    pub(crate) command: Vec<String>,
+}
+
+/// Starts CMD as a [`ClientProcess`] per case.
+struct CommandLauncher {
+    argv: Vec<String>,
+}
+
+/// Kills the command's group when the case drops it.
+struct KillOnDrop(Arc<Mutex<ClientProcess>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .kill_group();
+    }
+}
+
+impl Launch for CommandLauncher {
+    fn launch(&self, url: &str) -> Result<Launched, String> {
+        let (sender, lines) = tokio::sync::mpsc::channel(64);
+        let process = ClientProcess::spawn_with_lines(
+            &self.argv,
+            &[("PULSECHECK_URL", url.to_owned())],
+            Some((sender, MAX_LINE_BYTES)),
+        )?;
+        let process = Arc::new(Mutex::new(process));
+        let waited = Arc::clone(&process);
+        let tail = Arc::clone(&process);
+        // The exit, polled: the process sits behind a lock shared with the guard.
+        let exit = Box::pin(async move {
+            loop {
+                let status = {
+                    let mut p = waited.lock().unwrap_or_else(|e| e.into_inner());
+                    let wait = p.wait();
+                    futures::FutureExt::now_or_never(wait)
+                };
+                match status {
+                    Some(Ok(status)) => return describe_exit(&status),
+                    Some(Err(e)) => return e,
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        });
+        Ok(Launched {
+            lines,
+            exit,
+            output_tail: Box::new(move || {
+                tail.lock().unwrap_or_else(|e| e.into_inner()).output_tail()
+            }),
+            guard: Box::new(KillOnDrop(process)),
+        })
+    }
+}
+
+/// Runs `host sse`; returns the exit code.
+pub(crate) fn run_host_sse(args: &HostSseArgs) -> u8 {
+    match host_sse(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("pulsecheck: {message}");
+            2
+        }
+    }
+}
+
+fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
+    let patterns = |texts: &[String]| {
+        texts
+            .iter()
+            .map(|p| Pattern::new(p))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let (only, skip) = (patterns(&args.only)?, patterns(&args.skip)?);
+    if let Some(p) = unmatched(cases::checks(), &only).first() {
+        return Err(format!(
+            "--only {:?} matches no case of the sse-client suite",
+            p.as_str()
+        ));
+    }
+    let selected: Vec<Check<SseHost>> = select(cases::checks(), &only, &skip)
+        .into_iter()
+        .copied()
+        .collect();
+    if selected.is_empty() {
+        return Err("no case selected (--only/--skip)".to_owned());
+    }
+    let mut sink = Destination::open(args.format, args.output.as_deref(), None)?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let began = Instant::now();
+    let result = runtime.block_on(async {
+        let server = SseHostServer::start(args.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        eprintln!(
+            "pulsecheck: hosting the SSE client suite at http://{} ({} cases, {} at a time)",
+            server.addr(),
+            selected.len(),
+            args.jobs
+        );
+        let host = Arc::new(SseHost {
+            server,
+            launcher: Arc::new(CommandLauncher {
+                argv: args.command.clone(),
+            }),
+        });
+        let options = RunOptions {
+            jobs: args.jobs,
+            check_timeout: args.check_timeout,
+            deadline: args.deadline,
+            strict: args.strict,
+            progress: true,
+        };
+        Ok::<_, String>(run_until(host, &selected, options, Deadline::after(args.deadline)).await)
+    });
+    runtime.shutdown_background();
+    let run = result?;
+    if run.results.iter().all(|r| r.verdict == Verdict::Error) {
+        let first = run
+            .results
+            .first()
+            .map(|r| r.message.clone())
+            .unwrap_or_default();
+        eprintln!("pulsecheck: no case could be run: {first}");
+        return Ok(2);
+    }
+    let elapsed = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let target = super::child::shell_line(&args.command);
+    let report = Report::new(&target, args.strict, run.results, elapsed);
+    write_report(&report, args.format, &target, Role::Server, &mut sink)?;
+    Ok(u8::from(report.failed() || run.interrupted))
+}
