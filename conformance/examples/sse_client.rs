@@ -288,15 +288,16 @@ fn request(parser: &mut Parser, host: &str, path: &str) -> std::io::Result<Ended
             }
         }
     }
-    if (300..400).contains(&status) && !parser.fault("no-redirects") {
-        if let Some(location) = location {
-            let base = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-            return Ok(Ended::Redirect(if location.starts_with('/') {
-                location
-            } else {
-                format!("{base}/{location}")
-            }));
-        }
+    if (300..400).contains(&status)
+        && !parser.fault("no-redirects")
+        && let Some(location) = location
+    {
+        let base = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        return Ok(Ended::Redirect(if location.starts_with('/') {
+            location
+        } else {
+            format!("{base}/{location}")
+        }));
     }
     let is_stream = content_type
         .split(';')
