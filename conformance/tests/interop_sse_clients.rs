@@ -1,0 +1,241 @@
+//! Interop tests: `pulsecheck host sse` against real SSE client libraries from
+//! the registries, each through a small driver kept in
+//! `conformance/tests/interop/sse_clients/` — the Node `eventsource` package
+//! (npm), httpx-sse (PyPI) and reqwest-eventsource (crates.io).
+//!
+//! Each test installs its client on first use with the pinned versions
+//! (`setup.sh COMPONENT`, through the harness's `ensure`), runs
+//! `pulsecheck host sse --format json -o FILE -- DRIVER` exactly as a user
+//! would, and compares the verdicts — one line per case, `id verdict`, no
+//! messages and so no timings — with a reviewed insta snapshot in
+//! `fixtures/interop/`. `conformance/tests/interop/README.md` explains every
+//! verdict other than pass and info from the wire, under a heading per client
+//! (`## SSE client NAME …`), and the test keeps that table in step.
+
+#[path = "interop/harness.rs"]
+#[allow(
+    dead_code,
+    reason = "this test uses the install helpers, not the servers or the rendering"
+)]
+mod harness;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use harness::{ensure, installed, interop_dir, scripts};
+use pulsecheck::check::Verdict;
+use pulsecheck::report::Report;
+
+/// A client under test: its name (snapshot and README heading), what its
+/// driver is, and the command that runs it.
+struct Client {
+    name: &'static str,
+    pins: &'static str,
+    command: Vec<String>,
+}
+
+fn path(p: PathBuf) -> String {
+    p.display().to_string()
+}
+
+fn eventsource_node() -> Client {
+    ensure("eventsource-node");
+    let modules = installed(
+        interop_dir().join("sse-clients/eventsource-node/node_modules"),
+        "eventsource",
+    );
+    installed(modules.join("eventsource"), "eventsource");
+    Client {
+        name: "eventsource-node",
+        pins: "eventsource 4.1.1 on Node's fetch (sse_clients/eventsource_node/package-lock.json)",
+        command: vec![
+            "env".to_owned(),
+            format!("NODE_PATH={}", modules.display()),
+            "node".to_owned(),
+            path(scripts().join("sse_clients/eventsource_node/driver.cjs")),
+        ],
+    }
+}
+
+fn httpx_sse() -> Client {
+    ensure("httpx-sse");
+    let python = installed(
+        interop_dir().join("sse-clients/httpx-sse-venv/bin/python"),
+        "httpx-sse",
+    );
+    Client {
+        name: "httpx-sse",
+        pins: "httpx-sse 0.4.3 on httpx 0.29.0 (sse_clients/httpx_sse/requirements.txt)",
+        command: vec![
+            path(python),
+            "-u".to_owned(),
+            path(scripts().join("sse_clients/httpx_sse/driver.py")),
+        ],
+    }
+}
+
+fn reqwest_eventsource() -> Client {
+    ensure("reqwest-eventsource");
+    let binary = installed(
+        interop_dir().join("sse-clients/reqwest-eventsource"),
+        "the reqwest-eventsource driver",
+    );
+    Client {
+        name: "reqwest-eventsource",
+        pins: "reqwest-eventsource 0.6.0 on reqwest 0.12.28 (sse_clients/reqwest_eventsource/Cargo.lock)",
+        command: vec![path(binary)],
+    }
+}
+
+/// Runs the whole suite against `client`, as a user does; returns the report
+/// and how long the run took.
+fn host(client: &Client) -> (Report, Duration) {
+    // One client at a time: the cases measure reconnection delays, and three
+    // suites of 8 cases at once on a 2-core machine would measure the machine.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = interop_dir().join(format!("host-sse-{}.json", client.name));
+    let started = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_pulsecheck"))
+        .args(["host", "sse", "--format", "json", "--deadline", "120s", "-o"])
+        .arg(&out)
+        .arg("--")
+        .args(&client.command)
+        .output()
+        .expect("pulsecheck runs");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let code = run.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "host sse -- {} exited {code}:\n{stderr}",
+        client.name
+    );
+    let json = std::fs::read_to_string(&out).expect("the report was written");
+    let report = Report::from_json(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    eprintln!(
+        "{}: {} cases in {:.1} s",
+        client.name,
+        report.checks.len(),
+        took.as_secs_f64()
+    );
+    (report, took)
+}
+
+/// The snapshot text: the client, then `id verdict` per case, then the counts.
+fn render(client: &Client, report: &Report) -> String {
+    let mut text = format!("client: {}\n", client.pins);
+    for c in &report.checks {
+        text.push_str(&format!("{:<50} {}\n", c.id, c.verdict));
+    }
+    let s = report.summary;
+    text.push_str(&format!(
+        "{} cases: {} pass, {} fail, {} warn, {} info, {} skipped, {} error\n",
+        s.total(),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.info,
+        s.skipped,
+        s.error
+    ));
+    text
+}
+
+/// The README's rows under `## SSE client {name} …`: (case id, verdict).
+fn explained(name: &str) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(scripts().join("README.md")).expect("the README");
+    let heading = format!("## SSE client {name} ");
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in readme.lines() {
+        if line.starts_with("## ") {
+            inside = line.starts_with(&heading);
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if inside && cells.len() > 3 && cells[1].starts_with('`') {
+            rows.push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
+        }
+    }
+    rows
+}
+
+/// Fails unless the README explains exactly the verdicts other than pass and
+/// info that `client` got.
+fn assert_explained(client: &Client, report: &Report, text: &str) {
+    let rows = explained(client.name);
+    let mut wrong = Vec::new();
+    for c in &report.checks {
+        let verdict = c.verdict.to_string();
+        let explained = rows.iter().any(|(id, v)| *id == c.id && *v == verdict);
+        if !matches!(c.verdict, Verdict::Pass | Verdict::Info) && !explained {
+            wrong.push(format!("{} {verdict}: {}", c.id, c.message));
+        }
+    }
+    for (id, verdict) in &rows {
+        let got = report.checks.iter().find(|c| c.id == *id);
+        if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
+            wrong.push(format!(
+                "the README explains {id} {verdict}, but {} got {}",
+                client.name,
+                got.map_or("no such case".to_owned(), |c| c.verdict.to_string())
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "conformance/tests/interop/README.md must explain, under `## SSE client {} …`, each \
+         verdict other than pass and info, and only those:\n{}\n\nThe report:\n{text}",
+        client.name,
+        wrong.join("\n")
+    );
+}
+
+fn interop(client: Client) {
+    let (report, _) = host(&client);
+    assert_eq!(
+        report.checks.len(),
+        pulsecheck::host::sse::cases::CASES.len(),
+        "every case ran"
+    );
+    let text = render(&client, &report);
+    let errors: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Error)
+        .map(|c| format!("{}: {}", c.id, c.message))
+        .collect();
+    assert!(errors.is_empty(), "cases that could not be run: {errors:#?}");
+    assert_explained(&client, &report, &text);
+    insta::with_settings!({
+        snapshot_path => "../../fixtures/interop",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => format!(
+            "pulsecheck host sse -- the {} driver of conformance/tests/interop/sse_clients/; \
+             every verdict but pass and info is explained in its README.md",
+            client.name
+        ),
+    }, {
+        insta::assert_snapshot!(format!("sse-client-{}", client.name), text);
+    });
+}
+
+#[test]
+fn eventsource_on_node() {
+    interop(eventsource_node());
+}
+
+#[test]
+fn httpx_sse_on_python() {
+    interop(httpx_sse());
+}
+
+#[test]
+fn reqwest_eventsource_in_rust() {
+    interop(reqwest_eventsource());
+}
