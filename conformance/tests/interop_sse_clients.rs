@@ -1,7 +1,8 @@
 //! Interop tests: `pulsecheck host sse` against real SSE client libraries from
 //! the registries, each through a small driver kept in
 //! `conformance/tests/interop/sse_clients/` — the Node `eventsource` package
-//! (npm), httpx-sse (PyPI) and reqwest-eventsource (crates.io).
+//! (npm), httpx-sse (PyPI) and reqwest-eventsource (crates.io) — and against
+//! headless Chromium (Debian's `chromium`) through the page, `host sse --page`.
 //!
 //! Each test installs its client on first use with the pinned versions
 //! (`setup.sh COMPONENT`, through the harness's `ensure`), runs
@@ -32,6 +33,8 @@ use pulsecheck::report::Report;
 struct Client {
     name: &'static str,
     pins: &'static str,
+    /// A browser, run with `--page`.
+    page: bool,
     command: Vec<String>,
 }
 
@@ -49,6 +52,7 @@ fn eventsource_node() -> Client {
     Client {
         name: "eventsource-node",
         pins: "eventsource 4.1.1 on Node's fetch (sse_clients/eventsource_node/package-lock.json)",
+        page: false,
         command: vec![
             "env".to_owned(),
             format!("NODE_PATH={}", modules.display()),
@@ -67,6 +71,7 @@ fn httpx_sse() -> Client {
     Client {
         name: "httpx-sse",
         pins: "httpx-sse 0.4.3 on httpx 0.29.0 (sse_clients/httpx_sse/requirements.txt)",
+        page: false,
         command: vec![
             path(python),
             "-u".to_owned(),
@@ -84,7 +89,28 @@ fn reqwest_eventsource() -> Client {
     Client {
         name: "reqwest-eventsource",
         pins: "reqwest-eventsource 0.6.0 on reqwest 0.12.28 (sse_clients/reqwest_eventsource/Cargo.lock)",
+        page: false,
         command: vec![path(binary)],
+    }
+}
+
+fn chromium() -> Client {
+    ensure("chromium");
+    let chromium = installed(PathBuf::from("/usr/bin/chromium"), "chromium");
+    let profile = interop_dir().join("chromium-sse-profile");
+    Client {
+        name: "chromium",
+        pins: "Debian's chromium, headless, EventSource on the page of host sse --page",
+        page: true,
+        command: vec![
+            path(chromium),
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            format!("--user-data-dir={}", profile.display()),
+            // Replaced by "$PULSECHECK_PAGE_URL" in the `sh -c` line `host` runs.
+            "PAGE_URL".to_owned(),
+        ],
     }
 }
 
@@ -99,13 +125,30 @@ fn host(client: &Client) -> (Report, Duration) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let out = interop_dir().join(format!("host-sse-{}.json", client.name));
     let started = Instant::now();
-    let run = Command::new(env!("CARGO_BIN_EXE_pulsecheck"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pulsecheck"));
+    command
         .args(["host", "sse", "--format", "json", "--deadline", "120s", "-o"])
-        .arg(&out)
-        .arg("--")
-        .args(&client.command)
-        .output()
-        .expect("pulsecheck runs");
+        .arg(&out);
+    if client.page {
+        // The browser opens the page whose URL the host gives it.
+        let argv: Vec<String> = client
+            .command
+            .iter()
+            .map(|a| {
+                if a == "PAGE_URL" {
+                    "\"$PULSECHECK_PAGE_URL\"".to_owned()
+                } else {
+                    format!("'{a}'")
+                }
+            })
+            .collect();
+        command
+            .arg("--page")
+            .args(["--", "sh", "-c", &format!("exec {}", argv.join(" "))]);
+    } else {
+        command.arg("--").args(&client.command);
+    }
+    let run = command.output().expect("pulsecheck runs");
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&run.stderr);
     let code = run.status.code().unwrap_or(-1);
@@ -233,6 +276,11 @@ fn eventsource_on_node() {
 #[test]
 fn httpx_sse_on_python() {
     interop(httpx_sse());
+}
+
+#[test]
+fn chromium_headless_through_the_page() {
+    interop(chromium());
 }
 
 #[test]

@@ -7,6 +7,10 @@
 //! `pulsecheck::host::sse::driver`); the group is killed when the case is
 //! decided. `--jobs` cases run at once.
 //!
+//! With `--page` the client is a browser: the page at `/` plays each case with
+//! the browser's `EventSource` (`pulsecheck::host::sse::page`); CMD, if given,
+//! is started once with `PULSECHECK_PAGE_URL` and ended after the run.
+//!
 //! Exit codes: 0 every required check passed, 1 failures (or interrupted),
 //! 2 usage, or no case could be run (the command cannot start, or it never
 //! connected).
@@ -20,6 +24,7 @@ use clap::Args;
 use pulsecheck::check::Verdict;
 use pulsecheck::host::sse::cases;
 use pulsecheck::host::sse::driver::{Launch, Launched, MAX_LINE_BYTES};
+use pulsecheck::host::sse::page::{PAGE_JOBS, PageBoard};
 use pulsecheck::host::sse::play::SseHost;
 use pulsecheck::host::sse::server::SseHostServer;
 use pulsecheck::registry::{Check, Pattern, select, unmatched};
@@ -61,11 +66,21 @@ pub(crate) struct HostSseArgs {
     /// SHOULD-level failures fail the run.
     #[arg(long)]
     pub(crate) strict: bool,
-    /// The client under test (a driver), started once per case with
-    /// PULSECHECK_URL set to the case's URL.
-    #[arg(last = true, value_name = "CMD", required = true)]
+    /// Play the cases in a browser: the page at / runs each case with the
+    /// browser's own EventSource and reports what it dispatched. CMD, if
+    /// given, is the browser, started once with PULSECHECK_PAGE_URL set to
+    /// the page; without CMD, open the printed URL yourself. At most 4 cases
+    /// at once (a browser's connections per host).
+    #[arg(long)]
+    pub(crate) page: bool,
+    /// The client under test: a driver, started once per case with
+    /// PULSECHECK_URL set to the case's URL; with --page, the browser.
+    #[arg(last = true, value_name = "CMD")]
     pub(crate) command: Vec<String>,
 }
+
+/// How long a browser started by `--page -- CMD` may take to open the page.
+const PAGE_OPEN_LIMIT: Duration = Duration::from_secs(60);
 
 /// Starts CMD as a [`ClientProcess`] per case.
 struct CommandLauncher {
@@ -121,6 +136,41 @@ impl Launch for CommandLauncher {
     }
 }
 
+/// Serves the page: starts the browser (CMD) with its URL, or asks for one,
+/// and waits until the page asks for work.
+async fn open_page(
+    args: &HostSseArgs,
+    server: &SseHostServer,
+    board: &PageBoard,
+) -> Result<Option<ClientProcess>, String> {
+    let page_url = format!("http://{}/", server.addr());
+    if args.command.is_empty() {
+        eprintln!("pulsecheck: open {page_url} in the browser under test");
+        if board.wait_for_page(args.deadline).await {
+            return Ok(None);
+        }
+        return Err(format!("no browser opened {page_url} before --deadline"));
+    }
+    let browser = ClientProcess::spawn(
+        &args.command,
+        &[
+            ("PULSECHECK_PAGE_URL", page_url.clone()),
+            ("PULSECHECK_URL", page_url.clone()),
+        ],
+    )?;
+    eprintln!("pulsecheck: started the browser on {page_url}");
+    if board.wait_for_page(PAGE_OPEN_LIMIT).await {
+        return Ok(Some(browser));
+    }
+    let tail = browser.output_tail();
+    browser.kill_group();
+    Err(format!(
+        "the browser did not open {page_url} within {} s; its output ended with:\n{}",
+        PAGE_OPEN_LIMIT.as_secs(),
+        tail.trim_end()
+    ))
+}
+
 /// Runs `host sse`; returns the exit code.
 pub(crate) fn run_host_sse(args: &HostSseArgs) -> u8 {
     match host_sse(args) {
@@ -153,6 +203,12 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
     if selected.is_empty() {
         return Err("no case selected (--only/--skip)".to_owned());
     }
+    if args.command.is_empty() && !args.page {
+        return Err(
+            "give the client under test after `--` (a driver command), or --page for a browser"
+                .to_owned(),
+        );
+    }
     let mut sink = Destination::open(args.format, args.output.as_deref(), None)?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
@@ -161,26 +217,42 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
         let server = SseHostServer::start(args.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        let jobs = if args.page {
+            args.jobs.min(PAGE_JOBS)
+        } else {
+            args.jobs
+        };
         eprintln!(
-            "pulsecheck: hosting the SSE client suite at http://{} ({} cases, {} at a time)",
+            "pulsecheck: hosting the SSE client suite at http://{} ({} cases, {jobs} at a time)",
             server.addr(),
             selected.len(),
-            args.jobs
         );
-        let host = Arc::new(SseHost {
-            server,
-            launcher: Arc::new(CommandLauncher {
+        let mut browser = None;
+        let launcher: Arc<dyn Launch> = if args.page {
+            let board = server.board().clone();
+            browser = open_page(args, &server, &board).await?;
+            Arc::new(board)
+        } else {
+            Arc::new(CommandLauncher {
                 argv: args.command.clone(),
-            }),
-        });
+            })
+        };
+        let host = Arc::new(SseHost { server, launcher });
         let options = RunOptions {
-            jobs: args.jobs,
+            jobs,
             check_timeout: args.check_timeout,
             deadline: args.deadline,
             strict: args.strict,
             progress: true,
         };
-        Ok::<_, String>(run_until(host, &selected, options, Deadline::after(args.deadline)).await)
+        let run = run_until(Arc::clone(&host), &selected, options, Deadline::after(args.deadline)).await;
+        if let Some(browser) = browser {
+            // The page shows that the run is over, then the browser is ended.
+            host.server.board().finish();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            browser.kill_group();
+        }
+        Ok::<_, String>(run)
     });
     runtime.shutdown_background();
     let run = result?;

@@ -10,6 +10,7 @@
 #   eventsource-node  eventsource (npm), an SSE client      $dir/sse-clients/eventsource-node
 #   httpx-sse       httpx-sse + httpx (PyPI), a venv         $dir/sse-clients/httpx-sse-venv
 #   reqwest-eventsource  the driver crate (crates.io), built $dir/sse-clients/reqwest-eventsource
+#   chromium        Debian's chromium (apt), not pinned     /usr/bin/chromium
 #
 # The SSE clients' drivers are in sse_clients/ (pinned by its package-lock.json,
 # requirements.txt, Cargo.lock); `pulsecheck host sse` runs them.
@@ -174,6 +175,30 @@ install_reqwest_eventsource() {
     "$dir/sse-clients/reqwest-eventsource"
 }
 
+install_chromium() {
+  local installed
+  chromium_version() { dpkg-query -W -f='${Version}' chromium 2>/dev/null || true; }
+  installed="$(chromium_version)"
+  if [[ -n "$installed" && -x /usr/bin/chromium ]]; then
+    echo "interop setup: chromium $installed is installed"
+    return
+  fi
+  need apt-get "Chromium comes from Debian's chromium package (apt-get install chromium)"
+  if [[ "$(id -u)" != 0 ]]; then
+    fail "chromium is not installed, and apt-get needs root: run apt-get install chromium as root"
+  fi
+  echo "interop setup: installing chromium with apt-get"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 \
+    || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 chromium >/dev/null \
+    || fail "apt-get could not install chromium"
+  installed="$(chromium_version)"
+  [[ -n "$installed" && -x /usr/bin/chromium ]] \
+    || fail "after apt-get, chromium is still missing"
+  /usr/bin/chromium --version 2>/dev/null || fail "/usr/bin/chromium does not run"
+}
+
 # nginx is a system package: dpkg's record is the stamp.
 install_nginx() {
   local installed
@@ -203,7 +228,7 @@ install_nginx() {
 
 components=("$@")
 if (( ${#components[@]} == 0 )); then
-  components=(sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource)
+  components=(sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource chromium)
 fi
 for component in "${components[@]}"; do
   case "$component" in
@@ -215,7 +240,8 @@ for component in "${components[@]}"; do
     eventsource-node) install_eventsource_node ;;
     httpx-sse) install_httpx_sse ;;
     reqwest-eventsource) install_reqwest_eventsource ;;
-    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource)" ;;
+    chromium) install_chromium ;;
+    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource chromium)" ;;
   esac
 done
 echo "interop setup: done (${components[*]}; $dir)"

@@ -13,7 +13,10 @@
 
 pub mod cases;
 pub mod driver;
+pub mod inbox;
+pub mod page;
 pub mod play;
 pub mod script;
 pub mod server;
+pub mod side;
 pub mod suite;

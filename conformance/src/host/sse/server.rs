@@ -13,7 +13,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
+use super::page::PageBoard;
 use super::script::{LAST_CHUNK, Script, Step, chunk_bytes, head_bytes};
+use super::side;
 use crate::host::ws::head::{HeadRead, read_head};
 
 /// The most requests a case keeps (later ones are counted).
@@ -147,6 +149,7 @@ pub struct SseHostServer {
     cases: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>,
     next: AtomicU64,
     task: tokio::task::JoinHandle<()>,
+    board: PageBoard,
 }
 
 impl SseHostServer {
@@ -160,6 +163,8 @@ impl SseHostServer {
         let addr = listener.local_addr()?;
         let cases: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>> = Arc::default();
         let routes = Arc::clone(&cases);
+        let board = PageBoard::new(Arc::default());
+        let pages = board.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -167,7 +172,7 @@ impl SseHostServer {
                     continue;
                 };
                 let routes = Arc::clone(&routes);
-                tokio::spawn(serve_connection(stream, routes));
+                tokio::spawn(serve_connection(stream, routes, pages.clone()));
             }
         });
         Ok(SseHostServer {
@@ -175,12 +180,19 @@ impl SseHostServer {
             cases,
             next: AtomicU64::new(1),
             task,
+            board,
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The page's board (the page at `/`, the lines of the page and of a
+    /// test service's callbacks).
+    pub fn board(&self) -> &PageBoard {
+        &self.board
     }
 
     /// Opens a case with `script`; its URL is `http://ADDR/case/<number>/<name>`.
@@ -229,10 +241,21 @@ fn case_number(target: &str) -> Option<u64> {
     rest.split(['/', '?']).next()?.parse().ok()
 }
 
-async fn serve_connection(mut stream: TcpStream, routes: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    routes: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>,
+    board: PageBoard,
+) {
     let _ = stream.set_nodelay(true);
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
-        Ok(HeadRead::Complete { head, .. }) => head,
+        Ok(HeadRead::Complete { head, leftover, .. }) => {
+            if side::is_side_route(&head.target) {
+                side::answer(&mut stream, &head, leftover, &board).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            head
+        }
         Ok(HeadRead::TooLarge) => {
             let _ = stream
                 .write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
