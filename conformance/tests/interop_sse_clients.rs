@@ -12,6 +12,11 @@
 //! `fixtures/interop/`. `conformance/tests/interop/README.md` explains every
 //! verdict other than pass and info from the wire, under a heading per client
 //! (`## SSE client NAME …`), and the test keeps that table in step.
+//!
+//! LaunchDarkly's protocol is tested the same way: `sse_service/service.cjs` is a
+//! test service of the sse-contract-tests protocol around the same Node
+//! `eventsource`, and `host sse --service URL` driven through it must give the
+//! verdicts its direct driver gets, with the capabilities gating what they name.
 
 #[path = "interop/harness.rs"]
 #[allow(
@@ -24,7 +29,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{ensure, installed, interop_dir, scripts};
+use harness::{Server, ensure, installed, interop_dir, scripts};
 use pulsecheck::check::Verdict;
 use pulsecheck::report::Report;
 
@@ -35,6 +40,8 @@ struct Client {
     pins: &'static str,
     /// A browser, run with `--page`.
     page: bool,
+    /// A test service's URL, run with `--service` (no command).
+    service: Option<String>,
     command: Vec<String>,
 }
 
@@ -53,6 +60,7 @@ fn eventsource_node() -> Client {
         name: "eventsource-node",
         pins: "eventsource 4.1.1 on Node's fetch (sse_clients/eventsource_node/package-lock.json)",
         page: false,
+        service: None,
         command: vec![
             "env".to_owned(),
             format!("NODE_PATH={}", modules.display()),
@@ -72,6 +80,7 @@ fn httpx_sse() -> Client {
         name: "httpx-sse",
         pins: "httpx-sse 0.4.3 on httpx 0.29.0 (sse_clients/httpx_sse/requirements.txt)",
         page: false,
+        service: None,
         command: vec![
             path(python),
             "-u".to_owned(),
@@ -90,6 +99,7 @@ fn reqwest_eventsource() -> Client {
         name: "reqwest-eventsource",
         pins: "reqwest-eventsource 0.6.0 on reqwest 0.12.28 (sse_clients/reqwest_eventsource/Cargo.lock)",
         page: false,
+        service: None,
         command: vec![path(binary)],
     }
 }
@@ -102,6 +112,7 @@ fn chromium() -> Client {
         name: "chromium",
         pins: "Debian's chromium, headless, EventSource on the page of host sse --page",
         page: true,
+        service: None,
         command: vec![
             path(chromium),
             "--headless=new".to_owned(),
@@ -127,7 +138,15 @@ fn host(client: &Client) -> (Report, Duration) {
     let started = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_pulsecheck"));
     command
-        .args(["host", "sse", "--format", "json", "--deadline", "120s", "-o"])
+        .args([
+            "host",
+            "sse",
+            "--format",
+            "json",
+            "--deadline",
+            "120s",
+            "-o",
+        ])
         .arg(&out);
     if client.page {
         // The browser opens the page whose URL the host gives it.
@@ -145,6 +164,8 @@ fn host(client: &Client) -> (Report, Duration) {
         command
             .arg("--page")
             .args(["--", "sh", "-c", &format!("exec {}", argv.join(" "))]);
+    } else if let Some(service) = &client.service {
+        command.args(["--service", service]);
     } else {
         command.arg("--").args(&client.command);
     }
@@ -252,7 +273,10 @@ fn interop(client: Client) {
         .filter(|c| c.verdict == Verdict::Error)
         .map(|c| format!("{}: {}", c.id, c.message))
         .collect();
-    assert!(errors.is_empty(), "cases that could not be run: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "cases that could not be run: {errors:#?}"
+    );
     assert_explained(&client, &report, &text);
     insta::with_settings!({
         snapshot_path => "../../fixtures/interop",
@@ -286,4 +310,82 @@ fn chromium_headless_through_the_page() {
 #[test]
 fn reqwest_eventsource_in_rust() {
     interop(reqwest_eventsource());
+}
+
+/// Starts the sse-contract-tests service of `sse_service/` with `capabilities`.
+fn test_service(name: &'static str, capabilities: &str) -> Server {
+    ensure("eventsource-node");
+    let modules = installed(
+        interop_dir().join("sse-clients/eventsource-node/node_modules"),
+        "eventsource",
+    );
+    let mut command = Command::new("node");
+    command
+        .env("NODE_PATH", &modules)
+        .arg(scripts().join("sse_service/service.cjs"))
+        .args(["0", capabilities]);
+    Server::start(name, command)
+}
+
+fn verdicts(report: &Report) -> Vec<(String, Verdict)> {
+    report
+        .checks
+        .iter()
+        .map(|c| (c.id.clone(), c.verdict))
+        .collect()
+}
+
+#[test]
+fn a_launchdarkly_test_service_gets_the_verdicts_of_its_client() {
+    let service = test_service("sse-service", "event-type-listeners,bom");
+    let through_service = Client {
+        name: "sse-service",
+        pins: "the sse-contract-tests service of sse_service/ around eventsource 4.1.1",
+        page: false,
+        service: Some(service.url.clone()),
+        command: Vec::new(),
+    };
+    let (by_service, _) = host(&through_service);
+    let (direct, _) = host(&eventsource_node());
+    // The same client, driven through its test service or directly: the same
+    // verdicts, case by case (the default reconnection time is info either way).
+    assert_eq!(
+        verdicts(&by_service),
+        verdicts(&direct),
+        "through the service:\n{}\ndirectly:\n{}",
+        render(&through_service, &by_service),
+        render(&eventsource_node(), &direct)
+    );
+}
+
+#[test]
+fn a_test_service_s_capabilities_gate_the_cases() {
+    let service = test_service("sse-service-bare", "");
+    let bare = Client {
+        name: "sse-service-bare",
+        pins: "the sse-contract-tests service of sse_service/, no capabilities",
+        page: false,
+        service: Some(service.url.clone()),
+        command: Vec::new(),
+    };
+    let (report, _) = host(&bare);
+    let verdict = |id: &str| {
+        report
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.verdict)
+            .unwrap_or_else(|| panic!("no case {id}"))
+    };
+    // Without `bom` the BOM cases are not run.
+    assert_eq!(verdict("sse-client/stream/bom"), Verdict::Skipped);
+    assert_eq!(verdict("sse-client/stream/bom-split"), Verdict::Skipped);
+    // Without `event-type-listeners` no `listen` command is sent, and this
+    // EventSource-like client hears only `message` events.
+    assert_eq!(verdict("sse-client/events/type-reset"), Verdict::Fail);
+    assert_eq!(verdict("sse-client/events/one-byte-chunks"), Verdict::Fail);
+    // The rest runs as for any client.
+    assert_eq!(verdict("sse-client/events/multi-line-data"), Verdict::Pass);
+    assert_eq!(verdict("sse-client/retry/honoured"), Verdict::Pass);
+    assert_eq!(verdict("sse-client/status/204-stops"), Verdict::Pass);
 }

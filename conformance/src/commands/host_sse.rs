@@ -11,6 +11,9 @@
 //! the browser's `EventSource` (`pulsecheck::host::sse::page`); CMD, if given,
 //! is started once with `PULSECHECK_PAGE_URL` and ended after the run.
 //!
+//! With `--service URL` the client is driven through its sse-contract-tests
+//! test service (`pulsecheck::host::sse::service`), LaunchDarkly's protocol.
+//!
 //! Exit codes: 0 every required check passed, 1 failures (or interrupted),
 //! 2 usage, or no case could be run (the command cannot start, or it never
 //! connected).
@@ -27,6 +30,7 @@ use pulsecheck::host::sse::driver::{Launch, Launched, MAX_LINE_BYTES};
 use pulsecheck::host::sse::page::{PAGE_JOBS, PageBoard};
 use pulsecheck::host::sse::play::SseHost;
 use pulsecheck::host::sse::server::SseHostServer;
+use pulsecheck::host::sse::service::{self, ServiceLauncher};
 use pulsecheck::registry::{Check, Pattern, select, unmatched};
 use pulsecheck::report::Report;
 use pulsecheck::runner::{Deadline, RunOptions, run_until};
@@ -71,8 +75,14 @@ pub(crate) struct HostSseArgs {
     /// given, is the browser, started once with PULSECHECK_PAGE_URL set to
     /// the page; without CMD, open the printed URL yourself. At most 4 cases
     /// at once (a browser's connections per host).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "service")]
     pub(crate) page: bool,
+    /// Drive the client through an sse-contract-tests test service at URL
+    /// (LaunchDarkly's protocol: GET / capabilities, POST / a stream per case,
+    /// callbacks to the host, DELETE when the case is over). Cases needing a
+    /// capability the service does not declare are skipped.
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    pub(crate) service: Option<url::Url>,
     /// The client under test: a driver, started once per case with
     /// PULSECHECK_URL set to the case's URL; with --page, the browser.
     #[arg(last = true, value_name = "CMD")]
@@ -132,6 +142,7 @@ impl Launch for CommandLauncher {
                 tail.lock().unwrap_or_else(|e| e.into_inner()).output_tail()
             }),
             guard: Box::new(KillOnDrop(process)),
+            ready: None,
         })
     }
 }
@@ -203,9 +214,9 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
     if selected.is_empty() {
         return Err("no case selected (--only/--skip)".to_owned());
     }
-    if args.command.is_empty() && !args.page {
+    if args.command.is_empty() && !args.page && args.service.is_none() {
         return Err(
-            "give the client under test after `--` (a driver command), or --page for a browser"
+            "give the client under test after `--` (a driver command), --page for a browser, or --service URL"
                 .to_owned(),
         );
     }
@@ -232,6 +243,24 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
             let board = server.board().clone();
             browser = open_page(args, &server, &board).await?;
             Arc::new(board)
+        } else if let Some(service) = &args.service {
+            let status = service::status(service).await?;
+            eprintln!(
+                "pulsecheck: test service {service}{} with capabilities [{}]",
+                if status.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", status.name)
+                },
+                status.capabilities.join(", ")
+            );
+            let host_base = format!("http://{}", server.addr());
+            Arc::new(ServiceLauncher::new(
+                service.clone(),
+                status,
+                &host_base,
+                Arc::clone(server.board().inbox()),
+            ))
         } else {
             Arc::new(CommandLauncher {
                 argv: args.command.clone(),
@@ -245,7 +274,13 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
             strict: args.strict,
             progress: true,
         };
-        let run = run_until(Arc::clone(&host), &selected, options, Deadline::after(args.deadline)).await;
+        let run = run_until(
+            Arc::clone(&host),
+            &selected,
+            options,
+            Deadline::after(args.deadline),
+        )
+        .await;
         if let Some(browser) = browser {
             // The page shows that the run is over, then the browser is ended.
             host.server.board().finish();
@@ -266,7 +301,11 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
         return Ok(2);
     }
     let elapsed = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let target = super::child::shell_line(&args.command);
+    let target = match &args.service {
+        Some(service) => format!("test service {service}"),
+        None if args.command.is_empty() => "the browser on the page".to_owned(),
+        None => super::child::shell_line(&args.command),
+    };
     let report = Report::new(&target, args.strict, run.results, elapsed);
     write_report(&report, args.format, &target, Role::Server, &mut sink)?;
     Ok(u8::from(report.failed() || run.interrupted))

@@ -18,5 +18,6 @@ pub mod page;
 pub mod play;
 pub mod script;
 pub mod server;
+pub mod service;
 pub mod side;
 pub mod suite;

@@ -240,6 +240,7 @@ impl Launch for PageBoard {
                 inner: Arc::clone(&self.inner),
                 case,
             }),
+            ready: None,
         })
     }
 }
@@ -272,7 +273,9 @@ mod tests {
     #[tokio::test]
     async fn cases_open_and_close_in_order_and_polls_acknowledge() {
         let board = PageBoard::new(Arc::default());
-        let launched = board.launch("http://127.0.0.1:1/case/7/sse-client/x").unwrap();
+        let launched = board
+            .launch("http://127.0.0.1:1/case/7/sse-client/x")
+            .unwrap();
         let first = board.next(0).await;
         assert_eq!(first["commands"][0]["open"], 7);
         assert_eq!(first["commands"][0]["url"], "/case/7/sse-client/x");

@@ -21,6 +21,9 @@ use crate::host::ws::head::{HeadRead, read_head};
 /// The most requests a case keeps (later ones are counted).
 pub const MAX_REQUESTS_KEPT: usize = 64;
 
+/// The longest a held case holds its replies.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
+
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -94,6 +97,8 @@ pub struct CaseWire {
     /// Signalled at every request and every connection end.
     pub changed: Notify,
     over: watch::Sender<bool>,
+    /// False while the case holds its replies (see [`SseHostServer::open_held_case`]).
+    ready: watch::Sender<bool>,
 }
 
 impl CaseWire {
@@ -107,9 +112,14 @@ impl CaseWire {
         self.began
     }
 
+    /// Lets a held case play its replies.
+    pub fn release(&self) {
+        self.ready.send_replace(true);
+    }
+
     /// Ends the case: held connections close, later requests get 404.
     pub fn finish(&self) {
-        let _ = self.over.send(true);
+        self.over.send_replace(true);
     }
 
     fn record(&self, request: SeenRequest) -> usize {
@@ -197,8 +207,20 @@ impl SseHostServer {
 
     /// Opens a case with `script`; its URL is `http://ADDR/case/<number>/<name>`.
     pub fn open_case(&self, script: Script) -> Arc<CaseWire> {
+        let wire = self.open_held_case(script);
+        wire.release();
+        wire
+    }
+
+    /// [`open_case`](Self::open_case), holding the replies until
+    /// [`CaseWire::release`] (at most [`HOLD_LIMIT`]): its requests are
+    /// recorded when they come, answered once released. A client that must be
+    /// told more after it starts (a test service's `listen` commands) gets it
+    /// before the stream begins.
+    pub fn open_held_case(&self, script: Script) -> Arc<CaseWire> {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         let (over, _) = watch::channel(false);
+        let (ready, _) = watch::channel(false);
         let wire = Arc::new(CaseWire {
             number,
             script,
@@ -206,6 +228,7 @@ impl SseHostServer {
             log: Mutex::new(WireLog::default()),
             changed: Notify::new(),
             over,
+            ready,
         });
         self.cases
             .lock()
@@ -298,6 +321,8 @@ async fn serve_connection(
         last_event_id: head.header("last-event-id").map(str::to_owned),
         since_previous_end: None,
     });
+    let mut ready = wire.ready.subscribe();
+    let _ = tokio::time::timeout(HOLD_LIMIT, ready.wait_for(|ready| *ready)).await;
     play_reply(&mut stream, wire.script.reply(index), over).await;
     let _ = stream.shutdown().await;
     wire.ended(index);
@@ -433,5 +458,38 @@ mod tests {
         server.close_case(&wire);
         let gone = get(server.addr(), &target, "").await;
         assert!(gone.starts_with(b"HTTP/1.1 404 "));
+    }
+
+    #[tokio::test]
+    async fn a_held_case_answers_only_once_released() {
+        let server = SseHostServer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let script = Script {
+            replies: &[],
+            then: &[STREAM, Step::End],
+        };
+        // Released before any request: the release is kept.
+        let early = server.open_held_case(script);
+        early.release();
+        let target = format!("/case/{}/t", early.number);
+        let answer = tokio::time::timeout(Duration::from_secs(2), get(server.addr(), &target, ""))
+            .await
+            .expect("a case released before its request answers at once");
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        // Held: the request is recorded, the answer waits for the release.
+        let held = server.open_held_case(script);
+        let target = format!("/case/{}/t", held.number);
+        let addr = server.addr();
+        let request = tokio::spawn(async move { get(addr, &target, "").await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(held.log().total, 1);
+        assert!(!request.is_finished());
+        held.release();
+        let answer = tokio::time::timeout(Duration::from_secs(2), request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
     }
 }

@@ -53,7 +53,11 @@ async fn read_body(
     mut body: Vec<u8>,
 ) -> Result<Vec<u8>, Vec<u8>> {
     if head.header("transfer-encoding").is_some() {
-        return Err(plain(411, "Length Required", "send the body with Content-Length\n"));
+        return Err(plain(
+            411,
+            "Length Required",
+            "send the body with Content-Length\n",
+        ));
     }
     let length: usize = match head.header("content-length").map(str::trim) {
         None => 0,
@@ -62,7 +66,11 @@ async fn read_body(
             .map_err(|_| plain(400, "Bad Request", "Content-Length is not a number\n"))?,
     };
     if length > MAX_BODY {
-        return Err(plain(413, "Content Too Large", "the body is over the host's limit\n"));
+        return Err(plain(
+            413,
+            "Content Too Large",
+            "the body is over the host's limit\n",
+        ));
     }
     body.truncate(length);
     let mut chunk = vec![0_u8; 64 * 1024];
@@ -84,11 +92,7 @@ async fn read_body(
 
 /// The number after `prefix` in `path` (`/page/lines/7` → 7).
 fn number_after(path: &str, prefix: &str) -> Option<u64> {
-    path.strip_prefix(prefix)?
-        .split('/')
-        .next()?
-        .parse()
-        .ok()
+    path.strip_prefix(prefix)?.split('/').next()?.parse().ok()
 }
 
 /// An sse-contract-tests callback body as a driver-contract line: `event`
@@ -122,9 +126,18 @@ pub fn callback_line(body: &Value) -> Option<Value> {
 }
 
 /// Answers one request that [`is_side_route`] took.
-pub async fn answer(stream: &mut TcpStream, head: &RequestHead, leftover: Vec<u8>, board: &PageBoard) {
+pub async fn answer(
+    stream: &mut TcpStream,
+    head: &RequestHead,
+    leftover: Vec<u8>,
+    board: &PageBoard,
+) {
     let path = head.target.split('?').next().unwrap_or_default().to_owned();
-    let query = head.target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let query = head
+        .target
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
     let reply = match (head.method.as_str(), path.as_str()) {
         ("GET", "/") => typed("text/html; charset=utf-8", PAGE.as_bytes()),
         ("GET", "/page/next") => {
@@ -160,10 +173,20 @@ pub async fn answer(stream: &mut TcpStream, head: &RequestHead, leftover: Vec<u8
                     .and_then(callback_line)
                 {
                     Some(line) => {
-                        board.inbox().deliver(case, line.to_string().into_bytes()).await;
+                        let line = line.to_string().into_bytes();
+                        match p.rsplit('/').next().and_then(|n| n.parse().ok()) {
+                            Some(number) if p.matches('/').count() == 3 => {
+                                board.inbox().deliver_numbered(case, number, line).await
+                            }
+                            _ => board.inbox().deliver(case, line).await,
+                        };
                         plain(200, "OK", "")
                     }
-                    None => plain(400, "Bad Request", "not a callback message of the sse-contract-tests protocol\n"),
+                    None => plain(
+                        400,
+                        "Bad Request",
+                        "not a callback message of the sse-contract-tests protocol\n",
+                    ),
                 },
             },
         },
