@@ -7,6 +7,13 @@
 #   websockets      websockets (PyPI), a venv of its own    $dir/websockets-venv
 #   ws              ws (npm), npm ci                        $dir/ws-node/node_modules
 #   nginx           Debian's nginx-light 1.22.1 (apt)       /usr/sbin/nginx
+#   eventsource-node  eventsource (npm), an SSE client      $dir/sse-clients/eventsource-node
+#   httpx-sse       httpx-sse + httpx (PyPI), a venv         $dir/sse-clients/httpx-sse-venv
+#   reqwest-eventsource  the driver crate (crates.io), built $dir/sse-clients/reqwest-eventsource
+#   chromium        Debian's chromium (apt), not pinned     /usr/bin/chromium
+#
+# The SSE clients' drivers are in sse_clients/ (pinned by its package-lock.json,
+# requirements.txt, Cargo.lock); `pulsecheck host sse` runs them.
 #
 # The pins: sse_starlette/requirements.txt, better_sse/package-lock.json,
 # websockets_py/requirements.txt, ws_node/package-lock.json, and NGINX_PIN below.
@@ -131,6 +138,67 @@ install_ws() {
   npm_install "ws" "$here/ws_node" "$dir/ws-node" 'require("ws").WebSocketServer'
 }
 
+install_eventsource_node() {
+  npm_install "eventsource" "$here/sse_clients/eventsource_node" \
+    "$dir/sse-clients/eventsource-node" 'require("eventsource").EventSource'
+}
+
+install_httpx_sse() {
+  venv_install "httpx-sse" "$dir/sse-clients/httpx-sse-venv" \
+    "$here/sse_clients/httpx_sse/requirements.txt" 'import httpx, httpx_sse'
+}
+
+# cargo_driver NAME SOURCE-DIR BINARY: builds a driver crate (its own workspace,
+# its Cargo.lock) in release (a debug build parses a 5 MB event too slowly to be
+# judged fairly) in a target dir of its own, keeps the binary, drops the rest.
+cargo_driver() {
+  local name="$1" source="$2" bin="$3" want target
+  need cargo "the $name driver is built with cargo"
+  want="$(stamp_of "$source/Cargo.toml" "$source/Cargo.lock" "$source"/src/*.rs) $(rustc --version)"
+  if [[ -x "$bin" && "$(cat "$bin.pulsecheck-stamp" 2>/dev/null)" == "$want" ]]; then
+    echo "interop setup: $bin is up to date"
+    return
+  fi
+  echo "interop setup: building the $name driver into $bin"
+  target="$dir/cargo-target-$name"
+  rm -f "$bin"
+  mkdir -p "$(dirname "$bin")"
+  cargo build --quiet --release --locked --manifest-path "$source/Cargo.toml" --target-dir "$target" \
+    || fail "cargo could not build $source (its Cargo.lock pins every crate)"
+  cp "$target/release/pulsecheck-driver-$name" "$bin" || fail "the $name driver was not built"
+  rm -rf "$target"
+  echo "$want" >"$bin.pulsecheck-stamp"
+}
+
+install_reqwest_eventsource() {
+  cargo_driver reqwest-eventsource "$here/sse_clients/reqwest_eventsource" \
+    "$dir/sse-clients/reqwest-eventsource"
+}
+
+install_chromium() {
+  local installed
+  chromium_version() { dpkg-query -W -f='${Version}' chromium 2>/dev/null || true; }
+  installed="$(chromium_version)"
+  if [[ -n "$installed" && -x /usr/bin/chromium ]]; then
+    echo "interop setup: chromium $installed is installed"
+    return
+  fi
+  need apt-get "Chromium comes from Debian's chromium package (apt-get install chromium)"
+  if [[ "$(id -u)" != 0 ]]; then
+    fail "chromium is not installed, and apt-get needs root: run apt-get install chromium as root"
+  fi
+  echo "interop setup: installing chromium with apt-get"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 \
+    || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 chromium >/dev/null \
+    || fail "apt-get could not install chromium"
+  installed="$(chromium_version)"
+  [[ -n "$installed" && -x /usr/bin/chromium ]] \
+    || fail "after apt-get, chromium is still missing"
+  /usr/bin/chromium --version 2>/dev/null || fail "/usr/bin/chromium does not run"
+}
+
 # nginx is a system package: dpkg's record is the stamp.
 install_nginx() {
   local installed
@@ -160,7 +228,7 @@ install_nginx() {
 
 components=("$@")
 if (( ${#components[@]} == 0 )); then
-  components=(sse-starlette better-sse websockets ws nginx)
+  components=(sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource chromium)
 fi
 for component in "${components[@]}"; do
   case "$component" in
@@ -169,7 +237,11 @@ for component in "${components[@]}"; do
     websockets) install_websockets ;;
     ws) install_ws ;;
     nginx) install_nginx ;;
-    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx)" ;;
+    eventsource-node) install_eventsource_node ;;
+    httpx-sse) install_httpx_sse ;;
+    reqwest-eventsource) install_reqwest_eventsource ;;
+    chromium) install_chromium ;;
+    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx eventsource-node httpx-sse reqwest-eventsource chromium)" ;;
   esac
 done
 echo "interop setup: done (${components[*]}; $dir)"

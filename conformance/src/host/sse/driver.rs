@@ -44,7 +44,14 @@ pub struct Launched {
     pub output_tail: Box<dyn Fn() -> String + Send + Sync>,
     /// Dropped: the driver (and whatever it started) is ended.
     pub guard: Box<dyn Send + Sync>,
+    /// When set, the case's replies wait until it resolves (at most
+    /// [`super::server::HOLD_LIMIT`]): the client is not ready when it
+    /// connects (a test service still sending `listen` commands).
+    pub ready: Option<ReadyFuture>,
 }
+
+/// Resolves when a started client is ready for the case's stream.
+pub type ReadyFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl std::fmt::Debug for Launched {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,6 +67,14 @@ pub trait Launch: Send + Sync {
     ///
     /// It cannot be started (the sentence says why).
     fn launch(&self, url: &str) -> Result<Launched, String>;
+
+    /// Why this client cannot run the case `case_id` (it is then skipped with
+    /// that reason); none when it can. A test service's capabilities gate
+    /// cases this way.
+    fn skip_reason(&self, case_id: &str) -> Option<String> {
+        let _ = case_id;
+        None
+    }
 }
 
 /// An event the driver says its library dispatched.

@@ -13,7 +13,11 @@
 
 pub mod cases;
 pub mod driver;
+pub mod inbox;
+pub mod page;
 pub mod play;
 pub mod script;
 pub mod server;
+pub mod service;
+pub mod side;
 pub mod suite;

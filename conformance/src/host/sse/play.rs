@@ -46,10 +46,25 @@ pub async fn play(host: &SseHost, info: &CheckInfo) -> Outcome {
     let Some(case) = case(info.id) else {
         return Outcome::error(format!("no case {}", info.id), Transcript::default());
     };
-    let wire = host.server.open_case(case.script);
+    if let Some(reason) = host.launcher.skip_reason(info.id) {
+        return Outcome::skipped(reason);
+    }
+    let wire = host.server.open_held_case(case.script);
     let url = host.server.case_url(&wire, info.id);
     let observed = match host.launcher.launch(&url) {
-        Ok(launched) => watch(case, &wire, launched).await,
+        Ok(mut launched) => {
+            match launched.ready.take() {
+                None => wire.release(),
+                Some(ready) => {
+                    let held = Arc::clone(&wire);
+                    tokio::spawn(async move {
+                        ready.await;
+                        held.release();
+                    });
+                }
+            }
+            watch(case, &wire, launched).await
+        }
         Err(e) => {
             host.server.close_case(&wire);
             return Outcome::error(e, Transcript::default());
@@ -66,6 +81,7 @@ async fn watch(case: &Case, wire: &Arc<CaseWire>, launched: super::driver::Launc
         mut exit,
         output_tail,
         guard,
+        ready: _,
     } = launched;
     let mut observed = Observed::default();
     let began = wire.began();

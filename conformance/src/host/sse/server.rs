@@ -13,11 +13,16 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
+use super::page::PageBoard;
 use super::script::{LAST_CHUNK, Script, Step, chunk_bytes, head_bytes};
+use super::side;
 use crate::host::ws::head::{HeadRead, read_head};
 
 /// The most requests a case keeps (later ones are counted).
 pub const MAX_REQUESTS_KEPT: usize = 64;
+
+/// The longest a held case holds its replies.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
 
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,6 +97,8 @@ pub struct CaseWire {
     /// Signalled at every request and every connection end.
     pub changed: Notify,
     over: watch::Sender<bool>,
+    /// False while the case holds its replies (see [`SseHostServer::open_held_case`]).
+    ready: watch::Sender<bool>,
 }
 
 impl CaseWire {
@@ -105,9 +112,14 @@ impl CaseWire {
         self.began
     }
 
+    /// Lets a held case play its replies.
+    pub fn release(&self) {
+        self.ready.send_replace(true);
+    }
+
     /// Ends the case: held connections close, later requests get 404.
     pub fn finish(&self) {
-        let _ = self.over.send(true);
+        self.over.send_replace(true);
     }
 
     fn record(&self, request: SeenRequest) -> usize {
@@ -147,6 +159,7 @@ pub struct SseHostServer {
     cases: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>,
     next: AtomicU64,
     task: tokio::task::JoinHandle<()>,
+    board: PageBoard,
 }
 
 impl SseHostServer {
@@ -160,6 +173,8 @@ impl SseHostServer {
         let addr = listener.local_addr()?;
         let cases: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>> = Arc::default();
         let routes = Arc::clone(&cases);
+        let board = PageBoard::new(Arc::default());
+        let pages = board.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -167,7 +182,7 @@ impl SseHostServer {
                     continue;
                 };
                 let routes = Arc::clone(&routes);
-                tokio::spawn(serve_connection(stream, routes));
+                tokio::spawn(serve_connection(stream, routes, pages.clone()));
             }
         });
         Ok(SseHostServer {
@@ -175,6 +190,7 @@ impl SseHostServer {
             cases,
             next: AtomicU64::new(1),
             task,
+            board,
         })
     }
 
@@ -183,10 +199,28 @@ impl SseHostServer {
         self.addr
     }
 
+    /// The page's board (the page at `/`, the lines of the page and of a
+    /// test service's callbacks).
+    pub fn board(&self) -> &PageBoard {
+        &self.board
+    }
+
     /// Opens a case with `script`; its URL is `http://ADDR/case/<number>/<name>`.
     pub fn open_case(&self, script: Script) -> Arc<CaseWire> {
+        let wire = self.open_held_case(script);
+        wire.release();
+        wire
+    }
+
+    /// [`open_case`](Self::open_case), holding the replies until
+    /// [`CaseWire::release`] (at most [`HOLD_LIMIT`]): its requests are
+    /// recorded when they come, answered once released. A client that must be
+    /// told more after it starts (a test service's `listen` commands) gets it
+    /// before the stream begins.
+    pub fn open_held_case(&self, script: Script) -> Arc<CaseWire> {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         let (over, _) = watch::channel(false);
+        let (ready, _) = watch::channel(false);
         let wire = Arc::new(CaseWire {
             number,
             script,
@@ -194,6 +228,7 @@ impl SseHostServer {
             log: Mutex::new(WireLog::default()),
             changed: Notify::new(),
             over,
+            ready,
         });
         self.cases
             .lock()
@@ -229,10 +264,21 @@ fn case_number(target: &str) -> Option<u64> {
     rest.split(['/', '?']).next()?.parse().ok()
 }
 
-async fn serve_connection(mut stream: TcpStream, routes: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    routes: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>>,
+    board: PageBoard,
+) {
     let _ = stream.set_nodelay(true);
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
-        Ok(HeadRead::Complete { head, .. }) => head,
+        Ok(HeadRead::Complete { head, leftover, .. }) => {
+            if side::is_side_route(&head.target) {
+                side::answer(&mut stream, &head, leftover, &board).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            head
+        }
         Ok(HeadRead::TooLarge) => {
             let _ = stream
                 .write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
@@ -275,6 +321,8 @@ async fn serve_connection(mut stream: TcpStream, routes: Arc<Mutex<HashMap<u64, 
         last_event_id: head.header("last-event-id").map(str::to_owned),
         since_previous_end: None,
     });
+    let mut ready = wire.ready.subscribe();
+    let _ = tokio::time::timeout(HOLD_LIMIT, ready.wait_for(|ready| *ready)).await;
     play_reply(&mut stream, wire.script.reply(index), over).await;
     let _ = stream.shutdown().await;
     wire.ended(index);
@@ -410,5 +458,38 @@ mod tests {
         server.close_case(&wire);
         let gone = get(server.addr(), &target, "").await;
         assert!(gone.starts_with(b"HTTP/1.1 404 "));
+    }
+
+    #[tokio::test]
+    async fn a_held_case_answers_only_once_released() {
+        let server = SseHostServer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let script = Script {
+            replies: &[],
+            then: &[STREAM, Step::End],
+        };
+        // Released before any request: the release is kept.
+        let early = server.open_held_case(script);
+        early.release();
+        let target = format!("/case/{}/t", early.number);
+        let answer = tokio::time::timeout(Duration::from_secs(2), get(server.addr(), &target, ""))
+            .await
+            .expect("a case released before its request answers at once");
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        // Held: the request is recorded, the answer waits for the release.
+        let held = server.open_held_case(script);
+        let target = format!("/case/{}/t", held.number);
+        let addr = server.addr();
+        let request = tokio::spawn(async move { get(addr, &target, "").await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(held.log().total, 1);
+        assert!(!request.is_finished());
+        held.release();
+        let answer = tokio::time::timeout(Duration::from_secs(2), request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
     }
 }
