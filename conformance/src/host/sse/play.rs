@@ -10,7 +10,7 @@ use super::server::{CaseWire, SseHostServer, WireLog};
 use crate::check::{CheckInfo, Evidence, Outcome, Transcript};
 
 /// How long a driver may take to make its first request.
-pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(20);
 
 /// What every case shares: the server and how to start the client.
 pub struct SseHost {
