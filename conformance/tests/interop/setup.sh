@@ -7,9 +7,14 @@
 #   websockets      websockets (PyPI), a venv of its own    $dir/websockets-venv
 #   ws              ws (npm), npm ci                        $dir/ws-node/node_modules
 #   nginx           Debian's nginx-light 1.22.1 (apt)       /usr/sbin/nginx
+#   chromium        Debian's chromium (apt), not pinned     /usr/bin/chromium
 #
 # The pins: sse_starlette/requirements.txt, better_sse/package-lock.json,
 # websockets_py/requirements.txt, ws_node/package-lock.json, and NGINX_PIN below.
+# Chromium is the one exception: Debian ships its security updates as new
+# upstream versions and keeps no old ones, so whatever version the archive has is
+# installed, and the tests print the version they ran. The client drivers
+# (clients/) reuse the websockets and ws installs.
 #
 #   setup.sh                 installs every component
 #   setup.sh nginx ws ...    installs only the ones named
@@ -158,9 +163,35 @@ install_nginx() {
   /usr/sbin/nginx -v 2>&1 || fail "/usr/sbin/nginx does not run"
 }
 
+# Chromium is a system package too, and not pinned (see the top): any version
+# that runs will do, and dpkg's record says whether it is there.
+install_chromium() {
+  local installed
+  chromium_version() { dpkg-query -W -f='${Version}' chromium 2>/dev/null || true; }
+  installed="$(chromium_version)"
+  if [[ -n "$installed" && -x /usr/bin/chromium ]]; then
+    echo "interop setup: chromium $installed is installed"
+    return
+  fi
+  need apt-get "Chromium comes from Debian's chromium package (apt-get install chromium)"
+  if [[ "$(id -u)" != 0 ]]; then
+    fail "chromium is not installed, and apt-get needs root: run apt-get install chromium as root"
+  fi
+  echo "interop setup: installing chromium with apt-get"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 \
+    || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 chromium >/dev/null \
+    || fail "apt-get could not install chromium"
+  installed="$(chromium_version)"
+  [[ -n "$installed" && -x /usr/bin/chromium ]] \
+    || fail "after apt-get, chromium is still missing"
+  /usr/bin/chromium --version 2>/dev/null || fail "/usr/bin/chromium does not run"
+}
+
 components=("$@")
 if (( ${#components[@]} == 0 )); then
-  components=(sse-starlette better-sse websockets ws nginx)
+  components=(sse-starlette better-sse websockets ws nginx chromium)
 fi
 for component in "${components[@]}"; do
   case "$component" in
@@ -169,7 +200,8 @@ for component in "${components[@]}"; do
     websockets) install_websockets ;;
     ws) install_ws ;;
     nginx) install_nginx ;;
-    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx)" ;;
+    chromium) install_chromium ;;
+    *) fail "unknown component '$component' (known: sse-starlette better-sse websockets ws nginx chromium)" ;;
   esac
 done
 echo "interop setup: done (${components[*]}; $dir)"
