@@ -106,7 +106,11 @@ fn host_ws(client: &Client) -> Run {
     );
     let catalogue = pulsecheck::host::ws::catalogue::checks().len();
     assert_eq!(
-        (report.summary.total(), report.summary.error, report.summary.skipped),
+        (
+            report.summary.total(),
+            report.summary.error,
+            report.summary.skipped
+        ),
         (catalogue, 0, 0),
         "{} played every case, each to a verdict:\n{stderr}",
         client.name
@@ -258,7 +262,9 @@ fn settle_races(client: &str, report: Report) -> Report {
         .checks
         .into_iter()
         .map(|mut c| {
-            let racy = RACES.iter().any(|(who, id, _)| *who == client && *id == c.id);
+            let racy = RACES
+                .iter()
+                .any(|(who, id, _)| *who == client && *id == c.id);
             let ok = grades(&c).is_some_and(|(b, close, _)| b == "OK" && close == "OK");
             if racy && ok {
                 c.verdict = Verdict::Warn;
@@ -290,7 +296,12 @@ fn interop(client: &Client) -> Report {
         insta::assert_snapshot!(client.name, text);
     });
     if run.wall > Duration::from_secs(120) {
-        eprintln!("{} took {:.0} s:\n{}", client.name, run.wall.as_secs_f64(), run.stderr);
+        eprintln!(
+            "{} took {:.0} s:\n{}",
+            client.name,
+            run.wall.as_secs_f64(),
+            run.stderr
+        );
     }
     report
 }
@@ -380,7 +391,10 @@ fn websockets() -> Client {
     installed(dir.join(".pulsecheck-stamp"), "websockets");
     let version = says(
         &python,
-        &["-c", "from importlib.metadata import version; print(version('websockets'))"],
+        &[
+            "-c",
+            "from importlib.metadata import version; print(version('websockets'))",
+        ],
     );
     Client {
         name: "client-websockets",
@@ -520,7 +534,10 @@ fn durations_are_taken_out_of_duty_messages() {
             "answered with a Close 1000 \"pulsecheck: closing\" and closed TCP 0 ms later",
             "answered with a Close 1000 \"pulsecheck: closing\" and closed TCP <ms> later",
         ),
-        ("left TCP open 1 s; 0.5 s; 12 ms", "left TCP open <s>; <s>; <ms>"),
+        (
+            "left TCP open 1 s; 0.5 s; 12 ms",
+            "left TCP open <s>; <s>; <ms>",
+        ),
         (
             "a Close 1016 was answered with a Close 1016; 44 bytes; case 9.1.1 s2",
             "a Close 1016 was answered with a Close 1016; 44 bytes; case 9.1.1 s2",
