@@ -7,6 +7,13 @@
 //! once, TLS, the page, and the host's bounds. The CLI's own tests (`-- CMD`,
 //! exit codes) run the binary.
 
+#[path = "interop/harness.rs"]
+#[allow(
+    dead_code,
+    reason = "this test uses only the install helper, for Chromium"
+)]
+mod harness;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -921,7 +928,12 @@ async fn cli_without_a_command_serves_until_stopped() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_page_runs_the_whole_loop_in_headless_chromium() {
     use std::os::unix::process::CommandExt as _;
-    let chromium = std::env::var_os("PULSECHECK_CHROMIUM").unwrap_or_else(|| "chromium".into());
+    // Installed on first use (Debian's chromium, with apt-get) unless a
+    // browser is named.
+    let chromium = std::env::var_os("PULSECHECK_CHROMIUM").unwrap_or_else(|| {
+        harness::ensure("chromium");
+        "chromium".into()
+    });
     let (base, mut seen, owner) = host(config(three_cases())).await;
     let page = format!(
         "{}/?agent=headless%20chromium&shutdownOnComplete=true",

@@ -1,5 +1,5 @@
-//! What the interop tests (`interop_sse.rs`, `interop_ws.rs`, `interop_nginx.rs`)
-//! share: installing what a test needs on first use ([`ensure`], which runs
+//! What the interop tests (`interop_sse.rs`, `interop_ws.rs`, `interop_nginx.rs`,
+//! `interop_ws_clients.rs`, and `host_ws.rs` for Chromium) share: installing what a test needs on first use ([`ensure`], which runs
 //! `setup.sh`), starting a server and learning its URL from the line it prints,
 //! the one-line-per-check rendering of a report, and the README tables that
 //! explain every verdict other than pass.
@@ -43,7 +43,7 @@ pub(crate) fn scripts() -> PathBuf {
 }
 
 /// Installs `component` (`sse-starlette`, `better-sse`, `websockets`, `ws`,
-/// `nginx`) with the pinned versions, by running `setup.sh COMPONENT`, once per
+/// `nginx`, `chromium`) with the pinned versions, by running `setup.sh COMPONENT`, once per
 /// test process. The script takes a file lock, so test binaries starting at once
 /// never install the same thing together, and its stamps make a run with
 /// nothing to do take a few milliseconds. Fails the test with the script's own
@@ -253,6 +253,12 @@ fn explained(heading: &str) -> Vec<(String, String)> {
 /// Fails the test unless the README's table under `## {heading} …` names every
 /// verdict other than pass in `report`, and nothing else.
 pub(crate) fn assert_explained(heading: &str, server: &Server, report: &Report, text: &str) {
+    assert_explained_for(heading, server.name, report, text);
+}
+
+/// [`assert_explained`] for a report of `name` that no [`Server`] of the
+/// harness produced (a client under `pulsecheck host ws`).
+pub(crate) fn assert_explained_for(heading: &str, name: &str, report: &Report, text: &str) {
     let rows = explained(heading);
     let mut unexplained = Vec::new();
     for c in &report.checks {
@@ -266,7 +272,7 @@ pub(crate) fn assert_explained(heading: &str, server: &Server, report: &Report, 
         let got = report.checks.iter().find(|c| c.id == *id);
         if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
             unexplained.push(format!(
-                "the README explains {id} {verdict}, but the server got {}",
+                "the README explains {id} {verdict}, but {name} got {}",
                 got.map_or("no such check".to_owned(), |c| c.verdict.to_string())
             ));
         }
@@ -275,7 +281,7 @@ pub(crate) fn assert_explained(heading: &str, server: &Server, report: &Report, 
         unexplained.is_empty(),
         "conformance/tests/interop/README.md must explain, under `## {heading} …`, each \
          verdict other than pass that {} gets, and only those:\n{}\n\nThe whole report:\n{text}",
-        server.name,
+        name,
         unexplained.join("\n")
     );
 }

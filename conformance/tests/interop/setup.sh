@@ -17,6 +17,10 @@
 #
 # The pins: sse_starlette/requirements.txt, better_sse/package-lock.json,
 # websockets_py/requirements.txt, ws_node/package-lock.json, and NGINX_PIN below.
+# Chromium is the one exception: Debian ships its security updates as new
+# upstream versions and keeps no old ones, so whatever version the archive has is
+# installed, and the tests print the version they ran. The client drivers
+# (clients/) reuse the websockets and ws installs.
 #
 #   setup.sh                 installs every component
 #   setup.sh nginx ws ...    installs only the ones named
@@ -175,30 +179,6 @@ install_reqwest_eventsource() {
     "$dir/sse-clients/reqwest-eventsource"
 }
 
-install_chromium() {
-  local installed
-  chromium_version() { dpkg-query -W -f='${Version}' chromium 2>/dev/null || true; }
-  installed="$(chromium_version)"
-  if [[ -n "$installed" && -x /usr/bin/chromium ]]; then
-    echo "interop setup: chromium $installed is installed"
-    return
-  fi
-  need apt-get "Chromium comes from Debian's chromium package (apt-get install chromium)"
-  if [[ "$(id -u)" != 0 ]]; then
-    fail "chromium is not installed, and apt-get needs root: run apt-get install chromium as root"
-  fi
-  echo "interop setup: installing chromium with apt-get"
-  apt-get update -qq -o DPkg::Lock::Timeout=300 \
-    || fail "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 chromium >/dev/null \
-    || fail "apt-get could not install chromium"
-  installed="$(chromium_version)"
-  [[ -n "$installed" && -x /usr/bin/chromium ]] \
-    || fail "after apt-get, chromium is still missing"
-  /usr/bin/chromium --version 2>/dev/null || fail "/usr/bin/chromium does not run"
-}
-
 # nginx is a system package: dpkg's record is the stamp.
 install_nginx() {
   local installed
@@ -224,6 +204,32 @@ install_nginx() {
   [[ "$installed" == $NGINX_PIN && -x /usr/sbin/nginx ]] \
     || fail "after apt-get, nginx-light is ${installed:-missing}, not $NGINX_PIN"
   /usr/sbin/nginx -v 2>&1 || fail "/usr/sbin/nginx does not run"
+}
+
+# Chromium is a system package too, and not pinned (see the top): any version
+# that runs will do, and dpkg's record says whether it is there.
+install_chromium() {
+  local installed
+  chromium_version() { dpkg-query -W -f='${Version}' chromium 2>/dev/null || true; }
+  installed="$(chromium_version)"
+  if [[ -n "$installed" && -x /usr/bin/chromium ]]; then
+    echo "interop setup: chromium $installed is installed"
+    return
+  fi
+  need apt-get "Chromium comes from Debian's chromium package (apt-get install chromium)"
+  if [[ "$(id -u)" != 0 ]]; then
+    fail "chromium is not installed, and apt-get needs root: run apt-get install chromium as root"
+  fi
+  echo "interop setup: installing chromium with apt-get"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 \
+    || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 chromium >/dev/null \
+    || fail "apt-get could not install chromium"
+  installed="$(chromium_version)"
+  [[ -n "$installed" && -x /usr/bin/chromium ]] \
+    || fail "after apt-get, chromium is still missing"
+  /usr/bin/chromium --version 2>/dev/null || fail "/usr/bin/chromium does not run"
 }
 
 components=("$@")
