@@ -32,6 +32,9 @@ use crate::http::{Client, RawIo};
 /// The most bytes of a handshake response read before giving up on it.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The least room [`WsConnection::receive`] reads into.
+pub const RECEIVE_CHUNK: usize = 64 * 1024;
+
 /// The most bytes of one read or write a transcript shows: a megabyte frame is
 /// its header and first bytes, and the room is left for what follows.
 const SHOWN_PER_ENTRY: usize = 512;
@@ -752,22 +755,56 @@ impl WsConnection {
         }
     }
 
-    /// Reads more of what the peer sent: `true` when bytes arrived, `false` when
+    /// Reads more of what the peer sent, straight into the connection's buffer
+    /// with room for at least [`RECEIVE_CHUNK`] bytes (a peer that forwards what it
+    /// reads wants big reads and no copy): `true` when bytes arrived, `false` when
     /// the peer closed TCP or reading failed (noted in the transcript), and from
-    /// then on. Cancel-safe: dropped before it finishes, it has read nothing.
+    /// then on. No deadline of its own: the caller waits on its timers beside it.
+    /// Cancel-safe: dropped before it finishes, it has read nothing.
     pub async fn receive(&mut self) -> bool {
-        loop {
-            // No deadline of its own: the caller waits on its timers beside it.
-            let far = Instant::now() + Duration::from_secs(86_400);
-            match self.fill(far).await {
-                Ok(Fill::Data) => return true,
-                Ok(Fill::Eof) => return false,
-                Ok(Fill::Timeout) => {}
-                Err(e) => {
-                    self.log_note(format!("read error: {e}"));
-                    self.eof = true;
-                    return false;
-                }
+        if self.eof {
+            return false;
+        }
+        // The consumed front goes once it is most of the buffer: what stays is
+        // what the reader could not decode yet (part of a header or of a
+        // control frame, when pieces are taken as they come).
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.reserve(RECEIVE_CHUNK);
+        let before = self.buf.len();
+        match self.io.read_buf(&mut self.buf).await {
+            Ok(0) => {
+                self.eof = true;
+                self.log_note(format!("{} closed TCP", peer_name(self.role)));
+                false
+            }
+            Ok(_) => {
+                let end = self.buf.len();
+                let read = std::mem::take(&mut self.buf);
+                self.log_bytes(
+                    Direction::Received,
+                    read.get(before..end).unwrap_or_default(),
+                );
+                self.buf = read;
+                true
+            }
+            Err(e) => {
+                self.eof = true;
+                // A reset is the peer dropping the connection, as `fill` says it.
+                let reset = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                );
+                self.log_note(if reset {
+                    format!("the connection was reset: {e}")
+                } else {
+                    format!("read error: {e}")
+                });
+                false
             }
         }
     }

@@ -40,6 +40,25 @@ const GOING_AWAY_WRITE: Duration = Duration::from_secs(1);
 /// The payload of the pings [`WsServerConfig::ping_interval`] sends.
 const IDLE_PING: &[u8] = b"pulsecheck idle ping";
 
+/// Room kept in front of a message being received for the header of its echo:
+/// the longest unmasked header (2 bytes, and 8 of extended length).
+const HEADROOM: usize = 10;
+
+/// From this size on, an echo is sent from where the message was received,
+/// after what is queued, instead of being copied into the queue.
+const ECHO_IN_PLACE: usize = 64 * 1024;
+
+/// What [`Connection::process`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Everything that has arrived is handled: wait for more.
+    NeedBytes,
+    /// An echo is ready in place: send it, then go on handling what has arrived.
+    SendEcho,
+    /// A frame decided how the connection ends.
+    End(End),
+}
+
 /// How the connection ends, once a frame has decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -61,10 +80,13 @@ pub(crate) struct Connection {
     idle_timeout: Option<Duration>,
     /// Bytes to send.
     out: Vec<u8>,
-    /// The data message being received: its payload so far, echoed when it is
-    /// complete (at most `max_message_size` bytes: the reader refuses more from
-    /// the length fields).
+    /// The data message being received: [`HEADROOM`] bytes, then its payload so
+    /// far, echoed when it is complete (at most `max_message_size` bytes: the
+    /// reader refuses more from the length fields).
     message: Vec<u8>,
+    /// Where the echo built in place in `message` starts, once it is ready to
+    /// be sent after `out`.
+    echo_at: Option<usize>,
     /// Whether the reader is inside a data frame (between its header and its
     /// end); otherwise the next unread byte starts a frame.
     in_frame: bool,
@@ -99,6 +121,7 @@ impl Connection {
             idle_timeout: config.idle_timeout,
             out: Vec::new(),
             message: Vec::new(),
+            echo_at: None,
             in_frame: false,
             header_rewritten: false,
             text_as_binary: false,
@@ -111,17 +134,18 @@ impl Connection {
     /// Serves the connection until it ends or the server stops.
     pub(crate) async fn run(mut self, stop: &mut watch::Receiver<bool>) {
         loop {
-            let end = self.process();
+            let step = self.process();
             if self.flush(stop).await.is_err() {
                 return;
             }
-            match end {
-                None => {}
-                Some(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
+            match step {
+                Step::NeedBytes => {}
+                Step::SendEcho => continue,
+                Step::End(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
                     self.hold_open(stop).await;
                     return;
                 }
-                Some(End::Replied | End::Failed | End::Dropped) => {
+                Step::End(End::Replied | End::Failed | End::Dropped) => {
                     self.linger_close(stop).await;
                     return;
                 }
@@ -172,16 +196,16 @@ impl Connection {
     }
 
     /// Handles every piece the reader can decode from what has arrived, queueing
-    /// the answers in `out`; returns how the connection ends if a frame decided
-    /// it.
-    fn process(&mut self) -> Option<End> {
+    /// the answers in `out`, until it needs more bytes, an echo built in place is
+    /// to be sent, or a frame decides how the connection ends.
+    fn process(&mut self) -> Step {
         loop {
             if !self.in_frame && !self.rewrite() {
-                return None;
+                return Step::NeedBytes;
             }
             let fault = self.fault;
             let piece = match self.conn.next_piece() {
-                Ok(Status::Partial) => return None,
+                Ok(Status::Partial) => return Step::NeedBytes,
                 Ok(Status::Complete(piece)) => piece,
                 Err(violation) => {
                     // RFC 6455 §7.1.7: "An endpoint MUST NOT continue to attempt to
@@ -197,7 +221,7 @@ impl Connection {
                         _ => violation.close_code(),
                     };
                     write_close(&mut self.out, fault, code);
-                    return Some(End::Failed);
+                    return Step::End(End::Failed);
                 }
             };
             match piece {
@@ -206,6 +230,11 @@ impl Connection {
                     self.header_rewritten = false;
                     if header.opcode != Opcode::CONTINUATION {
                         self.message.clear();
+                        self.message.resize(HEADROOM, 0);
+                        // The first frame's length is known (and within the limit):
+                        // the whole message when it is the only frame.
+                        let first = usize::try_from(header.payload_len).unwrap_or(0);
+                        self.message.reserve(first);
                     }
                 }
                 Piece::Payload(bytes) => self.message.extend_from_slice(bytes),
@@ -215,19 +244,24 @@ impl Connection {
                         continue;
                     };
                     let text = message.kind == MessageKind::Text || self.text_as_binary;
+                    let data = self.message.get(HEADROOM..).unwrap_or_default();
                     if text
                         && fault == Some(Fault::Utf8AtMessageEnd)
-                        && core::str::from_utf8(&self.message).is_err()
+                        && core::str::from_utf8(data).is_err()
                     {
                         write_close(&mut self.out, fault, CloseCode::INVALID_PAYLOAD);
-                        return Some(End::Failed);
+                        return Step::End(End::Failed);
                     }
                     let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
-                    echo(&mut self.out, fault, opcode, &self.message);
-                    self.message.clear();
-                    if self.message.capacity() > SHRINK_ABOVE {
-                        self.message.shrink_to(BUFFER_START);
+                    if data.len() >= ECHO_IN_PLACE
+                        && let Some(at) = echo_in_place(&mut self.message, fault, opcode)
+                    {
+                        self.echo_at = Some(at);
+                        return Step::SendEcho;
                     }
+                    let data = self.message.get(HEADROOM..).unwrap_or_default();
+                    echo(&mut self.out, fault, opcode, data);
+                    self.release_message();
                 }
                 Piece::Control { event, .. } => {
                     self.header_rewritten = false;
@@ -260,7 +294,7 @@ impl Connection {
                         // body has no code to echo: 1000 (normal closure) then.
                         Assembled::Close(close) => {
                             if fault == Some(Fault::DropsOnClose) {
-                                return Some(End::Dropped);
+                                return Step::End(End::Dropped);
                             }
                             let code = if fault == Some(Fault::ClosesWith1005) {
                                 CloseCode::NO_STATUS_RECEIVED
@@ -268,7 +302,7 @@ impl Connection {
                                 close.code.unwrap_or(CloseCode::NORMAL)
                             };
                             write_close(&mut self.out, fault, code);
-                            return Some(End::Replied);
+                            return Step::End(End::Replied);
                         }
                     }
                 }
@@ -331,18 +365,34 @@ impl Connection {
         }
     }
 
-    /// Sends what is queued, unless the server stops first.
+    /// Forgets the message just echoed, and gives memory back after a big one.
+    fn release_message(&mut self) {
+        self.message.clear();
+        if self.message.capacity() > SHRINK_ABOVE {
+            self.message.shrink_to(BUFFER_START);
+        }
+    }
+
+    /// Sends what is queued, then the echo built in place if one is ready,
+    /// unless the server stops first.
     async fn flush(&mut self, stop: &mut watch::Receiver<bool>) -> io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
+        if !self.out.is_empty() {
+            tokio::select! {
+                written = self.conn.send_raw(&self.out) => written?,
+                () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
+            }
+            self.out.clear();
+            if self.out.capacity() > SHRINK_ABOVE {
+                self.out.shrink_to(BUFFER_START);
+            }
         }
-        tokio::select! {
-            written = self.conn.send_raw(&self.out) => written?,
-            () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
-        }
-        self.out.clear();
-        if self.out.capacity() > SHRINK_ABOVE {
-            self.out.shrink_to(BUFFER_START);
+        if let Some(at) = self.echo_at.take() {
+            let frame = self.message.get(at..).unwrap_or_default();
+            tokio::select! {
+                written = self.conn.send_raw(frame) => written?,
+                () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
+            }
+            self.release_message();
         }
         Ok(())
     }
@@ -407,6 +457,28 @@ fn write_frame(out: &mut Vec<u8>, fault: Option<Fault>, fin: bool, opcode: Opcod
     };
     // The minimal length encoding holds every length: this cannot fail.
     let _written = encode_frame(out, &header, payload);
+}
+
+/// Turns `message` ([`HEADROOM`] bytes, then a payload) into the echo of the
+/// payload, one frame with `opcode`, by writing its header into the headroom;
+/// returns where the frame starts. `None` (nothing changed) when the echo is not
+/// one unmasked frame: [`Fault::FragmentsEcho`], [`Fault::MasksServerFrames`].
+fn echo_in_place(message: &mut [u8], fault: Option<Fault>, opcode: Opcode) -> Option<usize> {
+    if matches!(fault, Some(Fault::FragmentsEcho | Fault::MasksServerFrames))
+        || mask_for(Role::Server).is_some()
+    {
+        return None;
+    }
+    let len = message.len().checked_sub(HEADROOM)?;
+    let mut header_bytes = Vec::with_capacity(HEADROOM);
+    FrameHeader::new(opcode, len as u64)
+        .write(&mut header_bytes)
+        .ok()?;
+    let at = HEADROOM.checked_sub(header_bytes.len())?;
+    message
+        .get_mut(at..HEADROOM)?
+        .copy_from_slice(&header_bytes);
+    Some(at)
 }
 
 /// Queues a Close carrying `code` and no reason.
