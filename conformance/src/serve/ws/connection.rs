@@ -369,7 +369,9 @@ impl Connection {
     fn release_message(&mut self) {
         self.message.clear();
         if self.message.capacity() > SHRINK_ABOVE {
-            self.message.shrink_to(BUFFER_START);
+            // Freed, not shrunk: the allocator may then keep the block for the next
+            // big message instead of mapping fresh pages for it.
+            self.message = Vec::new();
         }
     }
 
