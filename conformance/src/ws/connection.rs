@@ -32,6 +32,9 @@ use crate::http::{Client, RawIo};
 /// The most bytes of a handshake response read before giving up on it.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The least room [`WsConnection::receive`] reads into.
+pub const RECEIVE_CHUNK: usize = 64 * 1024;
+
 /// The most bytes of one read or write a transcript shows: a megabyte frame is
 /// its header and first bytes, and the room is left for what follows.
 const SHOWN_PER_ENTRY: usize = 512;
@@ -707,6 +710,124 @@ impl WsConnection {
     }
 }
 
+/// Reading piece by piece, for a peer that handles payloads itself instead of
+/// judging them (the reference server echoes them): [`WsConnection::next_piece`]
+/// hands out what the framing crate's [`FrameStream`] decodes from the bytes
+/// already received, [`WsConnection::receive`] reads more. Use these or
+/// [`WsConnection::next_event`] on a connection, not both: they share the reader.
+impl WsConnection {
+    /// The same connection with its reader refusing any frame or message of more
+    /// than `max` bytes from the peer (`FrameTooBig` / `MessageTooBig`, close code
+    /// 1009), decided at the length field, before the payload arrives. For a new
+    /// connection, before anything was read: the reader starts over.
+    #[must_use]
+    pub fn limit_messages(mut self, max: u64) -> Self {
+        let config = self
+            .reader
+            .config()
+            .with_max_frame_payload(max)
+            .with_max_message_size(max);
+        self.reader = FrameStream::new(config);
+        self
+    }
+
+    /// The next piece of what the peer sent, decoded from the bytes already
+    /// received (no I/O): a data frame's header, its payload in pieces as they
+    /// arrived (unmasked, text validated up to their end), its end (which says
+    /// whether it completed a message), or a whole control frame. `Partial` when
+    /// more bytes are needed ([`WsConnection::receive`]).
+    ///
+    /// # Errors
+    ///
+    /// The first rule of RFC 6455 the peer broke (its close code is
+    /// [`Violation::close_code`]); then the same violation on every call.
+    pub fn next_piece(&mut self) -> Result<Status<Piece<'_>>, Violation> {
+        let WsConnection {
+            reader, buf, start, ..
+        } = self;
+        let unconsumed = buf.get_mut(*start..).unwrap_or_default();
+        match reader.read(unconsumed)? {
+            Status::Complete((piece, used)) => {
+                *start += used;
+                Ok(Status::Complete(piece))
+            }
+            Status::Partial => Ok(Status::Partial),
+        }
+    }
+
+    /// Reads more of what the peer sent, straight into the connection's buffer
+    /// with room for at least [`RECEIVE_CHUNK`] bytes (a peer that forwards what it
+    /// reads wants big reads and no copy): `true` when bytes arrived, `false` when
+    /// the peer closed TCP or reading failed (noted in the transcript), and from
+    /// then on. No deadline of its own: the caller waits on its timers beside it.
+    /// Cancel-safe: dropped before it finishes, it has read nothing.
+    pub async fn receive(&mut self) -> bool {
+        if self.eof {
+            return false;
+        }
+        // The consumed front goes once it is most of the buffer: what stays is
+        // what the reader could not decode yet (part of a header or of a
+        // control frame, when pieces are taken as they come).
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.reserve(RECEIVE_CHUNK);
+        let before = self.buf.len();
+        match self.io.read_buf(&mut self.buf).await {
+            Ok(0) => {
+                self.eof = true;
+                self.log_note(format!("{} closed TCP", peer_name(self.role)));
+                false
+            }
+            Ok(_) => {
+                let end = self.buf.len();
+                let read = std::mem::take(&mut self.buf);
+                self.log_bytes(
+                    Direction::Received,
+                    read.get(before..end).unwrap_or_default(),
+                );
+                self.buf = read;
+                true
+            }
+            Err(e) => {
+                self.eof = true;
+                // A reset is the peer dropping the connection, as `fill` says it.
+                let reset = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                );
+                self.log_note(if reset {
+                    format!("the connection was reset: {e}")
+                } else {
+                    format!("read error: {e}")
+                });
+                false
+            }
+        }
+    }
+
+    /// The received bytes the reader has not consumed yet, from the front of what
+    /// it reads next, to change before they are judged: for a peer that breaks
+    /// the rules on purpose by reading something other than what was sent (the
+    /// reference server's input faults). Edit, insert or cut as needed; between
+    /// frames, the front is the next frame's first byte.
+    pub fn unread_mut(&mut self) -> &mut Vec<u8> {
+        self.buf.drain(..self.start.min(self.buf.len()));
+        self.start = 0;
+        &mut self.buf
+    }
+
+    /// Closes pulsecheck's side of TCP (a FIN), noted in the transcript; what the
+    /// peer still sends can be read.
+    pub async fn shutdown_tcp(&mut self) {
+        self.log_note(format!("{} closes TCP", own_name(self.role)));
+        let _ = self.io.shutdown().await;
+    }
+}
+
 /// The read side of a split connection, in a [`WsConnection`] that cannot write.
 struct ReadOnly(tokio::io::ReadHalf<Box<dyn RawIo>>);
 
@@ -821,9 +942,9 @@ impl WsConnection {
         }
     }
 
-    /// Reads and drops whatever arrives until the server closes TCP (true) or
-    /// `deadline` (false): memory stays bounded whatever the server sends.
-    async fn discard_until_eof(&mut self, deadline: Instant) -> bool {
+    /// Reads and drops whatever arrives until the peer closes TCP (true) or
+    /// `deadline` (false): memory stays bounded whatever the peer sends.
+    pub async fn discard_until_eof(&mut self, deadline: Instant) -> bool {
         loop {
             self.buf.clear();
             self.start = 0;
@@ -1011,6 +1132,143 @@ mod tests {
         assert_eq!(
             close.to_string(),
             "a Close with code 1009 and reason \"too big\""
+        );
+    }
+
+    /// A connection where pulsecheck plays `role`, and the peer's end of it.
+    fn pair(role: Role) -> (WsConnection, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        (WsConnection::over(Box::new(ours), role, Vec::new()), theirs)
+    }
+
+    /// Every piece decodable from what has arrived, payloads joined.
+    fn drain_pieces(conn: &mut WsConnection) -> (Vec<String>, Vec<u8>) {
+        let (mut seen, mut payload) = (Vec::new(), Vec::new());
+        while let Ok(Status::Complete(piece)) = conn.next_piece() {
+            seen.push(match piece {
+                Piece::Header { header, .. } => format!("header {}", header.opcode.get()),
+                Piece::Payload(bytes) => {
+                    payload.extend_from_slice(bytes);
+                    "payload".to_owned()
+                }
+                Piece::End(end) => format!("end {}", end.message.map_or(0, |m| m.len)),
+                Piece::Control { header, .. } => format!("control {}", header.opcode.get()),
+            });
+        }
+        (seen, payload)
+    }
+
+    #[tokio::test]
+    async fn pieces_are_decoded_by_the_rules_of_the_peers_role() {
+        for role in [Role::Server, Role::Client] {
+            let (mut conn, mut peer) = pair(role);
+            let mut sent = frame_from(role.peer(), false, Opcode::TEXT, Rsv::NONE, b"Hel");
+            sent.extend(frame_from(role.peer(), true, Opcode::PING, Rsv::NONE, b"p"));
+            sent.extend(frame_from(
+                role.peer(),
+                true,
+                Opcode::CONTINUATION,
+                Rsv::NONE,
+                b"lo",
+            ));
+            peer.write_all(&sent).await.unwrap();
+            let mut got = (Vec::new(), Vec::new());
+            while got.1.len() < 5 || got.0.last().map(String::as_str) != Some("end 5") {
+                assert!(conn.receive().await, "{role:?}");
+                let (seen, payload) = drain_pieces(&mut conn);
+                got.0.extend(seen);
+                got.1.extend(payload);
+            }
+            assert_eq!(got.1, b"Hello", "{role:?}");
+            let seen: Vec<&str> = got.0.iter().map(String::as_str).collect();
+            assert_eq!(
+                seen,
+                [
+                    "header 1",
+                    "payload",
+                    "end 0",
+                    "control 9",
+                    "header 0",
+                    "payload",
+                    "end 5"
+                ],
+                "{role:?}"
+            );
+            assert!(matches!(conn.next_piece(), Ok(Status::Partial)));
+            // A frame masked the wrong way for the peer's role breaks a rule.
+            let wrong = frame_from(role, true, Opcode::BINARY, Rsv::NONE, b"x");
+            peer.write_all(&wrong).await.unwrap();
+            assert!(conn.receive().await);
+            let violation = conn.next_piece().unwrap_err();
+            assert_eq!(violation.close_code().get(), 1002, "{role:?}");
+            // The peer closing TCP ends receiving, for good.
+            drop(peer);
+            assert!(!conn.receive().await);
+            assert!(!conn.receive().await);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_limit_refuses_at_the_length_field() {
+        let (conn, mut peer) = pair(Role::Server);
+        let mut conn = conn.limit_messages(10);
+        let sent = frame_from(Role::Client, true, Opcode::BINARY, Rsv::NONE, &[7; 11]);
+        // The header alone decides it: the payload never needs to arrive.
+        let header_len = 2 + 4;
+        peer.write_all(&sent[..header_len]).await.unwrap();
+        assert!(conn.receive().await);
+        let violation = conn.next_piece().unwrap_err();
+        assert_eq!(violation.close_code().get(), 1009);
+        // Ten bytes pass.
+        let (conn, mut peer) = pair(Role::Server);
+        let mut conn = conn.limit_messages(10);
+        let sent = frame_from(Role::Client, true, Opcode::BINARY, Rsv::NONE, &[7; 10]);
+        peer.write_all(&sent).await.unwrap();
+        assert!(conn.receive().await);
+        assert_eq!(drain_pieces(&mut conn).1, [7; 10]);
+    }
+
+    #[tokio::test]
+    async fn unread_bytes_can_be_rewritten_before_they_are_judged() {
+        let (mut conn, mut peer) = pair(Role::Server);
+        // An unmasked client frame, then half of the next frame.
+        let mut sent = frame_from(Role::Server, true, Opcode::BINARY, Rsv::NONE, b"abc");
+        sent.extend_from_slice(&[0x82]);
+        peer.write_all(&sent).await.unwrap();
+        assert!(conn.receive().await);
+        let unread = conn.unread_mut();
+        assert_eq!(unread.as_slice(), sent.as_slice());
+        // Mask bit set, an all-zero key inserted: the payload reads as sent.
+        unread[1] |= 0x80;
+        unread.splice(2..2, [0; 4]);
+        let (seen, payload) = drain_pieces(&mut conn);
+        assert_eq!(seen, ["header 2", "payload", "end 3"]);
+        assert_eq!(payload, b"abc");
+        // Consumed bytes are gone from the front: the next frame's first byte.
+        assert_eq!(conn.unread_mut().as_slice(), [0x82]);
+    }
+
+    #[tokio::test]
+    async fn shutting_down_sends_a_fin_and_what_follows_is_discarded() {
+        let (mut conn, mut peer) = pair(Role::Server);
+        conn.shutdown_tcp().await;
+        let mut byte = [0_u8; 1];
+        assert_eq!(peer.read(&mut byte).await.unwrap(), 0);
+        peer.write_all(&[0xAB; 4096]).await.unwrap();
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(
+            !conn.discard_until_eof(soon).await,
+            "the peer is still there"
+        );
+        drop(peer);
+        let later = Instant::now() + Duration::from_secs(5);
+        assert!(conn.discard_until_eof(later).await);
+        assert!(conn.unread_mut().is_empty());
+        assert!(
+            conn.transcript
+                .entries
+                .iter()
+                .any(|e| e.text == "the host closes TCP")
         );
     }
 }

@@ -1,14 +1,17 @@
-//! One upgraded connection: the framing crate's [`StreamReader`] reads what the
-//! client sends; the connection echoes messages, answers pings, and closes, with
-//! the framing faults applied.
+//! One upgraded connection, on the wire layer the probe and the host use
+//! ([`WsConnection`] in the server role): its reader, the framing crate's
+//! [`FrameStream`](pulsecheck_ws::streaming::FrameStream) set for client frames,
+//! decodes what the client sends; the connection echoes messages, answers pings,
+//! and closes, with the framing faults applied.
 
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
+use pulsecheck_ws::streaming::Piece;
 use pulsecheck_ws::{
-    Assembled, CloseCode, FrameConfig, FrameHeader, MessageKind, Opcode, ProtocolError, Role,
-    Status, StreamReader, decode_header, encode_frame, encode_message, write_close_body,
+    Assembled, CloseCode, FrameHeader, MessageKind, Opcode, ProtocolError, Role, Status,
+    decode_header, encode_frame, write_close_body,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -18,9 +21,10 @@ use tokio::time::{Instant, sleep_until, timeout};
 use super::WsServerConfig;
 use super::fault::{ECHO_FRAGMENTS, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK};
 use crate::serve::stopped;
+use crate::ws::connection::{WsConnection, mask_for};
 
-/// The least free room the read buffer has before each read.
-const READ_CHUNK: usize = 64 * 1024;
+/// Where the buffers start, and what they shrink back to after a big message.
+const BUFFER_START: usize = 64 * 1024;
 
 /// A buffer this large is given back once it is mostly empty again (after a big
 /// message).
@@ -36,6 +40,25 @@ const GOING_AWAY_WRITE: Duration = Duration::from_secs(1);
 /// The payload of the pings [`WsServerConfig::ping_interval`] sends.
 const IDLE_PING: &[u8] = b"pulsecheck idle ping";
 
+/// Room kept in front of a message being received for the header of its echo:
+/// the longest unmasked header (2 bytes, and 8 of extended length).
+const HEADROOM: usize = 10;
+
+/// From this size on, an echo is sent from where the message was received,
+/// after what is queued, instead of being copied into the queue.
+const ECHO_IN_PLACE: usize = 64 * 1024;
+
+/// What [`Connection::process`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Everything that has arrived is handled: wait for more.
+    NeedBytes,
+    /// An echo is ready in place: send it, then go on handling what has arrived.
+    SendEcho,
+    /// A frame decided how the connection ends.
+    End(End),
+}
+
 /// How the connection ends, once a frame has decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -48,19 +71,28 @@ enum End {
 }
 
 /// The state of one upgraded connection.
-#[derive(Debug)]
 pub(crate) struct Connection {
-    tcp: TcpStream,
+    /// The wire: what the client sent, decoded by the shared reader; what the
+    /// server sends.
+    conn: WsConnection,
     fault: Option<Fault>,
     ping_interval: Option<Duration>,
     idle_timeout: Option<Duration>,
-    reader: StreamReader,
-    /// Received bytes not consumed by the reader yet (the front of the next frame).
-    buf: Vec<u8>,
     /// Bytes to send.
     out: Vec<u8>,
-    /// Stream offset of the last frame an input-rewriting fault has looked at.
-    rewritten_at: Option<u64>,
+    /// The data message being received: [`HEADROOM`] bytes, then its payload so
+    /// far, echoed when it is complete (at most `max_message_size` bytes: the
+    /// reader refuses more from the length fields).
+    message: Vec<u8>,
+    /// Where the echo built in place in `message` starts, once it is ready to
+    /// be sent after `out`.
+    echo_at: Option<usize>,
+    /// Whether the reader is inside a data frame (between its header and its
+    /// end); otherwise the next unread byte starts a frame.
+    in_frame: bool,
+    /// Whether an input-rewriting fault has already looked at the header of the
+    /// frame the reader takes next.
+    header_rewritten: bool,
     /// Whether the message in progress was sent as text and rewritten as binary by
     /// [`Fault::SkipsUtf8Validation`] or [`Fault::Utf8AtMessageEnd`].
     text_as_binary: bool,
@@ -73,24 +105,25 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// A connection whose handshake is done; `leftover` are the bytes the client
-    /// sent after its request head.
+    /// A connection whose handshake is done: `tcp` after the 101 was sent;
+    /// `leftover` are the bytes the client sent after its request head.
     pub(crate) fn new(tcp: TcpStream, config: &WsServerConfig, leftover: Vec<u8>) -> Self {
-        // A server reads client frames: every one must be masked (RFC 6455 §5.1). No
-        // extension is negotiated, so no RSV bit is allowed (§5.2). The message limit
-        // bounds frames too, so the buffer never holds more than one frame of it.
-        let frames = FrameConfig::new(Role::Client)
-            .with_max_frame_payload(config.max_message_size)
-            .with_max_message_size(config.max_message_size);
+        // A server reads client frames: the reader is set for the client's role,
+        // so every frame must be masked (RFC 6455 §5.1). No extension is
+        // negotiated, so no RSV bit is allowed (§5.2). The message limit bounds
+        // frames too.
+        let conn = WsConnection::over(Box::new(tcp), Role::Server, leftover)
+            .limit_messages(config.max_message_size);
         Self {
-            tcp,
+            conn,
             fault: config.fault,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
-            reader: StreamReader::new(frames),
-            buf: leftover,
             out: Vec::new(),
-            rewritten_at: None,
+            message: Vec::new(),
+            echo_at: None,
+            in_frame: false,
+            header_rewritten: false,
             text_as_binary: false,
             late_pongs: VecDeque::new(),
             last_heard: Instant::now(),
@@ -101,22 +134,22 @@ impl Connection {
     /// Serves the connection until it ends or the server stops.
     pub(crate) async fn run(mut self, stop: &mut watch::Receiver<bool>) {
         loop {
-            let end = self.process();
+            let step = self.process();
             if self.flush(stop).await.is_err() {
                 return;
             }
-            match end {
-                None => {}
-                Some(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
+            match step {
+                Step::NeedBytes => {}
+                Step::SendEcho => continue,
+                Step::End(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
                     self.hold_open(stop).await;
                     return;
                 }
-                Some(End::Replied | End::Failed | End::Dropped) => {
-                    linger_close(&mut self.tcp, stop).await;
+                Step::End(End::Replied | End::Failed | End::Dropped) => {
+                    self.linger_close(stop).await;
                     return;
                 }
             }
-            self.make_room();
             let pong_due = self.late_pongs.front().map(|(due, _)| *due);
             let ping_due = self
                 .ping_interval
@@ -129,23 +162,24 @@ impl Connection {
                     // RFC 6455 §7.4.1: 1001 "indicates that an endpoint is "going
                     // away", such as a server going down".
                     write_close(&mut self.out, self.fault, CloseCode::GOING_AWAY);
-                    let _sent = timeout(GOING_AWAY_WRITE, self.tcp.write_all(&self.out)).await;
-                    let _closed = self.tcp.shutdown().await;
+                    let _sent = timeout(GOING_AWAY_WRITE, self.conn.send_raw(&self.out)).await;
+                    self.conn.shutdown_tcp().await;
                     return;
                 }
-                read = self.tcp.read_buf(&mut self.buf) => match read {
-                    // The client went away without a closing handshake.
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        self.last_heard = Instant::now();
-                        self.last_received = self.last_heard;
+                // The client went away without a closing handshake when this is
+                // false.
+                more = self.conn.receive() => {
+                    if !more {
+                        return;
                     }
-                },
+                    self.last_heard = Instant::now();
+                    self.last_received = self.last_heard;
+                }
                 () = sleep_until(pong_due.unwrap_or_else(Instant::now)), if pong_due.is_some() => {
                     self.send_due_pongs();
                 }
                 () = sleep_until(ping_due.unwrap_or_else(Instant::now)), if ping_due.is_some() => {
-                    write_frame(&mut self.out, self.fault, Opcode::PING, IDLE_PING);
+                    write_frame(&mut self.out, self.fault, true, Opcode::PING, IDLE_PING);
                     self.last_heard = Instant::now();
                 }
                 () = sleep_until(idle_due.unwrap_or_else(Instant::now)), if idle_due.is_some() => {
@@ -153,7 +187,7 @@ impl Connection {
                     // away""; the server closes TCP first (§7.1.1).
                     write_close(&mut self.out, self.fault, CloseCode::GOING_AWAY);
                     if self.flush(stop).await.is_ok() {
-                        linger_close(&mut self.tcp, stop).await;
+                        self.linger_close(stop).await;
                     }
                     return;
                 }
@@ -161,31 +195,18 @@ impl Connection {
         }
     }
 
-    /// Handles every complete frame in the buffer, queueing the answers in `out`;
-    /// returns how the connection ends if a frame decided it.
-    fn process(&mut self) -> Option<End> {
-        let mut start = 0_usize;
-        let end = loop {
-            if !self.rewrite(start) {
-                break None;
+    /// Handles every piece the reader can decode from what has arrived, queueing
+    /// the answers in `out`, until it needs more bytes, an echo built in place is
+    /// to be sent, or a frame decides how the connection ends.
+    fn process(&mut self) -> Step {
+        loop {
+            if !self.in_frame && !self.rewrite() {
+                return Step::NeedBytes;
             }
-            let Self {
-                reader,
-                buf,
-                out,
-                fault,
-                text_as_binary,
-                late_pongs,
-                ..
-            } = self;
-            let fault = *fault;
-            let front = buf.get_mut(start..).unwrap_or_default();
-            let frame = match reader.read(front) {
-                Ok(Status::Partial) => break None,
-                Ok(Status::Complete((frame, used))) => {
-                    start = start.saturating_add(used);
-                    frame
-                }
+            let fault = self.fault;
+            let piece = match self.conn.next_piece() {
+                Ok(Status::Partial) => return Step::NeedBytes,
+                Ok(Status::Complete(piece)) => piece,
                 Err(violation) => {
                     // RFC 6455 §7.1.7: "An endpoint MUST NOT continue to attempt to
                     // process data (including a responding Close frame) from the remote
@@ -199,102 +220,129 @@ impl Connection {
                         ) => code,
                         _ => violation.close_code(),
                     };
-                    write_close(out, fault, code);
-                    break Some(End::Failed);
+                    write_close(&mut self.out, fault, code);
+                    return Step::End(End::Failed);
                 }
             };
-            match frame.event {
-                // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not
-                // expected."
-                Assembled::Fragment | Assembled::Pong(_) => {}
-                Assembled::Message(message) => {
-                    let text = message.kind() == MessageKind::Text || *text_as_binary;
+            match piece {
+                Piece::Header { header, .. } => {
+                    self.in_frame = true;
+                    self.header_rewritten = false;
+                    if header.opcode != Opcode::CONTINUATION {
+                        self.message.clear();
+                        self.message.resize(HEADROOM, 0);
+                        // The first frame's length is known (and within the limit):
+                        // the whole message when it is the only frame.
+                        let first = usize::try_from(header.payload_len).unwrap_or(0);
+                        self.message.reserve(first);
+                    }
+                }
+                Piece::Payload(bytes) => self.message.extend_from_slice(bytes),
+                Piece::End(end) => {
+                    self.in_frame = false;
+                    let Some(message) = end.message else {
+                        continue;
+                    };
+                    let text = message.kind == MessageKind::Text || self.text_as_binary;
+                    let data = self.message.get(HEADROOM..).unwrap_or_default();
                     if text
                         && fault == Some(Fault::Utf8AtMessageEnd)
-                        && core::str::from_utf8(message.data()).is_err()
+                        && core::str::from_utf8(data).is_err()
                     {
-                        write_close(out, fault, CloseCode::INVALID_PAYLOAD);
-                        break Some(End::Failed);
+                        write_close(&mut self.out, fault, CloseCode::INVALID_PAYLOAD);
+                        return Step::End(End::Failed);
                     }
                     let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
-                    echo(out, fault, opcode, message.data());
+                    if data.len() >= ECHO_IN_PLACE
+                        && let Some(at) = echo_in_place(&mut self.message, fault, opcode)
+                    {
+                        self.echo_at = Some(at);
+                        return Step::SendEcho;
+                    }
+                    let data = self.message.get(HEADROOM..).unwrap_or_default();
+                    echo(&mut self.out, fault, opcode, data);
+                    self.release_message();
                 }
-                // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a
-                // Pong frame in response, unless it already received a Close frame. It
-                // SHOULD respond with Pong frame as soon as is practical." and §5.5.3: "A
-                // Pong frame sent in response to a Ping frame must have identical
-                // "Application data" as found in the message body of the Ping frame
-                // being replied to." The pong leaves with this batch of frames, before
-                // the server waits for more bytes: between fragments too.
-                Assembled::Ping(payload) => match fault {
-                    Some(Fault::NoPong) => {}
-                    Some(Fault::PongsLate) => {
-                        if late_pongs.len() < MAX_LATE_PONGS {
-                            late_pongs.push_back((Instant::now() + LATE_PONG, payload.to_vec()));
+                Piece::Control { event, .. } => {
+                    self.header_rewritten = false;
+                    match event {
+                        // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is
+                        // not expected."
+                        Assembled::Pong(_) | Assembled::Fragment | Assembled::Message(_) => {}
+                        // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST
+                        // send a Pong frame in response, unless it already received a Close
+                        // frame. It SHOULD respond with Pong frame as soon as is
+                        // practical." and §5.5.3: "A Pong frame sent in response to a Ping
+                        // frame must have identical "Application data" as found in the
+                        // message body of the Ping frame being replied to." The pong leaves
+                        // with this batch of frames, before the server waits for more
+                        // bytes: between fragments too.
+                        Assembled::Ping(payload) => match fault {
+                            Some(Fault::NoPong) => {}
+                            Some(Fault::PongsLate) => {
+                                if self.late_pongs.len() < MAX_LATE_PONGS {
+                                    self.late_pongs
+                                        .push_back((Instant::now() + LATE_PONG, payload.to_vec()));
+                                }
+                            }
+                            _ => write_frame(&mut self.out, fault, true, Opcode::PONG, payload),
+                        },
+                        // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did
+                        // not previously send a Close frame, the endpoint MUST send a Close
+                        // frame in response. (When sending a Close frame in response, the
+                        // endpoint typically echos the status code it received.)" An empty
+                        // body has no code to echo: 1000 (normal closure) then.
+                        Assembled::Close(close) => {
+                            if fault == Some(Fault::DropsOnClose) {
+                                return Step::End(End::Dropped);
+                            }
+                            let code = if fault == Some(Fault::ClosesWith1005) {
+                                CloseCode::NO_STATUS_RECEIVED
+                            } else {
+                                close.code.unwrap_or(CloseCode::NORMAL)
+                            };
+                            write_close(&mut self.out, fault, code);
+                            return Step::End(End::Replied);
                         }
                     }
-                    _ => write_frame(out, fault, Opcode::PONG, payload),
-                },
-                // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
-                // previously send a Close frame, the endpoint MUST send a Close frame in
-                // response. (When sending a Close frame in response, the endpoint
-                // typically echos the status code it received.)" An empty body has no
-                // code to echo: 1000 (normal closure) then.
-                Assembled::Close(close) => {
-                    if fault == Some(Fault::DropsOnClose) {
-                        break Some(End::Dropped);
-                    }
-                    let code = if fault == Some(Fault::ClosesWith1005) {
-                        CloseCode::NO_STATUS_RECEIVED
-                    } else {
-                        close.code.unwrap_or(CloseCode::NORMAL)
-                    };
-                    write_close(out, fault, code);
-                    break Some(End::Replied);
                 }
             }
-        };
-        let consumed = start.min(self.buf.len());
-        self.buf.drain(..consumed);
-        end
+        }
     }
 
-    /// Applies an input-rewriting fault to the frame at `buf[start..]` once its
-    /// header is complete; returns whether the reader may look at the frame.
+    /// Applies an input-rewriting fault to the next frame, at the front of the
+    /// unread bytes, once its header is complete; returns whether the reader may
+    /// look at the frame. Called between frames only.
     ///
-    /// The reader stays the framing crate's, unchanged: the faults change what it
-    /// is given. [`Fault::AcceptsUnmaskedFrames`] sets the MASK bit of an unmasked
+    /// The reader stays the shared one, unchanged: the faults change what it is
+    /// given. [`Fault::AcceptsUnmaskedFrames`] sets the MASK bit of an unmasked
     /// frame and inserts an all-zero key (XOR with zero leaves the payload as
     /// sent); [`Fault::SkipsUtf8Validation`] and [`Fault::Utf8AtMessageEnd`] turn a
     /// text frame into a binary one (which the reader does not validate) and
     /// remember that the message was text.
-    fn rewrite(&mut self, start: usize) -> bool {
+    fn rewrite(&mut self) -> bool {
         let Some(fault) = self.fault.filter(|f| f.rewrites_input()) else {
             return true;
         };
-        let Some(front) = self.buf.get_mut(start..) else {
-            return false;
-        };
-        // The whole header first: the reader decides the mask rule at the second
-        // byte, before an unmasked header could be rewritten.
-        let Status::Complete((header, header_len)) = decode_header(front) else {
-            return false;
-        };
-        let at = self.reader.offset();
-        if self.rewritten_at == Some(at) {
+        if self.header_rewritten {
             return true;
         }
-        self.rewritten_at = Some(at);
+        let unread = self.conn.unread_mut();
+        // The whole header first: the reader decides the mask rule at the second
+        // byte, before an unmasked header could be rewritten.
+        let Status::Complete((header, header_len)) = decode_header(unread) else {
+            return false;
+        };
+        self.header_rewritten = true;
         if fault == Fault::AcceptsUnmaskedFrames {
             if header.mask.is_none() {
-                if let Some(second) = front.get_mut(1) {
+                if let Some(second) = unread.get_mut(1) {
                     *second |= 0x80;
                 }
-                let key_at = start.saturating_add(header_len);
-                self.buf.splice(key_at..key_at, [0_u8; 4]);
+                unread.splice(header_len..header_len, [0_u8; 4]);
             }
         } else if header.opcode == Opcode::TEXT && header.rsv.is_empty() {
-            if let Some(first) = front.get_mut(0) {
+            if let Some(first) = unread.get_mut(0) {
                 *first = (*first & 0xF0) | Opcode::BINARY.get();
             }
             self.text_as_binary = true;
@@ -312,51 +360,64 @@ impl Connection {
                 break;
             }
             if let Some((_, payload)) = self.late_pongs.pop_front() {
-                write_frame(&mut self.out, self.fault, Opcode::PONG, &payload);
+                write_frame(&mut self.out, self.fault, true, Opcode::PONG, &payload);
             }
         }
     }
 
-    /// Sends what is queued, unless the server stops first.
+    /// Forgets the message just echoed, and gives memory back after a big one.
+    fn release_message(&mut self) {
+        self.message.clear();
+        if self.message.capacity() > SHRINK_ABOVE {
+            // Freed, not shrunk: the allocator may then keep the block for the next
+            // big message instead of mapping fresh pages for it.
+            self.message = Vec::new();
+        }
+    }
+
+    /// Sends what is queued, then the echo built in place if one is ready,
+    /// unless the server stops first.
     async fn flush(&mut self, stop: &mut watch::Receiver<bool>) -> io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
+        if !self.out.is_empty() {
+            tokio::select! {
+                written = self.conn.send_raw(&self.out) => written?,
+                () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
+            }
+            self.out.clear();
+            if self.out.capacity() > SHRINK_ABOVE {
+                self.out.shrink_to(BUFFER_START);
+            }
         }
-        tokio::select! {
-            written = self.tcp.write_all(&self.out) => written?,
-            () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
-        }
-        self.out.clear();
-        if self.out.capacity() > SHRINK_ABOVE {
-            self.out.shrink_to(READ_CHUNK);
+        if let Some(at) = self.echo_at.take() {
+            let frame = self.message.get(at..).unwrap_or_default();
+            tokio::select! {
+                written = self.conn.send_raw(frame) => written?,
+                () = stopped(stop) => return Err(io::ErrorKind::Interrupted.into()),
+            }
+            self.release_message();
         }
         Ok(())
     }
 
-    /// Gives the read buffer room for the next read, and memory back after a big
-    /// message.
-    fn make_room(&mut self) {
-        if self.buf.capacity() > SHRINK_ABOVE && self.buf.len() < READ_CHUNK {
-            self.buf.shrink_to(READ_CHUNK.saturating_mul(2));
-        }
-        if self.buf.capacity().saturating_sub(self.buf.len()) < READ_CHUNK {
-            self.buf.reserve(READ_CHUNK);
+    /// Closes the server's side of TCP, then reads and discards until the client
+    /// closes its side (at most [`CLOSE_LINGER`]), as [`linger_close`] does.
+    async fn linger_close(&mut self, stop: &mut watch::Receiver<bool>) {
+        self.conn.shutdown_tcp().await;
+        let deadline = Instant::now() + CLOSE_LINGER;
+        tokio::select! {
+            _ = self.conn.discard_until_eof(deadline) => {}
+            () = stopped(stop) => {}
         }
     }
 
     /// [`Fault::NeverClosesTcp`]: reads and discards until the client closes the
     /// connection (or the server stops).
     async fn hold_open(&mut self, stop: &mut watch::Receiver<bool>) {
-        let mut scratch = vec![0_u8; 4096];
-        loop {
-            tokio::select! {
-                read = self.tcp.read(&mut scratch) => {
-                    if matches!(read, Ok(0) | Err(_)) {
-                        return;
-                    }
-                }
-                () = stopped(stop) => return,
-            }
+        // Far enough never to matter: the client or the server ends it.
+        let far = Instant::now() + Duration::from_secs(86_400);
+        tokio::select! {
+            _ = self.conn.discard_until_eof(far) => {}
+            () = stopped(stop) => {}
         }
     }
 }
@@ -385,18 +446,48 @@ pub(crate) async fn linger_close(tcp: &mut TcpStream, stop: &mut watch::Receiver
     }
 }
 
-/// Queues one frame; [`Fault::MasksServerFrames`] masks it.
-fn write_frame(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, payload: &[u8]) {
-    // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client."
-    let mask = (fault == Some(Fault::MasksServerFrames)).then_some(SERVER_MASK);
-    encode_message(out, opcode, mask, payload);
+/// Queues one frame as the server sends it: unmasked (RFC 6455 §5.1: "A server
+/// MUST NOT mask any frames that it sends to the client."), except that
+/// [`Fault::MasksServerFrames`] masks it with [`SERVER_MASK`].
+fn write_frame(out: &mut Vec<u8>, fault: Option<Fault>, fin: bool, opcode: Opcode, payload: &[u8]) {
+    let mut header = FrameHeader::new(opcode, payload.len() as u64);
+    header.fin = fin;
+    header.mask = if fault == Some(Fault::MasksServerFrames) {
+        Some(SERVER_MASK)
+    } else {
+        mask_for(Role::Server)
+    };
+    // The minimal length encoding holds every length: this cannot fail.
+    let _written = encode_frame(out, &header, payload);
+}
+
+/// Turns `message` ([`HEADROOM`] bytes, then a payload) into the echo of the
+/// payload, one frame with `opcode`, by writing its header into the headroom;
+/// returns where the frame starts. `None` (nothing changed) when the echo is not
+/// one unmasked frame: [`Fault::FragmentsEcho`], [`Fault::MasksServerFrames`].
+fn echo_in_place(message: &mut [u8], fault: Option<Fault>, opcode: Opcode) -> Option<usize> {
+    if matches!(fault, Some(Fault::FragmentsEcho | Fault::MasksServerFrames))
+        || mask_for(Role::Server).is_some()
+    {
+        return None;
+    }
+    let len = message.len().checked_sub(HEADROOM)?;
+    let mut header_bytes = Vec::with_capacity(HEADROOM);
+    FrameHeader::new(opcode, len as u64)
+        .write(&mut header_bytes)
+        .ok()?;
+    let at = HEADROOM.checked_sub(header_bytes.len())?;
+    message
+        .get_mut(at..HEADROOM)?
+        .copy_from_slice(&header_bytes);
+    Some(at)
 }
 
 /// Queues a Close carrying `code` and no reason.
 fn write_close(out: &mut Vec<u8>, fault: Option<Fault>, code: CloseCode) {
     let mut body = Vec::with_capacity(2);
     write_close_body(&mut body, code, b"");
-    write_frame(out, fault, Opcode::CLOSE, &body);
+    write_frame(out, fault, true, Opcode::CLOSE, &body);
 }
 
 /// Queues the echo of a message: one frame with the message's opcode, or, for
@@ -404,7 +495,7 @@ fn write_close(out: &mut Vec<u8>, fault: Option<Fault>, code: CloseCode) {
 /// byte or none).
 fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, data: &[u8]) {
     if fault != Some(Fault::FragmentsEcho) {
-        write_frame(out, fault, opcode, data);
+        write_frame(out, fault, true, opcode, data);
         return;
     }
     // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit
@@ -418,20 +509,15 @@ fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, data: &[u8]) {
     }
     let last = pieces.len().saturating_sub(1);
     for (i, piece) in pieces.into_iter().enumerate() {
-        let first = i == 0;
-        let mut header = FrameHeader::new(
-            if first { opcode } else { Opcode::CONTINUATION },
-            piece.len() as u64,
-        );
-        header.fin = i == last;
-        // The minimal length encoding holds every length: this cannot fail.
-        let _written = encode_frame(out, &header, piece);
+        let opcode = if i == 0 { opcode } else { Opcode::CONTINUATION };
+        write_frame(out, fault, i == last, opcode, piece);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pulsecheck_ws::{FrameConfig, StreamReader};
 
     #[test]
     fn fragmented_echo_reassembles_to_the_message() {

@@ -19,10 +19,15 @@
 //!
 //! # What the clean server does (PROTOCOL.md §3, RFC 6455)
 //!
-//! It runs in-process on the caller's tokio runtime, on raw TCP: every byte it
-//! reads goes through the framing crate's handshake validator and
-//! [`StreamReader`](pulsecheck_ws::StreamReader), every byte it writes through its
-//! encoder. Any request target is accepted.
+//! It runs in-process on the caller's tokio runtime, on raw TCP: the request head
+//! goes through the framing crate's handshake validator; after the 101, the
+//! connection is the wire layer the probe and the host use
+//! ([`WsConnection`](crate::ws::connection::WsConnection), pulsecheck in the
+//! server role): what the client sends is decoded by the framing crate's
+//! [`FrameStream`](pulsecheck_ws::streaming::FrameStream) set for client frames,
+//! and every frame the server sends is written by its encoder, unmasked as a
+//! server's must be ([`mask_for`](crate::ws::connection::mask_for)). Any request
+//! target is accepted.
 //!
 //! * **Opening handshake** (§4.2): the request is validated with
 //!   [`validate_client_request`](pulsecheck_ws::handshake::validate_client_request).
@@ -62,15 +67,17 @@
 //! * **Stopping**: [`RunningServer::shutdown`] sends every open connection a
 //!   Close 1001 (going away) and closes it.
 //!
-//! Memory is bounded whatever clients do: a connection's buffers stay within a
-//! small multiple of `max_message_size` (the frame being read, the message being
-//! assembled, its echo being written; the reader refuses a larger frame from its
-//! length field, before its payload arrives), a request head is at most 16 KiB,
-//! and at most 32 late pongs are held ([`Fault::PongsLate`]); above [`WsServerConfig::max_connections`] open
-//! WebSocket connections a handshake gets 503, and TCP connections beyond twice
-//! that (plus a margin) are closed as soon as they are accepted. A client that
-//! does not read its echoes slows only itself: the server stops reading from it
-//! until its echoes are written.
+//! Memory is bounded whatever clients do: a connection holds the message being
+//! received (at most `max_message_size`: the reader refuses a larger frame or
+//! message from its length field, before its payload arrives), which an echo of
+//! 64 KiB or more is sent from in place (a smaller one, or one a fault reshapes,
+//! is copied into the queue of frames to send), a read buffer of about 64 KiB
+//! that frames are taken from in pieces as they arrive, a request head of at
+//! most 16 KiB and at most 32 late pongs ([`Fault::PongsLate`]); above
+//! [`WsServerConfig::max_connections`] open WebSocket connections a handshake
+//! gets 503, and TCP connections beyond twice that (plus a margin) are closed as
+//! soon as they are accepted. A client that does not read its echoes slows only
+//! itself: the server stops reading from it until its echoes are written.
 
 mod connection;
 mod fault;
