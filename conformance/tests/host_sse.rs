@@ -231,3 +231,54 @@ fn a_driver_that_prints_nothing_is_skipped_on_event_cases() {
     );
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_baseline_fails_only_regressions() {
+    let only = "sse-client/retry/honoured";
+    let dir = std::env::temp_dir().join(format!(
+        "pulsecheck-host-sse-baseline-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |driver: &[String], baseline: Option<&std::path::Path>, any: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulsecheck"));
+        cmd.args(["host", "sse", "--format", "json", "--only", only]);
+        if let Some(b) = baseline {
+            cmd.arg("--baseline").arg(b);
+        }
+        if any {
+            cmd.arg("--baseline-any-target");
+        }
+        cmd.arg("--").args(driver);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let correct = vec![client().display().to_string()];
+    let broken = faulty("ignores-retry");
+    // A baseline of the broken client: its known failure does not fail the run.
+    let (code, json, err) = run(&broken, None, false);
+    assert_eq!(code, 1, "{err}");
+    let known = dir.join("broken.json");
+    std::fs::write(&known, json).unwrap();
+    let (code, _, err) = run(&broken, Some(&known), false);
+    assert_eq!(code, 0, "a known failure is not a regression: {err}");
+    // A baseline of the correct client (another command line, so compared on
+    // purpose): the broken one regresses.
+    let (code, json, err) = run(&correct, None, false);
+    assert_eq!(code, 0, "{err}");
+    let good = dir.join("good.json");
+    std::fs::write(&good, json).unwrap();
+    let (code, _, err) = run(&broken, Some(&good), true);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(only), "the regression is named: {err}");
+    // Without --baseline-any-target, a baseline of another client is refused
+    // before the run.
+    let (code, _, err) = run(&broken, Some(&good), false);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--baseline-any-target"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

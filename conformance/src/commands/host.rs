@@ -33,6 +33,7 @@ use pulsecheck::report::Report;
 use pulsecheck::runner::Deadline;
 
 use super::args::parse;
+use super::baseline;
 use super::child::{ClientProcess, describe_exit};
 use pulsecheck_ws::Role;
 
@@ -64,9 +65,18 @@ pub(crate) struct HostWsArgs {
     /// starts; rewritten at every /updateReports).
     #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "outdir")]
     pub(crate) output: Option<PathBuf>,
-    /// With --format autobahn: write Autobahn's index.json into DIR.
+    /// With --format autobahn: write Autobahn's index.json, a file per case
+    /// and index.html into DIR.
     #[arg(long, value_name = "DIR")]
     pub(crate) outdir: Option<PathBuf>,
+    /// Compare with a saved JSON report of this client: exit 1 on any
+    /// regression (not on known failures).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Compare with --baseline even when it is a report of another agent or
+    /// suite.
+    #[arg(long, requires = "baseline")]
+    pub(crate) baseline_any_target: bool,
     /// Serve TLS (wss://, and the page over https://) with this certificate
     /// chain (PEM, leaf first).
     #[arg(long, value_name = "FILE", requires = "key")]
@@ -141,7 +151,35 @@ fn host_ws(args: &HostWsArgs) -> Result<u8, String> {
         _ => None,
     };
     // Before the host starts: a report that cannot be written must not cost a run.
-    let mut sink = Destination::open(args.format, args.output.as_deref(), args.outdir.as_deref())?;
+    // The agent is known only when --agent names it: otherwise the baseline's
+    // own agent is taken on trust, and only its suite is checked.
+    let baseline = baseline::read(
+        args.baseline.as_deref(),
+        args.agent.as_deref().unwrap_or(""),
+        &["ws-client"],
+        args.baseline_any_target || args.agent.is_none(),
+    )?;
+    if let (Some(b), None) = (&baseline, &args.agent)
+        && !args.baseline_any_target
+        && !b.suites().contains("ws-client")
+        && !b.suites().contains("ws")
+    {
+        return Err(format!(
+            "the baseline {} is not a report of the WebSocket client suite; pass --baseline-any-target to compare anyway",
+            args.baseline
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ));
+    }
+    let mut sink = ReportSink {
+        destination: Destination::open(
+            args.format,
+            args.output.as_deref(),
+            args.outdir.as_deref(),
+        )?,
+        baseline,
+    };
     let mut config = HostConfig::new(selected);
     config.addr = args.addr;
     config.check_timeout = args
@@ -187,7 +225,7 @@ enum Step {
 async fn host_session(
     args: &HostWsArgs,
     config: HostConfig,
-    sink: &mut Destination,
+    sink: &mut ReportSink,
 ) -> Result<u8, String> {
     let addr = config.addr;
     let host = server::start(config)
@@ -207,7 +245,7 @@ async fn host_session(
 async fn run_session(
     args: &HostWsArgs,
     mut host: RunningHost,
-    sink: &mut Destination,
+    sink: &mut ReportSink,
 ) -> Result<u8, String> {
     let with_command = !args.command.is_empty();
     let deadline = args
@@ -254,7 +292,7 @@ async fn run_session(
                             "no report written: this host reports agent {only:?} only (--agent)"
                         )),
                         (None, true) => Ok("no report written: no agent has run a case".to_owned()),
-                        (_, false) => write_reports(sink, &reports, args.format),
+                        (_, false) => write_reports(&mut sink.destination, &reports, args.format),
                     };
                     match &outcome {
                         Ok(_) if !reports.is_empty() => written_at = Some(filed),
@@ -329,7 +367,7 @@ async fn finish(
     host: RunningHost,
     mut command: Option<&mut ClientProcess>,
     ending: &Ending,
-    sink: &mut Destination,
+    sink: &mut ReportSink,
     written_at: Option<u64>,
 ) -> Result<u8, String> {
     // What the command did, once its group is gone.
@@ -394,10 +432,14 @@ async fn finish(
         return Ok(2);
     }
     if command.is_some() || written_at != Some(filed) {
-        write_reports(sink, &reports, args.format)?;
+        write_reports(&mut sink.destination, &reports, args.format)?;
     }
-    let failed = reports.iter().any(Report::failed);
-    Ok(u8::from(failed || matches!(ending, Ending::Interrupted)))
+    let stopped = matches!(ending, Ending::Interrupted);
+    Ok(reports
+        .iter()
+        .map(|report| baseline::exit_code(sink.baseline.as_ref(), report, stopped))
+        .max()
+        .unwrap_or(0))
 }
 
 /// Why no case was run, with what the command said.
@@ -436,6 +478,15 @@ fn nothing_ran(
         }
     }
     text
+}
+
+/// Where the reports go, and the baseline they are compared with.
+#[derive(Debug)]
+struct ReportSink {
+    /// `-o`, `--outdir` or stdout.
+    destination: Destination,
+    /// `--baseline`, read before the host started.
+    baseline: Option<Report>,
 }
 
 /// Writes `reports` (one per agent) in `format` to `destination`: the one
@@ -531,8 +582,14 @@ mod tests {
             .unwrap();
         let url = host.url();
         let task = tokio::spawn(async move {
-            let mut sink =
-                Destination::open(args.format, args.output.as_deref(), args.outdir.as_deref())?;
+            let mut sink = ReportSink {
+                destination: Destination::open(
+                    args.format,
+                    args.output.as_deref(),
+                    args.outdir.as_deref(),
+                )?,
+                baseline: None,
+            };
             run_session(&args, host, &mut sink).await
         });
         (url, task)

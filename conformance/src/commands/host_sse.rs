@@ -61,6 +61,14 @@ pub(crate) struct HostSseArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Compare with a saved JSON report of this client: exit 1 on any
+    /// regression (not on known failures).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Compare with --baseline even when it is a report of another client or
+    /// suite.
+    #[arg(long, requires = "baseline")]
+    pub(crate) baseline_any_target: bool,
     /// How long the whole run may take (default 5 min). A duration: 90s, 10m.
     #[arg(long, value_name = "DURATION", value_parser = parse::seconds, default_value = "300")]
     pub(crate) deadline: Duration,
@@ -220,6 +228,12 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
                 .to_owned(),
         );
     }
+    let baseline = super::baseline::read(
+        args.baseline.as_deref(),
+        &client_name(args),
+        &["sse-client"],
+        args.baseline_any_target,
+    )?;
     let mut sink = Destination::open(args.format, args.output.as_deref(), None)?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
@@ -301,12 +315,21 @@ fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
         return Ok(2);
     }
     let elapsed = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let target = match &args.service {
+    let target = client_name(args);
+    let report = Report::new(&target, args.strict, run.results, elapsed);
+    write_report(&report, args.format, &target, Role::Server, &mut sink)?;
+    Ok(super::baseline::exit_code(
+        baseline.as_ref(),
+        &report,
+        run.interrupted,
+    ))
+}
+
+/// What the report calls the client under test.
+fn client_name(args: &HostSseArgs) -> String {
+    match &args.service {
         Some(service) => format!("test service {service}"),
         None if args.command.is_empty() => "the browser on the page".to_owned(),
         None => super::child::shell_line(&args.command),
-    };
-    let report = Report::new(&target, args.strict, run.results, elapsed);
-    write_report(&report, args.format, &target, Role::Server, &mut sink)?;
-    Ok(u8::from(report.failed() || run.interrupted))
+    }
 }

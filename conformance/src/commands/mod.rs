@@ -2,6 +2,7 @@
 //! `main.rs`, beside the input handling they share).
 
 pub(crate) mod args;
+pub(crate) mod baseline;
 pub(crate) mod child;
 pub(crate) mod host;
 pub(crate) mod host_sse;

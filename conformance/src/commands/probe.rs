@@ -8,7 +8,7 @@ use clap::Args;
 use pulsecheck::check::{CheckInfo, Level};
 use pulsecheck::http::{Client, ClientConfig, parse_header_arg};
 use pulsecheck::registry::Pattern;
-use pulsecheck::report::{BUILT_IN_TARGET, Comparison, Report};
+use pulsecheck::report::{BUILT_IN_TARGET, Report};
 use pulsecheck::runner::{Deadline, RunOptions, RunResult};
 use pulsecheck::serve::sse::{SseServerConfig, start};
 use pulsecheck::sse::probe::parse_origin;
@@ -20,6 +20,7 @@ use pulsecheck_ws::Role;
 use url::Url;
 
 use super::args::parse;
+use super::baseline;
 use super::output::{Destination, Format, print_or_exit, write_report};
 
 /// Arguments of `probe`.
@@ -241,26 +242,16 @@ fn probe(args: &ProbeArgs) -> Result<u8, String> {
 /// Reads `--baseline` and refuses a report of another target or protocol unless
 /// `--baseline-any-target` is given.
 fn read_baseline(args: &ProbeArgs, target: &Target) -> Result<Option<Report>, String> {
-    let Some(path) = &args.baseline else {
-        return Ok(None);
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
-    let baseline = Report::from_json(&text)
-        .map_err(|e| format!("{} is not a pulsecheck JSON report: {e}", path.display()))?;
     let name = match (target, &args.url) {
         (Target::BuiltIn, _) | (_, None) => BUILT_IN_TARGET.to_owned(),
         (_, Some(url)) => url.clone(),
     };
-    if !args.baseline_any_target
-        && let Some(why) = baseline.mismatch(&name, &suite_names(target))
-    {
-        return Err(format!(
-            "the baseline {} does not fit this run: {why}; pass --baseline-any-target to compare anyway",
-            path.display()
-        ));
-    }
-    Ok(Some(baseline))
+    baseline::read(
+        args.baseline.as_deref(),
+        &name,
+        &suite_names(target),
+        args.baseline_any_target,
+    )
 }
 
 /// The names of the suites a run against `target` uses.
@@ -322,15 +313,14 @@ fn finish(
             deadline.limit.as_secs_f64()
         );
     }
-    let stopped = ended.interrupted || ended.deadline.is_some();
-    Ok(match baseline {
-        Some(baseline) => {
-            let comparison = Comparison::new(&baseline, report);
-            eprint!("{}", comparison.to_human());
-            u8::from(comparison.has_regressions() || stopped)
-        }
-        None => u8::from(report.failed() || ended.interrupted),
-    })
+    match &baseline {
+        Some(_) => Ok(baseline::exit_code(
+            baseline.as_ref(),
+            report,
+            ended.interrupted || ended.deadline.is_some(),
+        )),
+        None => Ok(baseline::exit_code(None, report, ended.interrupted)),
+    }
 }
 
 /// Arguments of `list`.
