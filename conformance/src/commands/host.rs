@@ -559,6 +559,8 @@ mod tests {
             agent: None,
             output: Some(output.to_path_buf()),
             outdir: None,
+            baseline: None,
+            baseline_any_target: false,
             cert: None,
             key: None,
             deadline: None,
