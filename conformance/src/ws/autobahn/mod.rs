@@ -39,6 +39,7 @@
 
 pub mod cases;
 pub mod fuzzer;
+pub mod payloads;
 pub mod stream;
 
 use std::collections::HashMap;
