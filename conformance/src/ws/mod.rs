@@ -5,6 +5,7 @@
 pub mod autobahn;
 pub mod checks;
 pub mod connection;
+pub mod deflate;
 pub mod describe;
 
 use std::sync::LazyLock;

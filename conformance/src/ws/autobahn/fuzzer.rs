@@ -905,6 +905,12 @@ impl Fuzzer<'_> {
                 self.fail(code, format!("{who} broke RFC 6455: {}", v.error))
                     .await;
             }
+            WsEvent::Compression(e) => {
+                self.ending.get_or_insert_with(Instant::now);
+                let who = peer_name(self.role);
+                self.fail(e.close_code(), format!("{who} broke RFC 7692: {e}"))
+                    .await;
+            }
             WsEvent::Eof | WsEvent::Timeout => {
                 self.state = State::Closed;
             }

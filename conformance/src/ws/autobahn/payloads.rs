@@ -241,7 +241,8 @@ fn json() -> String {
     let mut rng = Rng(0x1205_0001);
     let mut seq = 0u32;
     let mut millis = 1_714_564_800_000u64;
-    let head = "{\n   \"feed\": \"pulsecheck-corpus\",\n   \"version\": 3,\n   \"events\": [\n".to_owned();
+    let head =
+        "{\n   \"feed\": \"pulsecheck-corpus\",\n   \"version\": 3,\n   \"events\": [\n".to_owned();
     let tail = "\n   ]\n}\n";
     grow(head, tail, Corpus::Json.size(), |e| {
         seq += 1;
@@ -348,17 +349,74 @@ fn prose() -> Vec<u8> {
         "DER HERR.",
     ];
     const WORDS: [&str; 64] = [
-        "und", "die", "der", "ich", "nicht", "das", "zu", "mir", "mit", "sich", "ein", "wie",
-        "auf", "was", "so", "dem", "ist", "mich", "den", "es", "du", "Herz", "Welt", "Geist",
-        "Nacht", "Tag", "Himmel", "Erde", "Blick", "Brust", "Seele", "Liebe", "Glück", "Trüb",
-        "schön", "für", "über", "hören", "müssen", "Mädchen", "Gefühl", "süß", "Blüte", "weiß",
-        "groß", "Fuß", "Straße", "Schöpfung", "träumen", "König", "Öde", "Ärger", "führen",
-        "Wissenschaft", "Geheimnis", "Natur", "ewig", "Flamme", "Schatten", "Lied", "Stunde",
-        "Augenblick", "verweile", "wandeln",
+        "und",
+        "die",
+        "der",
+        "ich",
+        "nicht",
+        "das",
+        "zu",
+        "mir",
+        "mit",
+        "sich",
+        "ein",
+        "wie",
+        "auf",
+        "was",
+        "so",
+        "dem",
+        "ist",
+        "mich",
+        "den",
+        "es",
+        "du",
+        "Herz",
+        "Welt",
+        "Geist",
+        "Nacht",
+        "Tag",
+        "Himmel",
+        "Erde",
+        "Blick",
+        "Brust",
+        "Seele",
+        "Liebe",
+        "Glück",
+        "Trüb",
+        "schön",
+        "für",
+        "über",
+        "hören",
+        "müssen",
+        "Mädchen",
+        "Gefühl",
+        "süß",
+        "Blüte",
+        "weiß",
+        "groß",
+        "Fuß",
+        "Straße",
+        "Schöpfung",
+        "träumen",
+        "König",
+        "Öde",
+        "Ärger",
+        "führen",
+        "Wissenschaft",
+        "Geheimnis",
+        "Natur",
+        "ewig",
+        "Flamme",
+        "Schatten",
+        "Lied",
+        "Stunde",
+        "Augenblick",
+        "verweile",
+        "wandeln",
     ];
     let mut rng = Rng(0x1205_0003);
-    let head = "Faust: Eine Tragödie (generiert für pulsecheck)\r\n\r\n\r\nZueignung.\r\n\r\n"
-        .to_owned();
+    let head =
+        "Faust: Eine Tragödie (generiert für pulsecheck)\r\n\r\n\r\nZueignung.\r\n\r\n".to_owned();
     let mut scene = 0;
     let text = grow(head, "\r\n", Corpus::Prose.size(), |e| {
         if rng.below(12) == 0 {
@@ -392,7 +450,13 @@ fn prose() -> Vec<u8> {
 fn html() -> String {
     const VERDICTS: [&str; 5] = ["Pass", "Pass", "Pass", "Warn", "Fail"];
     const AREAS: [&str; 7] = [
-        "framing", "ping", "utf8", "close", "limits", "deflate", "handshake",
+        "framing",
+        "ping",
+        "utf8",
+        "close",
+        "limits",
+        "deflate",
+        "handshake",
     ];
     let mut rng = Rng(0x1205_0004);
     let mut head = String::from(
@@ -521,13 +585,19 @@ mod tests {
             let data = corpus.data();
             assert_eq!(data.bytes().len(), corpus.size(), "{corpus:?}");
             if !corpus.binary() {
-                assert!(std::str::from_utf8(data.bytes()).is_ok(), "{corpus:?} is text");
+                assert!(
+                    std::str::from_utf8(data.bytes()).is_ok(),
+                    "{corpus:?} is text"
+                );
             }
         }
         assert!(Corpus::Json.data().bytes().is_ascii());
         let html = std::str::from_utf8(Corpus::Html.data().bytes()).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
-        assert!(Corpus::Html.data().units() < Corpus::Html.size(), "multi-byte characters");
+        assert!(
+            Corpus::Html.data().units() < Corpus::Html.size(),
+            "multi-byte characters"
+        );
         let prose = std::str::from_utf8(Corpus::Prose.data().bytes()).unwrap();
         assert!(prose.contains("ü") && prose.contains("\r\n"));
         let bmp = Corpus::Bitmap.data().bytes();
@@ -564,7 +634,13 @@ mod tests {
             e.finish().unwrap().len() as f64 / c.size() as f64
         };
         let ratios = Corpus::ALL.map(ratio);
-        let bounds = [(0.0, 0.15), (0.7, 1.0), (0.15, 0.5), (0.0, 0.15), (0.7, 1.0)];
+        let bounds = [
+            (0.0, 0.15),
+            (0.7, 1.0),
+            (0.15, 0.5),
+            (0.0, 0.15),
+            (0.7, 1.0),
+        ];
         for ((corpus, r), (low, high)) in Corpus::ALL.iter().zip(ratios).zip(bounds) {
             assert!((low..high).contains(&r), "{corpus:?}: {r}");
         }
@@ -595,6 +671,9 @@ mod tests {
             assert_eq!(text.chars().count(), 4096);
             bytes += m.len();
         }
-        assert!(bytes > 4096 * (units / 4096 + 2), "some characters take several bytes");
+        assert!(
+            bytes > 4096 * (units / 4096 + 2),
+            "some characters take several bytes"
+        );
     }
 }
