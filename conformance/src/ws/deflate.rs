@@ -38,6 +38,9 @@ const INFLATE_INPUT: usize = 1024;
 /// The peer's compressed messages recorded with their sizes.
 const RECENT: usize = 64;
 
+/// The most compressed bytes of one message a strict inflater audits.
+pub const AUDITED: usize = 1 << 20;
+
 /// The level pulsecheck compresses with. Any valid DEFLATE stream is
 /// conformant, whatever the level; level 1 (zlib's fast strategy: real LZ77
 /// matches and Huffman blocks, within the agreed window) costs a fraction of
@@ -106,6 +109,9 @@ pub struct WireMessage {
     pub wire: u64,
     /// Its length once inflated.
     pub len: u64,
+    /// How far back its compressed data refers, when audited
+    /// ([`Inflater::strict`]) and compressed.
+    pub farthest: Option<u32>,
 }
 
 /// What the peer sent on a compressing connection: counts, and the sizes of its
@@ -177,6 +183,12 @@ pub struct Inflater {
     /// The message in progress is text.
     text: bool,
     utf8: Utf8Validator,
+    /// The compressed bytes of the message in progress, kept to audit how far
+    /// back it refers ([`Inflater::strict`]); `None` when not auditing.
+    audit: Option<Vec<u8>>,
+    /// Bytes of the peer's earlier messages in the same LZ77 window (0 when
+    /// its context is reset after each message).
+    history: u64,
     /// Payload bytes of the message in progress on the wire.
     wire: u64,
     /// Its bytes once inflated.
@@ -206,11 +218,25 @@ impl Inflater {
             compressed: false,
             text: false,
             utf8: Utf8Validator::new(),
+            audit: None,
+            history: 0,
             wire: 0,
             inflated: 0,
             scratch: Vec::new(),
             stats: Arc::default(),
         }
+    }
+
+    /// The same inflater, also auditing how far back each compressed message
+    /// refers ([`WireMessage::farthest`], from
+    /// [`deflate_window`](crate::ws::deflate_window)): zlib inflates a reference
+    /// beyond the agreed window without complaint when the bytes are in the
+    /// output it is writing. Keeps each message's compressed bytes (up to
+    /// [`AUDITED`]); for checks of a few messages.
+    #[must_use]
+    pub fn strict(mut self) -> Self {
+        self.audit = Some(Vec::new());
+        self
     }
 
     /// What was received so far (a handle that stays valid after the inflater
@@ -277,6 +303,11 @@ impl Inflater {
             message.feed(bytes);
             return Ok(());
         }
+        if let Some(audit) = &mut self.audit
+            && audit.len() < AUDITED
+        {
+            audit.extend_from_slice(bytes);
+        }
         for piece in bytes.chunks(INFLATE_INPUT) {
             self.scratch.clear();
             self.codec
@@ -293,6 +324,18 @@ impl Inflater {
     ///
     /// As [`Inflater::feed`], or text that ends inside a character.
     pub fn finish(&mut self, message: &mut MessageBuilder) -> Result<(), CompressionError> {
+        let mut farthest = None;
+        if self.compressed
+            && let Some(audit) = &mut self.audit
+        {
+            if audit.len() < AUDITED {
+                audit.extend_from_slice(&pulsecheck_ws::deflate::SYNC_TAIL);
+                farthest = crate::ws::deflate_window::reach(audit, self.history)
+                    .ok()
+                    .map(|r| r.farthest);
+            }
+            audit.clear();
+        }
         if self.compressed {
             self.scratch.clear();
             self.codec
@@ -307,7 +350,15 @@ impl Inflater {
             compressed: self.compressed,
             wire: self.wire,
             len: self.inflated,
+            farthest,
         });
+        if self.compressed {
+            self.history = if self.codec.config().no_context_takeover {
+                0
+            } else {
+                self.history + self.inflated
+            };
+        }
         self.compressed = false;
         Ok(())
     }

@@ -571,26 +571,54 @@ async fn server_max_window_bits_kept(probe: &WsProbe) -> Outcome {
     // A text repeated at 4 KiB: a compressor with a window over 4 KiB refers
     // back to the first copy, which an inflater with the agreed window (at most
     // 1 KiB) cannot follow.
-    conn.inflate_with(Inflater::new(&agreement, Role::Client));
+    let inflater = Inflater::new(&agreement, Role::Client).strict();
+    let stats = inflater.stats();
+    conn.inflate_with(inflater);
     let mut deflater = Deflater::new(&agreement, Role::Client, true);
     let half = varied_text(4096, 11);
     let message = [half.clone(), half].concat();
-    match round_trips(
+    let window = 1u32 << bits;
+    let expected = format!("an echo that refers back no more than the agreed {window} bytes");
+    if let Err(outcome) = round_trips(
         &mut conn,
         &mut deflater,
         &[message],
         answer_wait(probe),
-        &format!("an echo that decompresses with a {}-byte window", 1 << bits),
+        &expected,
     )
     .await
     {
-        Ok(()) => Outcome::pass(format!(
-            "answered {}; an echo of a text repeated at 4 KiB decompressed within the {}-byte window",
-            answered(&reply),
-            1 << bits
-        )),
-        Err(outcome) => outcome,
+        return outcome;
     }
+    match beyond(&stats, window) {
+        Some(farthest) => Outcome::fail(
+            format!(
+                "answered {}, then compressed with a wider window: its echo refers {farthest} bytes back",
+                answered(&reply)
+            ),
+            Evidence {
+                expected,
+                actual: format!(
+                    "a back-reference of {farthest} bytes (zlib inflates it; a client with a {window}-byte window cannot)"
+                ),
+                transcript: conn.transcript,
+            },
+        ),
+        None => Outcome::pass(format!(
+            "answered {}; an echo of a text repeated at 4 KiB refers back no more than {window} bytes",
+            answered(&reply)
+        )),
+    }
+}
+
+/// The farthest reference of the peer's recent messages, when beyond `window`.
+fn beyond(stats: &crate::ws::deflate::InflateStats, window: u32) -> Option<u32> {
+    stats
+        .recent()
+        .iter()
+        .filter_map(|m| m.farthest)
+        .max()
+        .filter(|&f| f > window)
 }
 
 async fn client_max_window_bits_only_when_offered(probe: &WsProbe) -> Outcome {
@@ -748,27 +776,44 @@ async fn window_bits_8(probe: &WsProbe) -> Outcome {
             answered(&reply)
         ));
     }
-    conn.inflate_with(Inflater::new(&agreement, Role::Client));
+    let inflater = Inflater::new(&agreement, Role::Client).strict();
+    let stats = inflater.stats();
+    conn.inflate_with(inflater);
     let mut deflater = Deflater::new(&agreement, Role::Client, true);
     let half = varied_text(200, 3);
     let messages = vec![
         [half.clone(), half.clone(), half].concat(),
         varied_text(3000, 5),
     ];
-    match round_trips(
+    let expected = "each message echoed, both ways within 8-bit windows";
+    if let Err(outcome) = round_trips(
         &mut conn,
         &mut deflater,
         &messages,
         answer_wait(probe),
-        "each message echoed, both ways within 8-bit windows",
+        expected,
     )
     .await
     {
-        Ok(()) => Outcome::pass(format!(
-            "accepted with {}; two messages echoed within 8-bit windows",
+        return outcome;
+    }
+    let window = 1u32 << agreement.server_max_window_bits.get();
+    match beyond(&stats, window) {
+        Some(farthest) => Outcome::fail(
+            format!(
+                "accepted with {}, then refers {farthest} bytes back, beyond the {window}-byte window",
+                answered(&reply)
+            ),
+            Evidence {
+                expected: expected.into(),
+                actual: format!("a back-reference of {farthest} bytes"),
+                transcript: conn.transcript,
+            },
+        ),
+        None => Outcome::pass(format!(
+            "accepted with {}; two messages echoed within {window}-byte windows",
             answered(&reply)
         )),
-        Err(outcome) => outcome,
     }
 }
 

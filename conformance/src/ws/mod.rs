@@ -7,6 +7,7 @@ pub mod checks;
 pub mod connection;
 pub mod deflate;
 pub mod deflate_checks;
+pub mod deflate_window;
 pub mod describe;
 
 use std::sync::LazyLock;
