@@ -15,7 +15,7 @@ use pulsecheck_ws::deflate::{
     Agreement, CodecConfig, Compressor, DeflateError, DeflateOffer, FrameCompression,
     PerMessageDeflate, ResponseError, Rsv1Error, accept_response, check_rsv1,
 };
-use pulsecheck_ws::handshake::validate_server_response;
+use pulsecheck_ws::handshake::{HandshakeError, validate_server_response};
 use pulsecheck_ws::{
     FrameConfig, FrameHeader, Opcode, Role, Rsv, Status, Utf8Error, Utf8Validator,
 };
@@ -514,6 +514,9 @@ pub async fn open_offering(
     let handshake = match validate_server_response(reply.head.as_bytes(), &request) {
         Ok(Status::Complete((handshake, _))) => handshake,
         Ok(Status::Partial) => return Err(WsError::Handshake("incomplete response head".into())),
+        Err(e @ HandshakeError::NotSwitchingProtocols { .. }) => {
+            return Err(WsError::Handshake(e.to_string()));
+        }
         Err(e) => return Err(WsError::Handshake(format!("{e} (status {})", reply.status))),
     };
     let agreement = accept_response(offers, handshake.extensions.iter().copied());

@@ -152,8 +152,9 @@ pub enum Step {
     /// it (Autobahn's compression cases, groups 12 and 13): compressed when
     /// permessage-deflate was agreed, the compressed payload cut into frames of
     /// `fragment_size`. Autobahn sends each after the previous one's echo; the
-    /// probe keeps up to [`ECHO_WINDOW`] bytes in flight (one message at
-    /// [`Pace::Autobahn`]), which changes nothing a correct peer sees but time.
+    /// probe keeps up to [`ECHO_WINDOW`] bytes and [`ECHO_WINDOW_MESSAGES`]
+    /// messages in flight (one message at [`Pace::Autobahn`]), which changes
+    /// nothing a correct peer sees but time.
     Echoes {
         /// Where the messages come from.
         corpus: Corpus,
@@ -373,6 +374,12 @@ impl Case {
 /// flight (at least one message): enough that the peer never waits for the
 /// next message, few enough that it need not buffer much.
 pub const ECHO_WINDOW: usize = 256 * 1024;
+
+/// The most [`Step::Echoes`] messages in flight on one connection. The peer
+/// works through what every concurrent case queued before it answers a Close,
+/// which Autobahn gives 1 s: a few small messages per connection keep it busy
+/// without making that wait long.
+pub const ECHO_WINDOW_MESSAGES: usize = 16;
 
 /// How a case's messages were compressed, both ways.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -1130,7 +1137,9 @@ impl Fuzzer<'_> {
             };
             let sent = echoes.summary.sent;
             if sent >= echoes.count
-                || (!echoes.in_flight.is_empty() && echoes.in_flight_bytes >= window)
+                || (!echoes.in_flight.is_empty()
+                    && (echoes.in_flight_bytes >= window
+                        || echoes.in_flight.len() >= ECHO_WINDOW_MESSAGES))
             {
                 break;
             }
