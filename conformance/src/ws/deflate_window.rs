@@ -166,10 +166,7 @@ pub fn reach(stream: &[u8], history: u64) -> Result<Reach, AuditError> {
     };
     let mut reach = Reach::default();
     let mut produced = history;
-    loop {
-        let Some(last) = bits.take(1) else {
-            break;
-        };
+    while let Some(last) = bits.take(1) {
         let Some(kind) = bits.take(2) else {
             break;
         };

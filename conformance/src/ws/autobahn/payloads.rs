@@ -340,6 +340,7 @@ fn bitmap() -> Vec<u8> {
 }
 
 fn prose() -> Vec<u8> {
+    const ENDINGS: [&str; 6] = [",", ";", ".", "!", "?", ""];
     const SPEAKERS: [&str; 6] = [
         "FAUST.",
         "MEPHISTOPHELES.",
@@ -440,7 +441,8 @@ fn prose() -> Vec<u8> {
                     e.push_str(word);
                 }
             }
-            e.push_str(*rng.pick(&[",", ";", ".", "!", "?", ""]));
+            let ending: &&str = rng.pick(&ENDINGS);
+            e.push_str(ending);
             e.push_str("\r\n");
         }
     });
@@ -485,7 +487,7 @@ fn html() -> String {
     let tail = "      </table>\n   </body>\n</html>\n";
     let mut row = 0u32;
     grow(head, tail, Corpus::Html.size(), |e| {
-        if row % 40 == 0 {
+        if row.is_multiple_of(40) {
             if row > 0 {
                 e.push_str("      </table>\n");
             }
@@ -498,10 +500,10 @@ fn html() -> String {
         }
         row += 1;
         let verdict = *rng.pick(&VERDICTS);
-        let _ = write!(
+        let _ = writeln!(
             e,
             "         <tr><td><a href=\"#case-{row}\">{}.{}.{}</a></td><td>{}</td>\
-             <td class=\"{}\">{verdict}</td><td>{} ms</td></tr>\n",
+             <td class=\"{}\">{verdict}</td><td>{} ms</td></tr>",
             row / 40 + 1,
             row % 40 / 8 + 1,
             row % 8 + 1,
@@ -554,7 +556,7 @@ fn pdf() -> Vec<u8> {
     let xref = out.len();
     let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1);
     for o in &offsets {
-        let _ = write!(out, "{o:010} 00000 n \n");
+        let _ = writeln!(out, "{o:010} 00000 n ");
     }
     let _ = write!(
         out,
