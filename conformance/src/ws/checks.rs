@@ -704,6 +704,12 @@ async fn expect_failed_connection(
                     evidence(&conn, "the connection failed cleanly", v.error.to_string()),
                 );
             }
+            WsEvent::Compression(e) => {
+                return Outcome::fail(
+                    format!("{what}: the server's compressed data breaks RFC 7692"),
+                    evidence(&conn, "the connection failed cleanly", e.to_string()),
+                );
+            }
             WsEvent::Timeout => {
                 return Outcome::fail(
                     format!("{what}: no reaction within {wait}"),
@@ -1386,6 +1392,7 @@ async fn watch_idle(probe: &WsProbe, pongs: Pongs) -> Result<IdleWatch, String> 
             }
             WsEvent::Eof => Some((at, IdleEnd::Dropped)),
             WsEvent::Violation(v) => Some((at, IdleEnd::Violation(v.error.to_string()))),
+            WsEvent::Compression(e) => Some((at, IdleEnd::Violation(e.to_string()))),
         };
     }
     watch.transcript = conn.transcript;

@@ -389,6 +389,9 @@ pub enum WsEvent {
     },
     /// The server broke a rule of RFC 6455 in what it sent.
     Violation(Violation),
+    /// The peer's compressed data broke a rule of RFC 7692 (or does not
+    /// decompress): only on a connection where permessage-deflate was agreed.
+    Compression(crate::ws::deflate::CompressionError),
     /// The server closed the TCP connection.
     Eof,
     /// Nothing arrived before the deadline.
@@ -412,6 +415,8 @@ pub struct WsConnection {
     /// Where the reader half of a [`DuplexConnection`] records, shared with the
     /// writer so that the transcript is in the order things happened.
     shared: Option<SharedTranscript>,
+    /// Decompresses the peer's messages once permessage-deflate is agreed.
+    inflater: Option<crate::ws::deflate::Inflater>,
 }
 
 /// A transcript both halves of a [`DuplexConnection`] record into.
@@ -516,7 +521,17 @@ impl WsConnection {
             eof: false,
             transcript: Transcript::default(),
             shared: None,
+            inflater: None,
         }
+    }
+
+    /// From now on (right after the opening handshake, before any frame was
+    /// read), the peer's frames may carry RSV1 and its compressed messages are
+    /// inflated with `inflater` (permessage-deflate was agreed).
+    pub fn inflate_with(&mut self, inflater: crate::ws::deflate::Inflater) {
+        self.reader =
+            FrameStream::new(crate::ws::deflate::Inflater::frame_config(self.role.peer()));
+        self.inflater = Some(inflater);
     }
 
     /// The role pulsecheck plays on this connection.
@@ -650,13 +665,44 @@ impl WsConnection {
                                 let opcode = header.opcode.get();
                                 self.incoming = Some((opcode, MessageBuilder::default()));
                             }
-                            None
-                        }
-                        Piece::Payload(bytes) => {
-                            if let Some((_, message)) = &mut self.incoming {
-                                message.feed(bytes);
+                            match &mut self.inflater {
+                                Some(inflater) => {
+                                    inflater.on_header(&header).err().map(WsEvent::Compression)
+                                }
+                                None => None,
                             }
-                            None
+                        }
+                        Piece::Payload(bytes) => match (&mut self.incoming, &mut self.inflater) {
+                            (Some((_, message)), Some(inflater)) => inflater
+                                .feed(bytes, message)
+                                .err()
+                                .map(WsEvent::Compression),
+                            (Some((_, message)), None) => {
+                                message.feed(bytes);
+                                None
+                            }
+                            _ => None,
+                        },
+                        Piece::End(end) if end.message.is_some() && self.inflater.is_some() => {
+                            let failed = match (&mut self.incoming, &mut self.inflater) {
+                                (Some((_, message)), Some(inflater)) => {
+                                    inflater.finish(message).err()
+                                }
+                                _ => None,
+                            };
+                            match failed {
+                                Some(e) => Some(WsEvent::Compression(e)),
+                                None => end.message.and_then(|m| {
+                                    let (_, message) = self.incoming.take()?;
+                                    Some(WsEvent::Message {
+                                        opcode: match m.kind {
+                                            MessageKind::Text => 1,
+                                            MessageKind::Binary => 2,
+                                        },
+                                        data: message.finish(),
+                                    })
+                                }),
+                            }
                         }
                         Piece::End(end) => end.message.and_then(|m| {
                             let (_, message) = self.incoming.take()?;
@@ -668,6 +714,17 @@ impl WsConnection {
                                 data: message.finish(),
                             })
                         }),
+                        Piece::Control { header, .. }
+                            if self
+                                .inflater
+                                .as_ref()
+                                .is_some_and(|i| i.on_control(&header).is_err()) =>
+                        {
+                            self.inflater
+                                .as_ref()
+                                .and_then(|i| i.on_control(&header).err())
+                                .map(WsEvent::Compression)
+                        }
                         Piece::Control { event, .. } => match event {
                             Assembled::Ping(p) => Some(WsEvent::Ping(p.to_vec())),
                             Assembled::Pong(p) => Some(WsEvent::Pong(p.to_vec())),
@@ -904,6 +961,7 @@ impl WsConnection {
             eof: self.eof,
             transcript: Transcript::default(),
             shared: Some(std::sync::Arc::clone(&shared)),
+            inflater: self.inflater,
         };
         let (events_tx, events) = tokio::sync::mpsc::channel(16);
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -923,7 +981,7 @@ impl WsConnection {
                         _ = &mut stopped => break,
                     }
                 };
-                broken |= matches!(event, WsEvent::Violation(_));
+                broken |= matches!(event, WsEvent::Violation(_) | WsEvent::Compression(_));
                 let last = matches!(event, WsEvent::Eof);
                 if events_tx.send(event).await.is_err() || last {
                     break;

@@ -66,6 +66,7 @@ impl fmt::Display for WsEvent {
                 v.frame_offset,
                 v.error
             ),
+            WsEvent::Compression(e) => write!(f, "compressed data that breaks RFC 7692: {e}"),
             WsEvent::Eof => f.write_str("the server closed the TCP connection"),
             WsEvent::Timeout => f.write_str("nothing within the time limit"),
         }

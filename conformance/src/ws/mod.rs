@@ -5,6 +5,9 @@
 pub mod autobahn;
 pub mod checks;
 pub mod connection;
+pub mod deflate;
+pub mod deflate_checks;
+pub mod deflate_window;
 pub mod describe;
 pub mod suite;
 
@@ -20,12 +23,17 @@ static ALL: LazyLock<Vec<Check<WsProbe>>> = LazyLock::new(|| {
         .iter()
         .partition(|c| c.info.area() == "heartbeat");
     let mut all = watching;
+    // The compression cases, heaviest first: against a server that compresses
+    // they are the longest checks of the suite.
+    all.extend(autobahn::compression_checks());
     all.extend(autobahn::checks());
     all.extend(rest);
+    all.extend(deflate_checks::CHECKS.iter().cloned());
     all
 });
 
-/// Every WebSocket check: those beyond Autobahn and Autobahn's 301 cases.
+/// Every WebSocket check: those beyond Autobahn and Autobahn's 517 cases (301
+/// of groups 1–10, 216 of compression).
 pub fn all_checks() -> &'static [Check<WsProbe>] {
     &ALL
 }

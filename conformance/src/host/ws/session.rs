@@ -146,13 +146,28 @@ impl Upgrade {
     ///
     /// An invalid or incomplete request, or a failed write.
     pub async fn accept(self) -> Result<crate::ws::connection::WsConnection, Refused> {
+        self.accept_with(None).await
+    }
+
+    /// As [`Upgrade::accept`], the response carrying `Sec-WebSocket-Extensions:
+    /// extensions` when given (an extension the host agreed to).
+    ///
+    /// # Errors
+    ///
+    /// As [`Upgrade::accept`].
+    pub async fn accept_with(
+        self,
+        extensions: Option<&str>,
+    ) -> Result<crate::ws::connection::WsConnection, Refused> {
         use pulsecheck_ws::handshake::{ServerResponse, validate_client_request, write_rejection};
         use tokio::io::AsyncWriteExt as _;
 
         let mut response = Vec::new();
         let refused = match validate_client_request(&self.request.raw) {
             Ok(pulsecheck_ws::Status::Complete((request, _))) => {
-                ServerResponse::accept(&request, &[]).write(&mut response);
+                let mut answer = ServerResponse::accept(&request, &[]);
+                answer.extensions = extensions;
+                answer.write(&mut response);
                 None
             }
             Ok(pulsecheck_ws::Status::Partial) => Some(Refused::Incomplete),

@@ -4,6 +4,8 @@
 //! Autobahn's sources (row by row: the tests below check the counts and a sample
 //! of bytes against it).
 
+pub mod compression;
+
 use std::time::Duration;
 
 use pulsecheck_ws::{Opcode, Rsv};
@@ -19,8 +21,10 @@ pub struct NamedCase {
     pub title: String,
     /// The requirement the case tests, as a sentence.
     pub requirement: &'static str,
-    /// The RFC 6455 section.
+    /// The section of [`NamedCase::rfc`] it tests.
     pub section: &'static str,
+    /// The RFC: 6455, or 7692 for the compression cases.
+    pub rfc: u16,
     /// The case.
     pub case: Case,
 }
@@ -229,12 +233,14 @@ impl Builder {
             title: title.to_owned(),
             requirement,
             section,
+            rfc: 6455,
             case: Case {
                 number: number.to_owned(),
                 steps,
                 expect,
                 close,
                 auto_close: true,
+                handshake: super::handshake::Handshake::Plain,
             },
         });
     }

@@ -14,12 +14,15 @@ use std::time::Duration;
 use pulsecheck_ws::{FrameHeader, Opcode, Role, Rsv, copy_unmask, encode_frame};
 use tokio::time::Instant;
 
+use super::handshake::Handshake;
+use super::payloads::Corpus;
 use super::stream::{OutgoingFrames, STREAM_ABOVE};
 use crate::budget::MAX_RECORDED_EVENTS;
 use crate::check::Transcript;
 use crate::ws::connection::{
     DuplexConnection, MessageData, WhileWriting, WsEvent, frame_from, mask_for, own_name, peer_name,
 };
+use crate::ws::deflate::{Deflater, append_frames};
 
 pub use sealed::{Pace, Shortcut};
 
@@ -145,6 +148,23 @@ pub enum Step {
     },
     /// Start the fallback timer.
     Timer(Timer),
+    /// Send `count` messages of `len` units of a corpus, each the next slice of
+    /// it (Autobahn's compression cases, groups 12 and 13): compressed when
+    /// permessage-deflate was agreed, the compressed payload cut into frames of
+    /// `fragment_size`. Autobahn sends each after the previous one's echo; the
+    /// probe keeps up to [`ECHO_WINDOW`] bytes and [`ECHO_WINDOW_MESSAGES`]
+    /// messages in flight (one message at [`Pace::Autobahn`]), which changes
+    /// nothing a correct peer sees but time.
+    Echoes {
+        /// Where the messages come from.
+        corpus: Corpus,
+        /// Units (characters of a text corpus, bytes of a binary one) per message.
+        len: usize,
+        /// How many.
+        count: usize,
+        /// Fragment size of the (compressed) payload; `None` for one frame.
+        fragment_size: Option<usize>,
+    },
     /// Send `count` messages one at a time, each after the previous one's echo
     /// (groups 9.7 and 9.8).
     RoundTrips {
@@ -208,6 +228,9 @@ pub enum Expectation {
     },
     /// Every round trip of [`Step::RoundTrips`] echoed with the right type and length.
     RoundTrips,
+    /// Every message of [`Step::Echoes`] echoed in order, type and bytes
+    /// unchanged (Autobahn compares length and SHA-1; here length and digest).
+    Echoes,
     /// Whatever happens, the result is information (7.1.6, 7.13.x): the spec
     /// leaves the behaviour open.
     Informational,
@@ -220,7 +243,7 @@ impl Expectation {
             Expectation::Events { ok, .. } => {
                 ok.iter().any(|e| matches!(e, Expected::Message { .. }))
             }
-            Expectation::Length { .. } | Expectation::RoundTrips => true,
+            Expectation::Length { .. } | Expectation::RoundTrips | Expectation::Echoes => true,
             Expectation::Informational => false,
         }
     }
@@ -252,6 +275,9 @@ pub enum Behavior {
     Failed,
     /// The spec leaves it open; reported as information.
     Informational,
+    /// The peer took no part: no extension was negotiated in a compression case.
+    /// Not a failure of a peer that does not compress.
+    Unimplemented,
 }
 
 impl fmt::Display for Behavior {
@@ -261,6 +287,7 @@ impl fmt::Display for Behavior {
             Behavior::NonStrict => "NON-STRICT",
             Behavior::Failed => "FAILED",
             Behavior::Informational => "INFORMATIONAL",
+            Behavior::Unimplemented => "UNIMPLEMENTED",
         })
     }
 }
@@ -309,6 +336,8 @@ pub struct Case {
     /// Whether the fuzzer sends Close 1000 as soon as the recorded events equal the
     /// expected ones (all but group 7, where the case closes itself).
     pub auto_close: bool,
+    /// What the opening handshake must negotiate.
+    pub handshake: Handshake,
 }
 
 impl Case {
@@ -320,10 +349,49 @@ impl Case {
             .map(|s| match s {
                 Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
                 Step::RoundTrips { payload, count, .. } => payload.len() * count,
+                Step::Echoes { len, count, .. } => len * count,
                 _ => 0,
             })
             .sum()
     }
+
+    /// The most data bytes the case has in flight at once: what the peer must
+    /// hold to echo (for the run's budget of messages in flight).
+    pub fn bytes_in_flight(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Echoes { len, .. } => ECHO_WINDOW.max(4 * len),
+                Step::RoundTrips { payload, .. } => payload.len(),
+                Step::Frame { payload, .. } | Step::Message { payload, .. } => payload.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// The uncompressed bytes of [`Step::Echoes`] messages the probe keeps in
+/// flight (at least one message): enough that the peer never waits for the
+/// next message, few enough that it need not buffer much.
+pub const ECHO_WINDOW: usize = 256 * 1024;
+
+/// The most [`Step::Echoes`] messages in flight on one connection. The peer
+/// works through what every concurrent case queued before it answers a Close,
+/// which Autobahn gives 1 s: a few small messages per connection keep it busy
+/// without making that wait long.
+pub const ECHO_WINDOW_MESSAGES: usize = 16;
+
+/// How a case's messages were compressed, both ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EchoSummary {
+    /// Messages sent.
+    pub sent: usize,
+    /// Messages echoed as sent.
+    pub echoed: usize,
+    /// Their bytes before compression.
+    pub plain: u64,
+    /// Their payload bytes on the wire (compressed).
+    pub wire: u64,
 }
 
 /// The result of playing a case.
@@ -346,6 +414,8 @@ pub struct CaseResult {
     pub shortcuts: Vec<Shortcut>,
     /// Both directions, in time order (bounded).
     pub transcript: Transcript,
+    /// The messages of [`Step::Echoes`], if the case sends them.
+    pub echoes: Option<EchoSummary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +459,9 @@ struct Fuzzer<'c> {
     /// Writes not yet flushed (unchopped frames are written together).
     pending: Vec<u8>,
     round_trips: Option<RoundTrips>,
+    /// Compresses the probe's messages, when permessage-deflate was agreed.
+    deflater: Option<Deflater>,
+    echoes: Option<Echoes>,
     computed: Option<Behavior>,
     notes: Vec<String>,
     /// Events that arrived while the probe was writing, handled next.
@@ -440,6 +513,21 @@ struct RoundTrips {
     left: usize,
 }
 
+/// The messages of a [`Step::Echoes`] in progress.
+struct Echoes {
+    corpus: Corpus,
+    len: usize,
+    count: usize,
+    fragment_size: Option<usize>,
+    /// Each message sent and not yet echoed: what it must come back as.
+    in_flight: std::collections::VecDeque<MessageData>,
+    /// Their bytes.
+    in_flight_bytes: usize,
+    summary: EchoSummary,
+    /// Reused for each message's compressed payload and frames.
+    compressed: Vec<u8>,
+}
+
 /// Autobahn's close-handshake and server-drop timeouts.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -449,6 +537,19 @@ pub async fn play(case: &Case, conn: DuplexConnection, record_messages: bool) ->
     play_paced(case, conn, record_messages, Pace::Sealed).await
 }
 
+/// Plays `case` on `conn`, whose opening handshake agreed permessage-deflate
+/// when `deflater` is given (its reader then inflates), at `pace`. A
+/// compression case without an agreement is UNIMPLEMENTED, as in Autobahn.
+pub async fn play_negotiated(
+    case: &Case,
+    conn: DuplexConnection,
+    record_messages: bool,
+    deflater: Option<Deflater>,
+    pace: Pace,
+) -> CaseResult {
+    play_with(case, conn, record_messages, deflater, pace).await
+}
+
 /// Plays `case` on `conn` (just opened) and grades it, at `pace`:
 /// [`Pace::Autobahn`] waits out every timer as Autobahn does, which is what proves
 /// that the early grades of [`Pace::Sealed`] are the ones Autobahn gives.
@@ -456,6 +557,16 @@ pub async fn play_paced(
     case: &Case,
     conn: DuplexConnection,
     record_messages: bool,
+    pace: Pace,
+) -> CaseResult {
+    play_with(case, conn, record_messages, None, pace).await
+}
+
+async fn play_with(
+    case: &Case,
+    conn: DuplexConnection,
+    record_messages: bool,
+    deflater: Option<Deflater>,
     pace: Pace,
 ) -> CaseResult {
     let started = Instant::now();
@@ -481,6 +592,8 @@ pub async fn play_paced(
         streaming: None,
         pending: Vec::new(),
         round_trips: None,
+        deflater,
+        echoes: None,
         computed: None,
         notes: Vec::new(),
         deferred: std::collections::VecDeque::new(),
@@ -534,6 +647,7 @@ pub async fn play_paced(
         remote_close_code,
         notes,
         shortcuts,
+        echoes,
         ..
     } = fuzzer;
     CaseResult {
@@ -545,6 +659,7 @@ pub async fn play_paced(
         notes,
         shortcuts,
         transcript: conn.finish().await,
+        echoes: echoes.map(|e| e.summary),
     }
 }
 
@@ -634,6 +749,37 @@ impl Fuzzer<'_> {
                         Timer::KillAfter(d) | Timer::CloseAfter(d) => *d,
                     };
                     self.timer = Some((Instant::now() + after, *timer));
+                }
+                Step::Echoes {
+                    corpus,
+                    len,
+                    count,
+                    fragment_size,
+                } => {
+                    if self.deflater.is_none()
+                        && matches!(self.case.handshake, Handshake::Deflate(_))
+                    {
+                        // Autobahn: no extension in use, the case is
+                        // UNIMPLEMENTED and closes at once.
+                        self.computed = Some(Behavior::Unimplemented);
+                        self.notes.push(format!(
+                            "no permessage-deflate was agreed in the opening handshake: {} took no part",
+                            peer_name(self.role)
+                        ));
+                        self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+                        return;
+                    }
+                    self.echoes = Some(Echoes {
+                        corpus: *corpus,
+                        len: *len,
+                        count: *count,
+                        fragment_size: *fragment_size,
+                        in_flight: std::collections::VecDeque::new(),
+                        in_flight_bytes: 0,
+                        summary: EchoSummary::default(),
+                        compressed: Vec::new(),
+                    });
+                    self.send_echoes().await;
                 }
                 Step::RoundTrips {
                     opcode,
@@ -905,6 +1051,12 @@ impl Fuzzer<'_> {
                 self.fail(code, format!("{who} broke RFC 6455: {}", v.error))
                     .await;
             }
+            WsEvent::Compression(e) => {
+                self.ending.get_or_insert_with(Instant::now);
+                let who = peer_name(self.role);
+                self.fail(e.close_code(), format!("{who} broke RFC 7692: {e}"))
+                    .await;
+            }
             WsEvent::Eof | WsEvent::Timeout => {
                 self.state = State::Closed;
             }
@@ -962,9 +1114,141 @@ impl Fuzzer<'_> {
                     self.write(&next).await;
                 }
             }
+            Expectation::Echoes => self.on_echo(binary, data).await,
             Expectation::Events { .. } | Expectation::Informational => {
                 self.record(Event::Message { binary, data }).await;
             }
+        }
+    }
+
+    /// Sends the next messages of [`Step::Echoes`] while the window allows.
+    async fn send_echoes(&mut self) {
+        let window = match self.pace {
+            Pace::Sealed => std::env::var("PC_EXP_WINDOW")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(ECHO_WINDOW),
+            Pace::Autobahn => 0,
+        };
+        let role = self.role;
+        while self.state == State::Open {
+            let Some(echoes) = self.echoes.as_mut() else {
+                return;
+            };
+            let sent = echoes.summary.sent;
+            if sent >= echoes.count
+                || (!echoes.in_flight.is_empty()
+                    && (echoes.in_flight_bytes >= window
+                        || echoes.in_flight.len() >= ECHO_WINDOW_MESSAGES))
+            {
+                break;
+            }
+            let corpus = echoes.corpus;
+            let message = corpus.message(sent, echoes.len);
+            let opcode = if corpus.binary() {
+                Opcode::BINARY
+            } else {
+                Opcode::TEXT
+            };
+            echoes.in_flight.push_back(MessageData::of(&message));
+            echoes.in_flight_bytes += message.len();
+            echoes.summary.sent += 1;
+            echoes.summary.plain += message.len() as u64;
+            let mut compressed = std::mem::take(&mut echoes.compressed);
+            compressed.clear();
+            let fragment_size = echoes.fragment_size;
+            match &mut self.deflater {
+                Some(deflater) => {
+                    if let Err(e) = deflater.compress(&message, &mut compressed) {
+                        self.notes
+                            .push(format!("{} could not compress: {e}", own_name(role)));
+                        self.computed = Some(Behavior::Failed);
+                        self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+                        return;
+                    }
+                    deflater.frames(opcode, &compressed, fragment_size, &mut self.pending);
+                }
+                None => {
+                    compressed.extend_from_slice(&message);
+                    append_frames(
+                        role,
+                        opcode,
+                        Rsv::NONE,
+                        &compressed,
+                        fragment_size,
+                        &mut self.pending,
+                    );
+                }
+            }
+            if let Some(echoes) = self.echoes.as_mut() {
+                echoes.summary.wire += compressed.len() as u64;
+                echoes.compressed = compressed;
+            }
+        }
+        self.flush().await;
+    }
+
+    /// One echo of [`Step::Echoes`]: it must be the oldest message in flight.
+    async fn on_echo(&mut self, binary: bool, data: MessageData) {
+        let Some(echoes) = self.echoes.as_mut() else {
+            self.notes.push(format!(
+                "{} sent a message before any was sent to it",
+                peer_name(self.role)
+            ));
+            self.computed = Some(Behavior::Failed);
+            self.mark_if_failed_for_good();
+            self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+            return;
+        };
+        let number = echoes.summary.echoed + 1;
+        let want_binary = echoes.corpus.binary();
+        let problem = match echoes.in_flight.pop_front() {
+            None => Some(format!(
+                "message {number} arrived, but only {} of {} were sent",
+                echoes.summary.sent, echoes.count
+            )),
+            Some(want) => {
+                echoes.in_flight_bytes = echoes.in_flight_bytes.saturating_sub(want.len());
+                if binary != want_binary {
+                    Some(format!(
+                        "echo {number} of {}: a {} message where a {} one was sent",
+                        echoes.count,
+                        kind(binary),
+                        kind(want_binary)
+                    ))
+                } else if data.len() != want.len() {
+                    Some(format!(
+                        "echo {number} of {}: {} bytes where {} were sent",
+                        echoes.count,
+                        data.len(),
+                        want.len()
+                    ))
+                } else if data != want {
+                    Some(format!(
+                        "echo {number} of {}: {} bytes as sent, but different ones (digest {:016x}, sent {:016x})",
+                        echoes.count,
+                        data.len(),
+                        data.digest(),
+                        want.digest()
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(problem) = problem {
+            self.notes.push(problem);
+            self.computed = Some(Behavior::Failed);
+            self.mark_if_failed_for_good();
+            self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+            return;
+        }
+        echoes.summary.echoed = number;
+        if number == echoes.count {
+            self.computed = Some(Behavior::Ok);
+            self.send_close(1000u16.to_be_bytes().to_vec(), false).await;
+        } else {
+            self.send_echoes().await;
         }
     }
 
@@ -1074,7 +1358,15 @@ impl Fuzzer<'_> {
                 ));
                 self.drop_tcp().await;
             }
-            (Timer::CloseAfter(_), State::Open) => {
+            (Timer::CloseAfter(d), State::Open) => {
+                if let Some(echoes) = &self.echoes {
+                    self.notes.push(format!(
+                        "the case did not finish within {} s: {} of {} messages echoed",
+                        d.as_secs(),
+                        echoes.summary.echoed,
+                        echoes.count
+                    ));
+                }
                 self.notes
                     .push("the case's close timer fired with the connection open".into());
                 self.send_close(Vec::new(), false).await;
@@ -1126,7 +1418,7 @@ impl Fuzzer<'_> {
                     Behavior::Failed
                 }
             }
-            Expectation::Length { .. } | Expectation::RoundTrips => {
+            Expectation::Length { .. } | Expectation::RoundTrips | Expectation::Echoes => {
                 self.computed.unwrap_or(Behavior::Failed)
             }
         };

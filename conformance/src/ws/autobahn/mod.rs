@@ -39,6 +39,8 @@
 
 pub mod cases;
 pub mod fuzzer;
+pub mod handshake;
+pub mod payloads;
 pub mod stream;
 
 use std::collections::HashMap;
@@ -48,11 +50,17 @@ use std::sync::LazyLock;
 use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript, Verdict};
 use crate::registry::{Check, CheckFuture};
 use crate::ws::checks::WsProbe;
+use crate::ws::deflate::{InflateStats, Offered, open_offering};
 use cases::NamedCase;
 use fuzzer::{Behavior, Case, CaseResult, CloseBehavior, Event, Expectation, Expected, Step};
+use handshake::{DeflateHandshake, Handshake};
 
-/// The cases, built once.
-static CASES: LazyLock<Vec<NamedCase>> = LazyLock::new(cases::all);
+/// The cases, built once: groups 1–10, then the compression cases (12, 13).
+static CASES: LazyLock<Vec<NamedCase>> = LazyLock::new(|| {
+    let mut all = cases::all();
+    all.extend(cases::compression::all());
+    all
+});
 
 /// Each case's number as its one alias, borrowed from [`CASES`] (which lives as
 /// long as the program): the catalogue's strings need no copies.
@@ -86,10 +94,22 @@ fn pauses(case: &Case) -> std::time::Duration {
         .sum()
 }
 
-/// The cases in Autobahn's order (case numbers as integer tuples, as its reports
-/// sort them), with their descriptions as checks.
+/// The 301 cases of groups 1–7, 9 and 10 in Autobahn's order (case numbers as
+/// integer tuples, as its reports sort them), with their descriptions as checks.
 pub fn cases() -> impl Iterator<Item = (&'static NamedCase, CheckInfo)> {
-    let mut all: Vec<(usize, &'static NamedCase)> = CASES.iter().enumerate().collect();
+    in_order(|c| c.case.handshake == Handshake::Plain)
+}
+
+/// The 216 compression cases of groups 12 and 13, in Autobahn's order.
+pub fn compression_cases() -> impl Iterator<Item = (&'static NamedCase, CheckInfo)> {
+    in_order(|c| c.case.handshake != Handshake::Plain)
+}
+
+fn in_order(
+    keep: impl Fn(&NamedCase) -> bool,
+) -> impl Iterator<Item = (&'static NamedCase, CheckInfo)> {
+    let mut all: Vec<(usize, &'static NamedCase)> =
+        CASES.iter().enumerate().filter(|(_, c)| keep(c)).collect();
     all.sort_by_key(|(_, c)| number_key(&c.case.number));
     all.into_iter().map(|(i, c)| (c, info(i, c)))
 }
@@ -105,7 +125,7 @@ fn info(i: usize, c: &'static NamedCase) -> CheckInfo {
         id: &c.id,
         aliases: ALIASES.get(i).map_or(&[], |a| &a[..]),
         title: &c.title,
-        source: Source::Rfc(6455, c.section),
+        source: Source::Rfc(c.rfc, c.section),
         requirement: c.requirement,
         // The cases Autobahn never grades are information.
         level: if c.case.expect == Expectation::Informational {
@@ -129,6 +149,20 @@ pub fn case_of(info: &CheckInfo) -> Option<&'static NamedCase> {
 pub fn checks() -> Vec<Check<WsProbe>> {
     let mut cases: Vec<(&NamedCase, CheckInfo)> = cases().collect();
     cases.sort_by_key(|(c, _)| std::cmp::Reverse(pauses(&c.case)));
+    cases
+        .into_iter()
+        .map(|(_, info)| Check {
+            info,
+            run: run_case,
+        })
+        .collect()
+}
+
+/// The 216 compression cases as checks of a server, the heaviest first (so
+/// that a run takes about as long as its heaviest case, not that plus a queue).
+pub fn compression_checks() -> Vec<Check<WsProbe>> {
+    let mut cases: Vec<(&NamedCase, CheckInfo)> = compression_cases().collect();
+    cases.sort_by_key(|(c, _)| std::cmp::Reverse(c.case.bytes_sent()));
     cases
         .into_iter()
         .map(|(_, info)| Check {
@@ -168,30 +202,125 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
         .with_fact("behaviorClose", "UNIMPLEMENTED");
     }
     let _heavy = take_budget(case).await;
+    if let Handshake::Deflate(deflate) = &case.handshake {
+        return play_compression_case(probe, case, deflate, echoes).await;
+    }
     let conn = match probe.open().await {
         Ok(conn) => conn,
-        Err(e) => {
-            let mut transcript = Transcript::default();
-            transcript.note(std::time::Duration::ZERO, e.to_string());
-            let outcome = Outcome::fail(
-                format!("FAILED: the opening handshake failed: {e}"),
-                Evidence {
-                    expected: "a completed opening handshake, then the case".into(),
-                    actual: e.to_string(),
-                    transcript,
-                },
-            );
-            return with_grades(outcome, Behavior::Failed, CloseBehavior::Failed, None, 0);
-        }
+        Err(e) => return handshake_failed(&e.to_string(), Transcript::default()),
     };
     let result = fuzzer::play(case, conn.into_duplex(), echoes).await;
     outcome_of(case, result)
+}
+
+/// FAILED: the opening handshake did not complete (or its answer must be refused).
+fn handshake_failed(why: &str, mut transcript: Transcript) -> Outcome {
+    transcript.note(std::time::Duration::ZERO, why);
+    let outcome = Outcome::fail(
+        format!("FAILED: the opening handshake failed: {why}"),
+        Evidence {
+            expected: "a completed opening handshake, then the case".into(),
+            actual: why.to_owned(),
+            transcript,
+        },
+    );
+    with_grades(outcome, Behavior::Failed, CloseBehavior::Failed, None, 0)
+}
+
+/// A compression case as the client: offer as the case says, accept the
+/// server's answer or fail the connection (RFC 7692 §7: a response the client
+/// cannot accept fails it), then play with the agreed codecs.
+async fn play_compression_case(
+    probe: &WsProbe,
+    case: &Case,
+    deflate: &DeflateHandshake,
+    echoes: bool,
+) -> Outcome {
+    let header = deflate.offer_header();
+    let elements: Vec<String> = deflate.offers.iter().map(ToString::to_string).collect();
+    let elements: Vec<&str> = elements.iter().map(String::as_str).collect();
+    let offered = match open_offering(
+        &probe.client,
+        &probe.url,
+        &elements,
+        &deflate.offers,
+        probe.wait,
+    )
+    .await
+    {
+        Ok(offered) => offered,
+        Err(e) => return handshake_failed(&e.to_string(), Transcript::default()),
+    };
+    let Offered {
+        mut conn,
+        reply,
+        agreement,
+    } = offered;
+    let answer = reply
+        .header("sec-websocket-extensions")
+        .map_or("no Sec-WebSocket-Extensions".to_owned(), |v| {
+            format!("Sec-WebSocket-Extensions: {v}")
+        });
+    let (deflater, stats) = match agreement {
+        Err(e) => {
+            let why = format!(
+                "the server answered the offer \"{header}\" with {answer}, which a client must refuse: {e}"
+            );
+            let transcript = std::mem::take(&mut conn.transcript);
+            return handshake_failed(&why, transcript);
+        }
+        Ok(None) => (None, None),
+        Ok(Some(agreement)) => {
+            let (deflater, inflater) = deflate.codecs(&agreement, pulsecheck_ws::Role::Client);
+            let stats = inflater.stats();
+            conn.inflate_with(inflater);
+            (Some(deflater), Some(stats))
+        }
+    };
+    let mut duplex = conn.into_duplex();
+    duplex.note(format!(
+        "offered \"{header}\"; the server answered {answer}"
+    ));
+    let result =
+        fuzzer::play_negotiated(case, duplex, echoes, deflater, fuzzer::Pace::Sealed).await;
+    with_compression(outcome_of(case, result.clone()), &result, stats.as_deref())
+}
+
+/// The compression facts of a played case: what was sent, and what came back,
+/// before and after decompression.
+pub fn with_compression(
+    outcome: Outcome,
+    result: &CaseResult,
+    received: Option<&InflateStats>,
+) -> Outcome {
+    let Some(sent) = result.echoes else {
+        return outcome;
+    };
+    let mut outcome = outcome
+        .with_fact("messages_echoed", sent.echoed)
+        .with_fact("bytes_sent", sent.plain)
+        .with_fact("bytes_sent_compressed", sent.wire);
+    if let Some(received) = received {
+        let (wire, inflated) = received.bytes();
+        outcome = outcome
+            .with_fact("bytes_received", inflated)
+            .with_fact("bytes_received_compressed", wire);
+    }
+    outcome
 }
 
 /// What a heavy case takes from
 /// [`MESSAGES_IN_FLIGHT`](crate::budget::MESSAGES_IN_FLIGHT) while it plays (the
 /// peer holds each message to echo it); nothing for the others.
 pub async fn take_budget(case: &Case) -> Option<crate::budget::Lease> {
+    if case.handshake != Handshake::Plain {
+        // Messages go out a window at a time: the peer holds at most that.
+        return Some(
+            crate::budget::MESSAGES_IN_FLIGHT
+                .take(case.bytes_in_flight())
+                .await,
+        );
+    }
     if case.bytes_sent() >= HEAVY {
         Some(
             crate::budget::MESSAGES_IN_FLIGHT
@@ -228,6 +357,18 @@ pub fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
         "behavior {}, close {}; {code}",
         result.behavior, result.behavior_close
     );
+    if result.behavior == Behavior::Unimplemented {
+        let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+        let why = "UNIMPLEMENTED: no permessage-deflate was agreed in the opening handshake \
+                   (a peer that does not compress takes no part in this case; not a failure)";
+        return with_grades(
+            Outcome::skipped(why),
+            result.behavior,
+            result.behavior_close,
+            result.remote_close_code,
+            ms,
+        );
+    }
     let verdict = match (result.behavior, result.behavior_close) {
         (Behavior::Ok, CloseBehavior::Ok) => Verdict::Pass,
         (Behavior::NonStrict, CloseBehavior::Ok) => Verdict::Warn,
@@ -272,6 +413,9 @@ fn expected_text(case: &Case) -> String {
             if *binary { "binary" } else { "text" }
         ),
         Expectation::RoundTrips => "every round trip echoed with its type and length".into(),
+        Expectation::Echoes => {
+            "permessage-deflate agreed, then every message echoed unchanged (type and bytes), in order, within the case's time".into()
+        }
         Expectation::Informational => {
             "anything (the spec leaves it open; reported as information)".into()
         }

@@ -6,7 +6,11 @@
 // default: no permessage-deflate on the server side, 100 MiB messages at most,
 // no subprotocol selection, no pings of its own.
 //
-// Usage: node server.cjs [PORT]   (default: $PORT, else 0 = any free port)
+// With --deflate, permessage-deflate is enabled (`perMessageDeflate: true`,
+// ws's defaults for it: context takeover both ways, 15-bit windows, messages
+// under 1 KiB sent uncompressed), as the ws README shows for compression.
+//
+// Usage: node server.cjs [PORT] [--deflate]   (default: $PORT, else 0 = any free port)
 // Prints `listening on ws://127.0.0.1:PORT/ (ws X)` once it accepts
 // connections: the version actually loaded.
 // Needs NODE_PATH pointing at the node_modules that setup.sh installed.
@@ -15,8 +19,11 @@
 const { WebSocketServer } = require("ws");
 const wsVersion = require("ws/package.json").version;
 
-const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
-const wss = new WebSocketServer({ host: "127.0.0.1", port });
+const args = process.argv.slice(2);
+const perMessageDeflate = args.includes("--deflate");
+const portArg = args.find((a) => a !== "--deflate");
+const port = Number(portArg ?? process.env.PORT ?? 0);
+const wss = new WebSocketServer({ host: "127.0.0.1", port, perMessageDeflate });
 
 wss.on("connection", function connection(ws) {
 	ws.on("error", console.error);

@@ -115,6 +115,7 @@ impl Fuzzer<'_> {
                         .is_none_or(|n| !super::begins(&self.received, n))
             }
             Expectation::Length { .. } | Expectation::RoundTrips => false,
+            Expectation::Echoes => self.computed == Some(super::Behavior::Failed),
         }
     }
 
@@ -162,7 +163,7 @@ impl Fuzzer<'_> {
             Expectation::Informational => false,
             // Graded on data messages only; RFC 6455 §5.5.1 allows none after
             // the server's Close (the probe fails the connection on one).
-            Expectation::Length { .. } | Expectation::RoundTrips => true,
+            Expectation::Length { .. } | Expectation::RoundTrips | Expectation::Echoes => true,
             Expectation::Events { .. } => self.failed_for_good(),
         }
     }

@@ -1,0 +1,229 @@
+//! Autobahn's compression cases (groups 12 and 13) played as the server against
+//! real compressing clients, the way `wstest -m fuzzingserver` plays them: the
+//! Python websockets client and the Node ws client from the registries, each
+//! written as its Autobahn client script is (`conformance/tests/interop/*/client.*`),
+//! each offering `permessage-deflate; client_max_window_bits` by default.
+//!
+//! A debug build compresses slowly, so the tests play the small subcases (16 B
+//! to 1 KiB messages: 48 of the 216); `--ignored` plays all 216 (use a release
+//! build: `cargo test --release --test host_compression -- --ignored`).
+
+#[path = "interop/harness.rs"]
+#[allow(
+    dead_code,
+    reason = "this test uses the install helpers, not the servers or the rendering"
+)]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use harness::{ensure, installed, interop_dir, scripts};
+use pulsecheck::check::CheckInfo;
+use pulsecheck::host::ws::autobahn::compression_checks;
+use pulsecheck::host::ws::session::{AgentHistory, ClientSession, RequestHead, Upgrade};
+use pulsecheck::registry::{Check, Pattern, select};
+use tokio::io::AsyncReadExt as _;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Reads a request head the way the host does (enough for a test).
+async fn read_head(tcp: &mut TcpStream) -> Option<(RequestHead, Vec<u8>)> {
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 2048];
+        let n = tcp.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut storage = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut storage);
+        if let httparse::Status::Complete(used) = request.parse(&buf).ok()? {
+            let head = RequestHead {
+                method: request.method?.to_owned(),
+                target: request.path?.to_owned(),
+                version: request.version?,
+                headers: request
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect(),
+                raw: buf[..used].to_vec(),
+            };
+            return Some((head, buf[used..].to_vec()));
+        }
+    }
+}
+
+/// One case's grades and message.
+#[derive(Debug, Clone)]
+struct Graded {
+    behavior: String,
+    close: String,
+    message: String,
+}
+
+/// Serves each case on its own connection (the path names the case number);
+/// sends each case's grades.
+async fn host(
+    cases: Arc<Vec<Check<ClientSession>>>,
+) -> (String, tokio::sync::mpsc::Receiver<(String, Graded)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(512);
+    tokio::spawn(async move {
+        let history = Arc::new(AgentHistory::default());
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let cases = Arc::clone(&cases);
+            let history = Arc::clone(&history);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Some((request, leftover)) = read_head(&mut tcp).await else {
+                    return;
+                };
+                let number = request.target.trim_start_matches('/').to_owned();
+                let Some(check) = cases
+                    .iter()
+                    .find(|c| c.info.aliases.contains(&number.as_str()))
+                else {
+                    return;
+                };
+                let upgrade = Upgrade {
+                    io: Box::new(tcp),
+                    request,
+                    leftover,
+                    received_at: tokio::time::Instant::now().into_std(),
+                };
+                let session = ClientSession::new("interop", history, upgrade);
+                let info: &CheckInfo = &check.info;
+                let outcome = (check.run)(&session, info).await;
+                let fact = |k: &str| {
+                    outcome
+                        .facts
+                        .get(k)
+                        .map(|v| v.as_str().unwrap_or("").to_owned())
+                        .unwrap_or_default()
+                };
+                let graded = Graded {
+                    behavior: fact("behavior"),
+                    close: fact("behaviorClose"),
+                    message: format!(
+                        "{}{}",
+                        outcome.message,
+                        outcome
+                            .evidence
+                            .map(|e| format!(" — {}", e.actual))
+                            .unwrap_or_default()
+                    ),
+                };
+                let _ = tx.send((number, graded)).await;
+            });
+        }
+    });
+    (format!("ws://{addr}"), rx)
+}
+
+/// Plays the cases matching `only` against the client `command` starts (given
+/// the base URL and the case numbers as arguments); their grades by number.
+async fn play(mut command: Command, only: &str) -> BTreeMap<String, Graded> {
+    let pattern = [Pattern::new(only).expect("a pattern")];
+    let all = compression_checks();
+    let cases: Vec<_> = select(&all, &pattern, &[]).into_iter().copied().collect();
+    let numbers: Vec<String> = cases.iter().map(|c| c.info.aliases[0].to_owned()).collect();
+    let (url, mut results) = host(Arc::new(cases)).await;
+    let started = Instant::now();
+    let mut client = command
+        .arg(&url)
+        .args(&numbers)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the client starts");
+    let mut grades = BTreeMap::new();
+    while grades.len() < numbers.len() {
+        let Ok(Some((n, g))) = tokio::time::timeout(Duration::from_secs(600), results.recv()).await
+        else {
+            break;
+        };
+        grades.insert(n, g);
+    }
+    let _ = client.kill();
+    let _ = client.wait();
+    eprintln!(
+        "{} cases in {:.1} s",
+        numbers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(grades.len(), numbers.len(), "every case was played");
+    grades
+}
+
+fn websockets_client() -> Command {
+    ensure("websockets");
+    let dir = interop_dir().join("websockets-venv");
+    let python = installed(dir.join("bin/python"), "websockets");
+    let mut command = Command::new(python);
+    command.arg(scripts().join("websockets_py/client.py"));
+    command
+}
+
+fn ws_client() -> Command {
+    ensure("ws");
+    let modules = installed(interop_dir().join("ws-node/node_modules"), "ws");
+    let mut command = Command::new("node");
+    command
+        .env("NODE_PATH", &modules)
+        .arg(scripts().join("ws_node/client.cjs"));
+    command
+}
+
+/// The cases not OK/OK, with why.
+fn departures(grades: &BTreeMap<String, Graded>) -> Vec<String> {
+    grades
+        .iter()
+        .filter(|(_, g)| (g.behavior.as_str(), g.close.as_str()) != ("OK", "OK"))
+        .map(|(n, g)| format!("{n}: {} / {}: {}", g.behavior, g.close, g.message))
+        .collect()
+}
+
+/// The small subcases of every group: 16 B to 1 KiB messages.
+const SMALL: &str = "1[23].*.[1-4]";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websockets_client_echoes_every_compressed_message() {
+    let grades = play(websockets_client(), SMALL).await;
+    assert_eq!(grades.len(), 48);
+    let departures = departures(&grades);
+    assert!(departures.is_empty(), "{departures:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ws_client_echoes_every_compressed_message() {
+    let grades = play(ws_client(), SMALL).await;
+    assert_eq!(grades.len(), 48);
+    let departures = departures(&grades);
+    assert!(departures.is_empty(), "{departures:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "216 cases, 10.9 GB each way: run with --release"]
+async fn all_216_cases_against_the_websockets_client() {
+    let grades = play(websockets_client(), "*").await;
+    let departures = departures(&grades);
+    assert!(departures.is_empty(), "{departures:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "216 cases, 10.9 GB each way: run with --release"]
+async fn all_216_cases_against_the_ws_client() {
+    let grades = play(ws_client(), "*").await;
+    let departures = departures(&grades);
+    assert!(departures.is_empty(), "{departures:#?}");
+}
