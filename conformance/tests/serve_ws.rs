@@ -265,6 +265,21 @@ async fn invalid_configurations_are_refused() {
 }
 
 #[tokio::test]
+async fn compression_faults_need_deflate_and_enables_deflate_needs_none() {
+    let deflate = Some(pulsecheck_ws::deflate::ServerPolicy::default());
+    for fault in Fault::ALL {
+        let without = ws::start(config(Some(fault))).await;
+        assert_eq!(without.is_err(), fault.needs_deflate(), "{fault} without deflate");
+        let with = ws::start(WsServerConfig {
+            deflate,
+            ..config(Some(fault))
+        })
+        .await;
+        assert_eq!(with.is_err(), fault == Fault::EnablesDeflate, "{fault} with deflate");
+    }
+}
+
+#[tokio::test]
 async fn tungstenite_client_gets_its_messages_pongs_and_close_back() {
     let server = server(config(None)).await;
     let (mut client, response) = tokio_tungstenite::connect_async(server.url().as_str())
@@ -816,6 +831,9 @@ async fn shows_symptom(fault: Fault, server: &RunningServer) -> (bool, String) {
             let got = raw.next(PATIENCE).await;
             (got == Got::Eof, format!("{got:?}"))
         }
+        // The compression faults need --deflate; each fails its ws/deflate check
+        // in probe_ws.rs (DEFLATE_FAULTS).
+        other => unreachable!("{other} is a compression fault, tested in probe_ws.rs"),
     }
 }
 
@@ -823,7 +841,7 @@ async fn shows_symptom(fault: Fault, server: &RunningServer) -> (bool, String) {
 async fn every_fault_shows_its_symptom_and_the_clean_server_does_not() {
     let clean = std::sync::Arc::new(server(config(None)).await);
     let mut probes = JoinSet::new();
-    for fault in Fault::ALL {
+    for fault in Fault::ALL.into_iter().filter(|f| !f.needs_deflate()) {
         let clean = std::sync::Arc::clone(&clean);
         probes.spawn(async move {
             let faulty = server(config(Some(fault))).await;
