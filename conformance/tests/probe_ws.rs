@@ -463,7 +463,10 @@ const DEFLATE_FAULTS: &[(&str, &str)] = &[
         "ws/deflate/duplicate-parameter-declined",
         "refuses-invalid-offers",
     ),
-    ("ws/deflate/invalid-value-declined", "refuses-invalid-offers"),
+    (
+        "ws/deflate/invalid-value-declined",
+        "refuses-invalid-offers",
+    ),
     (
         "ws/deflate/server-no-context-takeover-echoed",
         "forgets-server-no-context-takeover",
@@ -472,7 +475,10 @@ const DEFLATE_FAULTS: &[(&str, &str)] = &[
         "ws/deflate/server-no-context-takeover-honoured",
         "keeps-context",
     ),
-    ("ws/deflate/server-max-window-bits-kept", "raises-server-window"),
+    (
+        "ws/deflate/server-max-window-bits-kept",
+        "raises-server-window",
+    ),
     (
         "ws/deflate/server-max-window-bits-kept",
         "ignores-server-window",
@@ -483,7 +489,10 @@ const DEFLATE_FAULTS: &[(&str, &str)] = &[
     ),
     ("ws/deflate/offer-list-fallback", "first-offer-only"),
     ("ws/deflate/window-bits-8", "refuses-window-8"),
-    ("ws/deflate/rsv1-on-control-frame", "ignores-rsv1-on-control"),
+    (
+        "ws/deflate/rsv1-on-control-frame",
+        "ignores-rsv1-on-control",
+    ),
     (
         "ws/deflate/rsv1-on-continuation",
         "ignores-rsv1-on-continuation",

@@ -64,7 +64,11 @@ pub(crate) fn run(args: &ServeSseArgs) -> u8 {
         fault,
         ..SseServerConfig::default()
     };
-    serve_until_ctrl_c(args.addr, fault.map(|f| format!("fault {f}")), start(config))
+    serve_until_ctrl_c(
+        args.addr,
+        fault.map(|f| format!("fault {f}")),
+        start(config),
+    )
 }
 
 /// The heartbeat a clean reference server must keep under (the server refuses a

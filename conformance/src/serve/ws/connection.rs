@@ -281,8 +281,7 @@ impl Connection {
                     let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
                     if let Some(codecs) = &mut self.codecs {
                         self.deflated.clear();
-                        if let Err(e) =
-                            codecs.echo(data, self.compressed, text, &mut self.deflated)
+                        if let Err(e) = codecs.echo(data, self.compressed, text, &mut self.deflated)
                         {
                             write_close(&mut self.out, fault, e.close_code());
                             return Step::End(End::Failed);
@@ -515,9 +514,7 @@ fn rsv1(fault: Option<Fault>, header: &FrameHeader) -> Result<FrameCompression, 
         Err(Rsv1Error::OnControlFrame(_)) if fault == Some(Fault::IgnoresRsv1OnControl) => {
             Ok(FrameCompression::NotAMessageStart)
         }
-        Err(Rsv1Error::OnContinuation)
-            if fault == Some(Fault::IgnoresRsv1OnContinuation) =>
-        {
+        Err(Rsv1Error::OnContinuation) if fault == Some(Fault::IgnoresRsv1OnContinuation) => {
             Ok(FrameCompression::NotAMessageStart)
         }
         Err(e) => Err(e.close_code()),

@@ -4,9 +4,9 @@
 //! compression faults applied.
 
 use pulsecheck_ws::deflate::{
-    Agreement, CodecConfig, Compressor, DeclineReason, DeflateError, DeflateResponse,
-    Decompressor, PERMESSAGE_DEFLATE, Parameter, PerMessageDeflate, ServerPolicy, WindowBits,
-    is_token, negotiate_server, parse_extensions,
+    Agreement, CodecConfig, Compressor, DeclineReason, Decompressor, DeflateError, DeflateResponse,
+    PERMESSAGE_DEFLATE, Parameter, PerMessageDeflate, ServerPolicy, WindowBits, is_token,
+    negotiate_server, parse_extensions,
 };
 use pulsecheck_ws::{CloseCode, Role};
 
@@ -337,7 +337,10 @@ mod tests {
 
     #[test]
     fn the_clean_server_declines_bad_offers_and_falls_through() {
-        assert_eq!(answer(&["permessage-deflate; x_y"], None), Negotiated::Declined);
+        assert_eq!(
+            answer(&["permessage-deflate; x_y"], None),
+            Negotiated::Declined
+        );
         assert_eq!(
             response(
                 &["permessage-deflate; server_max_window_bits=010, permessage-deflate; server_no_context_takeover"],
@@ -374,17 +377,24 @@ mod tests {
             Negotiated::Refused("400 Bad Request")
         );
         let list = ["permessage-deflate; server_max_window_bits=16, permessage-deflate"];
-        assert_eq!(answer(&list, Some(Fault::FirstOfferOnly)), Negotiated::Declined);
+        assert_eq!(
+            answer(&list, Some(Fault::FirstOfferOnly)),
+            Negotiated::Declined
+        );
         assert!(response(&list, None).is_some());
         let eight = ["permessage-deflate; client_max_window_bits=8"];
         assert_eq!(
             answer(&eight, Some(Fault::RefusesWindow8)),
             Negotiated::Refused("500 Internal Server Error")
         );
-        let Negotiated::Accepted { response, agreement } = answer(
+        let Negotiated::Accepted {
+            response,
+            agreement,
+        } = answer(
             &["permessage-deflate; server_no_context_takeover"],
             Some(Fault::ForgetsServerNoContextTakeover),
-        ) else {
+        )
+        else {
             panic!("accepted");
         };
         assert_eq!(response, "permessage-deflate");
@@ -418,7 +428,10 @@ mod tests {
         let mut lengths = Vec::new();
         for _ in 0..2 {
             let mut sent = Vec::new();
-            client.compressor.compress(b"Hello, Hello", &mut sent).unwrap();
+            client
+                .compressor
+                .compress(b"Hello, Hello", &mut sent)
+                .unwrap();
             let mut echo = Vec::new();
             server.echo(&sent, true, true, &mut echo).unwrap();
             lengths.push(echo.len());
@@ -448,9 +461,14 @@ mod tests {
         let mut server = ServerCodecs::new(&agreement, 4095, Some(Fault::NoBombLimit));
         assert!(server.echo(&big, true, false, &mut Vec::new()).is_ok());
         let mut bad_text = Vec::new();
-        client.compressor.compress(b"a\xffb", &mut bad_text).unwrap();
+        client
+            .compressor
+            .compress(b"a\xffb", &mut bad_text)
+            .unwrap();
         let mut server = ServerCodecs::new(&agreement, 4096, None);
-        let e = server.echo(&bad_text, true, true, &mut Vec::new()).unwrap_err();
+        let e = server
+            .echo(&bad_text, true, true, &mut Vec::new())
+            .unwrap_err();
         assert_eq!(e.close_code(), CloseCode::INVALID_PAYLOAD);
         let e = server
             .echo(&[0xff, 0xff, 0xff], true, false, &mut Vec::new())

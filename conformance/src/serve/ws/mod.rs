@@ -110,11 +110,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt as _;
-use tokio::net::{TcpListener, TcpStream};
 use pulsecheck_ws::deflate::ServerPolicy;
 #[cfg(doc)]
 use pulsecheck_ws::deflate::WindowBits;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::{TaskToken, stopped};
