@@ -366,6 +366,27 @@ fn durations_take_units_and_bad_ones_state_the_range() {
 }
 
 #[test]
+fn compression_faults_of_serve_ws_need_deflate() {
+    let out = pulsecheck(&["serve", "ws", "--fault", "keeps-context"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--fault keeps-context is a permessage-deflate fault: add --deflate"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pulsecheck(
+        &["serve", "ws", "--deflate", "--fault", "enables-deflate"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("without --deflate"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn numbers_state_their_range_and_negative_ones_get_a_plain_message() {
     for (args, says) in [
         (

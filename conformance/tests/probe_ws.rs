@@ -440,3 +440,233 @@ async fn pong_latency_reports_late_and_missing_pongs() {
         assert!((1.0..2.0).contains(&waited), "{message}");
     }
 }
+
+// permessage-deflate: `serve ws --deflate` against the ws/deflate checks and
+// Autobahn's compression cases (groups 12, 13).
+
+/// Each permessage-deflate check and the fault of `serve ws --deflate` that must
+/// make it fail.
+const DEFLATE_FAULTS: &[(&str, &str)] = &[
+    (
+        "ws/deflate/unknown-parameter-declined",
+        "accepts-unknown-parameters",
+    ),
+    (
+        "ws/deflate/unknown-parameter-declined",
+        "refuses-invalid-offers",
+    ),
+    (
+        "ws/deflate/duplicate-parameter-declined",
+        "accepts-duplicate-parameters",
+    ),
+    (
+        "ws/deflate/duplicate-parameter-declined",
+        "refuses-invalid-offers",
+    ),
+    (
+        "ws/deflate/invalid-value-declined",
+        "refuses-invalid-offers",
+    ),
+    (
+        "ws/deflate/server-no-context-takeover-echoed",
+        "forgets-server-no-context-takeover",
+    ),
+    (
+        "ws/deflate/server-no-context-takeover-honoured",
+        "keeps-context",
+    ),
+    (
+        "ws/deflate/server-max-window-bits-kept",
+        "raises-server-window",
+    ),
+    (
+        "ws/deflate/server-max-window-bits-kept",
+        "ignores-server-window",
+    ),
+    (
+        "ws/deflate/client-max-window-bits-only-when-offered",
+        "answers-client-window",
+    ),
+    ("ws/deflate/offer-list-fallback", "first-offer-only"),
+    ("ws/deflate/window-bits-8", "refuses-window-8"),
+    (
+        "ws/deflate/rsv1-on-control-frame",
+        "ignores-rsv1-on-control",
+    ),
+    (
+        "ws/deflate/rsv1-on-continuation",
+        "ignores-rsv1-on-continuation",
+    ),
+    (
+        "ws/deflate/uncompressed-message-accepted",
+        "inflates-uncompressed",
+    ),
+    ("ws/deflate/bomb-refused", "no-bomb-limit"),
+];
+
+/// `serve ws --deflate` with `fault`, on a runtime of its own (inflating a bomb
+/// or compressing 1000 echoes must not hold up the probe's tasks); it stops
+/// when the returned sender is dropped.
+async fn start_deflate(fault: Option<&str>) -> (Url, tokio::sync::oneshot::Sender<()>) {
+    let config = WsServerConfig {
+        deflate: Some(pulsecheck_ws::deflate::ServerPolicy::default()),
+        fault: fault.map(|f| f.parse::<Fault>().expect("a known fault")),
+        ..WsServerConfig::default()
+    };
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let server = start(config).await.expect("the reference server starts");
+            let _ = url_tx.send(server.url());
+            let _ = stopped.await;
+            server.shutdown().await;
+        });
+    });
+    let url = url_rx.await.expect("the server starts");
+    (Url::parse(&url).expect("a URL"), stop)
+}
+
+/// Runs `checks` matching `only` against `serve ws --deflate` with `fault`.
+async fn probe_deflate(
+    fault: Option<&str>,
+    checks: &[pulsecheck::registry::Check<WsProbe>],
+    only: &[&str],
+) -> Vec<CheckResult> {
+    let (url, _stop) = start_deflate(fault).await;
+    let client = Client::new(ClientConfig::default()).expect("a client");
+    let probe = Arc::new(WsProbe::new(client, url, Duration::from_secs(3)));
+    let only: Vec<Pattern> = only
+        .iter()
+        .map(|p| Pattern::new(p).expect("a pattern"))
+        .collect();
+    let selected: Vec<_> = select(checks, &only, &[]).into_iter().copied().collect();
+    assert!(!selected.is_empty(), "{only:?} selects checks");
+    let options = RunOptions {
+        jobs: 16,
+        check_timeout: Duration::from_secs(60),
+        deadline: Duration::from_secs(120),
+        strict: true,
+        progress: false,
+    };
+    run(probe, &selected, options).await.results
+}
+
+/// What went wrong with the results that are not `ok`, for an assertion.
+fn deflate_problems(results: &[CheckResult], ok: impl Fn(&CheckResult) -> bool) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| !ok(r))
+        .map(|r| format!("{} {:?}: {} — {}", r.id, r.aliases, r.verdict, r.message))
+        .collect()
+}
+
+#[test]
+fn every_deflate_check_has_a_fault_of_the_reference_server() {
+    use pulsecheck::ws::deflate_checks::CHECKS as DEFLATE_CHECKS;
+    for check in DEFLATE_CHECKS {
+        assert!(
+            DEFLATE_FAULTS.iter().any(|(c, _)| *c == check.info.id),
+            "{} has no fault of serve ws --deflate",
+            check.info.id
+        );
+    }
+    for (check, fault) in DEFLATE_FAULTS {
+        let fault = fault.parse::<Fault>().expect("a known fault");
+        assert!(fault.needs_deflate(), "{fault}");
+        assert!(
+            DEFLATE_CHECKS.iter().any(|c| c.info.id == *check),
+            "{check}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_deflate_check_passes_against_serve_ws_deflate() {
+    use pulsecheck::ws::deflate_checks::CHECKS as DEFLATE_CHECKS;
+    let results = probe_deflate(None, DEFLATE_CHECKS, &["*"]).await;
+    assert_eq!(results.len(), DEFLATE_CHECKS.len());
+    let problems = deflate_problems(&results, |r| r.verdict == Verdict::Pass);
+    assert!(problems.is_empty(), "serve ws --deflate: {problems:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_deflate_check_fails_against_its_fault() {
+    use pulsecheck::ws::deflate_checks::CHECKS as DEFLATE_CHECKS;
+    let runs = DEFLATE_FAULTS.iter().map(|(check, fault)| async move {
+        let results = probe_deflate(Some(fault), DEFLATE_CHECKS, &[check]).await;
+        (*check, *fault, results)
+    });
+    let mut problems = Vec::new();
+    for (check, fault, results) in futures::future::join_all(runs).await {
+        match results.iter().find(|r| r.id == check) {
+            Some(r) if r.verdict == Verdict::Fail => {
+                assert!(
+                    r.evidence.as_ref().is_some_and(|e| !e.actual.is_empty()),
+                    "{check}: evidence"
+                );
+            }
+            Some(r) => problems.push(format!(
+                "{check} against {fault}: {} — {}",
+                r.verdict, r.message
+            )),
+            None => problems.push(format!("{check}: did not run")),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "self-tests that did not see their fault: {problems:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_small_compression_cases_pass_against_serve_ws_deflate() {
+    // The 16 B to 1 KiB subcases of every group: quick in a debug build. All 216
+    // are measured in release (README).
+    let checks = pulsecheck::ws::autobahn::compression_checks();
+    let results = probe_deflate(None, &checks, &["12.*.[1-4]", "13.*.[1-4]"]).await;
+    assert_eq!(results.len(), 12 * 4);
+    let problems = deflate_problems(&results, |r| {
+        r.verdict == Verdict::Pass && r.facts["behavior"] == "OK"
+    });
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_compressed_echoes_fail_every_compression_case() {
+    let checks = pulsecheck::ws::autobahn::compression_checks();
+    let results = probe_deflate(
+        Some("corrupts-compressed-echoes"),
+        &checks,
+        &["12.*.1", "13.*.1"],
+    )
+    .await;
+    assert_eq!(results.len(), 12);
+    let problems = deflate_problems(&results, |r| {
+        r.verdict == Verdict::Fail
+            && r.facts["behavior"] == "FAILED"
+            && r.evidence
+                .as_ref()
+                .is_some_and(|e| e.actual.contains("echo 1 of 1000"))
+    });
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeping_the_context_fails_the_cases_that_agreed_not_to() {
+    // 13.2, 13.5, 13.6 and 13.7 agree to server_no_context_takeover; the others
+    // do not, and pass.
+    let checks = pulsecheck::ws::autobahn::compression_checks();
+    let results = probe_deflate(Some("keeps-context"), &checks, &["13.*.3"]).await;
+    assert_eq!(results.len(), 7);
+    for r in &results {
+        let agreed = ["13.2.3", "13.5.3", "13.6.3", "13.7.3"].contains(&r.aliases[0].as_str());
+        let want = if agreed { Verdict::Fail } else { Verdict::Pass };
+        assert_eq!(r.verdict, want, "{} {:?}: {}", r.id, r.aliases, r.message);
+    }
+}

@@ -265,6 +265,29 @@ async fn invalid_configurations_are_refused() {
 }
 
 #[tokio::test]
+async fn compression_faults_need_deflate_and_enables_deflate_needs_none() {
+    let deflate = Some(pulsecheck_ws::deflate::ServerPolicy::default());
+    for fault in Fault::ALL {
+        let without = ws::start(config(Some(fault))).await;
+        assert_eq!(
+            without.is_err(),
+            fault.needs_deflate(),
+            "{fault} without deflate"
+        );
+        let with = ws::start(WsServerConfig {
+            deflate,
+            ..config(Some(fault))
+        })
+        .await;
+        assert_eq!(
+            with.is_err(),
+            fault == Fault::EnablesDeflate,
+            "{fault} with deflate"
+        );
+    }
+}
+
+#[tokio::test]
 async fn tungstenite_client_gets_its_messages_pongs_and_close_back() {
     let server = server(config(None)).await;
     let (mut client, response) = tokio_tungstenite::connect_async(server.url().as_str())
@@ -816,6 +839,9 @@ async fn shows_symptom(fault: Fault, server: &RunningServer) -> (bool, String) {
             let got = raw.next(PATIENCE).await;
             (got == Got::Eof, format!("{got:?}"))
         }
+        // The compression faults need --deflate; each fails its ws/deflate check
+        // in probe_ws.rs (DEFLATE_FAULTS).
+        other => unreachable!("{other} is a compression fault, tested in probe_ws.rs"),
     }
 }
 
@@ -823,7 +849,7 @@ async fn shows_symptom(fault: Fault, server: &RunningServer) -> (bool, String) {
 async fn every_fault_shows_its_symptom_and_the_clean_server_does_not() {
     let clean = std::sync::Arc::new(server(config(None)).await);
     let mut probes = JoinSet::new();
-    for fault in Fault::ALL {
+    for fault in Fault::ALL.into_iter().filter(|f| !f.needs_deflate()) {
         let clean = std::sync::Arc::clone(&clean);
         probes.spawn(async move {
             let faulty = server(config(Some(fault))).await;
@@ -846,4 +872,84 @@ async fn every_fault_shows_its_symptom_and_the_clean_server_does_not() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A masked frame with `rsv`.
+fn frame_rsv(opcode: u8, rsv: Rsv, payload: &[u8]) -> Vec<u8> {
+    let mut header = FrameHeader::new(Opcode::from_bits(opcode), payload.len() as u64);
+    header.rsv = rsv;
+    header.mask = Some(MASK);
+    encoded(&header, payload)
+}
+
+/// A connection to a `--deflate` server offering `offer`: the accepted
+/// extensions and the raw client, reading RSV1 frames.
+async fn offering(server: &RunningServer, offer: &str) -> (Vec<String>, Raw) {
+    let mut request = ClientRequest::new("127.0.0.1", "/", *b"pulsecheck nonce");
+    request.extensions = vec![offer];
+    let mut wire = Vec::new();
+    request.write(&mut wire);
+    let (tcp, head, rest) = exchange(server, &wire).await;
+    let Ok(Status::Complete((answer, _))) = validate_server_response(&head, &request) else {
+        panic!("a 101: {}", String::from_utf8_lossy(&head));
+    };
+    let extensions = answer.extensions.iter().map(|e| (*e).to_owned()).collect();
+    let reader = StreamReader::new(FrameConfig::new(Role::Server).with_allowed_rsv(Rsv::RSV1));
+    (
+        extensions,
+        Raw {
+            tcp,
+            reader,
+            buf: rest,
+        },
+    )
+}
+
+#[tokio::test]
+async fn with_deflate_messages_are_inflated_echoes_compressed_and_rsv1_judged() {
+    use pulsecheck_ws::deflate::{CodecConfig, Compressor, Decompressor};
+    let server = server(WsServerConfig {
+        deflate: Some(pulsecheck_ws::deflate::ServerPolicy::default()),
+        max_message_size: 1 << 20,
+        ..WsServerConfig::default()
+    })
+    .await;
+    let (agreed, mut raw) = offering(&server, "permessage-deflate; client_max_window_bits").await;
+    assert_eq!(agreed, ["permessage-deflate"]);
+    // RFC 7692 §7.2.3.1: "Hello" compressed; the echo is compressed as zlib does it.
+    let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    raw.send(&frame_rsv(TEXT, Rsv::RSV1, &hello)).await;
+    let mut inflate = Decompressor::new(CodecConfig::new());
+    let mut echoes = Vec::new();
+    // An uncompressed message is legal and taken as it is (RFC 7692 §6.2).
+    raw.send(&frame(TEXT, true, b"plain Hello")).await;
+    for _ in 0..2 {
+        let Got::Message { kind, data, .. } = raw.next(PATIENCE).await else {
+            panic!("an echo");
+        };
+        assert_eq!(kind, MessageKind::Text);
+        let mut message = Vec::new();
+        inflate.decompress(&data, &mut message).unwrap();
+        echoes.push(String::from_utf8(message).unwrap());
+    }
+    assert_eq!(echoes, ["Hello", "plain Hello"]);
+    // RFC 7692 §6.1: RSV1 on a control frame fails the connection.
+    raw.expect_failure(&frame_rsv(PING, Rsv::RSV1, b"p"), 1002, "RSV1 ping")
+        .await;
+
+    // A message that inflates past max_message_size gets 1009.
+    let (_, mut raw) = offering(&server, "permessage-deflate").await;
+    let mut bomb = Vec::new();
+    Compressor::new(CodecConfig::new())
+        .compress(&vec![0; 2 << 20], &mut bomb)
+        .unwrap();
+    raw.expect_failure(&frame_rsv(BINARY, Rsv::RSV1, &bomb), 1009, "bomb")
+        .await;
+
+    // An offer declined (an unknown parameter): no extension, RSV1 stays illegal.
+    let (agreed, mut raw) = offering(&server, "permessage-deflate; x_unknown").await;
+    assert!(agreed.is_empty(), "{agreed:?}");
+    raw.expect_failure(&frame_rsv(TEXT, Rsv::RSV1, &hello), 1002, "RSV1 unagreed")
+        .await;
+    server.shutdown().await;
 }

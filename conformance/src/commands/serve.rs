@@ -64,7 +64,11 @@ pub(crate) fn run(args: &ServeSseArgs) -> u8 {
         fault,
         ..SseServerConfig::default()
     };
-    serve_until_ctrl_c(args.addr, fault.map(|f| f.name().to_owned()), start(config))
+    serve_until_ctrl_c(
+        args.addr,
+        fault.map(|f| format!("fault {f}")),
+        start(config),
+    )
 }
 
 /// The heartbeat a clean reference server must keep under (the server refuses a
@@ -91,6 +95,11 @@ pub(crate) struct ServeWsArgs {
     /// plain milliseconds; above 0, at most 24 h.
     #[arg(long, value_name = "MS", value_parser = parse::millis, allow_hyphen_values = true)]
     pub(crate) idle_timeout: Option<Duration>,
+    /// Negotiate permessage-deflate (RFC 7692): accept the first valid offer,
+    /// inflate compressed messages and compress every echo. Needed by the
+    /// compression faults.
+    #[arg(long)]
+    pub(crate) deflate: bool,
     /// Print the faults and what each breaks, then exit.
     #[arg(long)]
     pub(crate) list_faults: bool,
@@ -102,7 +111,7 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
     if args.list_faults {
         let mut text = String::new();
         for fault in WsFault::ALL {
-            let _ = writeln!(text, "{:<28} {}", fault.name(), fault.description());
+            let _ = writeln!(text, "{:<34} {}", fault.name(), fault.description());
         }
         return print_or_exit(&text, 0);
     }
@@ -113,23 +122,41 @@ pub(crate) fn run_ws(args: &ServeWsArgs) -> u8 {
             return 2;
         }
     };
+    match fault {
+        Some(f) if f.needs_deflate() && !args.deflate => {
+            eprintln!("pulsecheck: --fault {f} is a permessage-deflate fault: add --deflate");
+            return 2;
+        }
+        Some(f @ WsFault::EnablesDeflate) if args.deflate => {
+            eprintln!("pulsecheck: --fault {f} is a fault of a server without --deflate");
+            return 2;
+        }
+        _ => {}
+    }
     let config = WsServerConfig {
         addr: args.addr,
         subprotocols: args.subprotocols.clone(),
         ping_interval: args.ping_interval,
         idle_timeout: args.idle_timeout,
+        deflate: args
+            .deflate
+            .then(pulsecheck_ws::deflate::ServerPolicy::default),
         fault,
         ..WsServerConfig::default()
     };
-    serve_until_ctrl_c(
-        args.addr,
-        fault.map(|f| f.name().to_owned()),
-        start_ws(config),
-    )
+    let with = match (args.deflate, fault) {
+        (false, None) => None,
+        (false, Some(f)) => Some(format!("fault {f}")),
+        (true, None) => Some("permessage-deflate".to_owned()),
+        (true, Some(f)) => Some(format!("permessage-deflate and fault {f}")),
+    };
+    serve_until_ctrl_c(args.addr, with, start_ws(config))
 }
 
-/// Starts a server on a fresh runtime, prints its URL, and serves until Ctrl-C.
-fn serve_until_ctrl_c<S, F>(addr: SocketAddr, fault: Option<String>, start: F) -> u8
+/// Starts a server on a fresh runtime, prints its URL (and `with`: what it
+/// serves beyond the clean default, e.g. `fault no-pong`), and serves until
+/// Ctrl-C.
+fn serve_until_ctrl_c<S, F>(addr: SocketAddr, with: Option<String>, start: F) -> u8
 where
     F: std::future::Future<Output = std::io::Result<S>>,
     S: Served,
@@ -153,9 +180,7 @@ where
         let _ = print(&format!(
             "serving {}{} (Ctrl-C to stop)\n",
             server.url(),
-            fault
-                .map(|f| format!(" with fault {f}"))
-                .unwrap_or_default()
+            with.map(|w| format!(" with {w}")).unwrap_or_default()
         ));
         let _ = tokio::signal::ctrl_c().await;
         server.stop().await;

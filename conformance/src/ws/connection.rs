@@ -788,6 +788,19 @@ impl WsConnection {
         self
     }
 
+    /// The same connection with its reader also accepting `rsv` on the peer's
+    /// frames, for a peer that reads pieces itself
+    /// ([`WsConnection::next_piece`]) and gives the bits their meaning: the
+    /// reference server once permessage-deflate is agreed (RSV1). For a new
+    /// connection, before anything was read: the reader starts over, its limits
+    /// kept.
+    #[must_use]
+    pub fn allow_rsv(mut self, rsv: Rsv) -> Self {
+        let config = self.reader.config().with_allowed_rsv(rsv);
+        self.reader = FrameStream::new(config);
+        self
+    }
+
     /// The next piece of what the peer sent, decoded from the bytes already
     /// received (no I/O): a data frame's header, its payload in pieces as they
     /// arrived (unmasked, text validated up to their end), its end (which says

@@ -8,9 +8,10 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
+use pulsecheck_ws::deflate::{Agreement, FrameCompression, Rsv1Error, check_rsv1};
 use pulsecheck_ws::streaming::Piece;
 use pulsecheck_ws::{
-    Assembled, CloseCode, FrameHeader, MessageKind, Opcode, ProtocolError, Role, Status,
+    Assembled, CloseCode, FrameHeader, MessageKind, Opcode, ProtocolError, Role, Rsv, Status,
     decode_header, encode_frame, write_close_body,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::WsServerConfig;
+use super::deflate::ServerCodecs;
 use super::fault::{ECHO_FRAGMENTS, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK};
 use crate::serve::stopped;
 use crate::ws::connection::{WsConnection, mask_for};
@@ -93,6 +95,12 @@ pub(crate) struct Connection {
     /// Whether an input-rewriting fault has already looked at the header of the
     /// frame the reader takes next.
     header_rewritten: bool,
+    /// The codecs of permessage-deflate, when it was agreed.
+    codecs: Option<ServerCodecs>,
+    /// Whether the message in progress is compressed (its first frame had RSV1).
+    compressed: bool,
+    /// The compressed payload of an echo.
+    deflated: Vec<u8>,
     /// Whether the message in progress was sent as text and rewritten as binary by
     /// [`Fault::SkipsUtf8Validation`] or [`Fault::Utf8AtMessageEnd`].
     text_as_binary: bool,
@@ -106,16 +114,30 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// A connection whose handshake is done: `tcp` after the 101 was sent;
-    /// `leftover` are the bytes the client sent after its request head.
-    pub(crate) fn new(tcp: TcpStream, config: &WsServerConfig, leftover: Vec<u8>) -> Self {
+    /// `leftover` are the bytes the client sent after its request head;
+    /// `agreement` the permessage-deflate parameters agreed, if any.
+    pub(crate) fn new(
+        tcp: TcpStream,
+        config: &WsServerConfig,
+        leftover: Vec<u8>,
+        agreement: Option<Agreement>,
+    ) -> Self {
         // A server reads client frames: the reader is set for the client's role,
-        // so every frame must be masked (RFC 6455 §5.1). No extension is
-        // negotiated, so no RSV bit is allowed (§5.2). The message limit bounds
-        // frames too.
-        let conn = WsConnection::over(Box::new(tcp), Role::Server, leftover)
+        // so every frame must be masked (RFC 6455 §5.1). No RSV bit is allowed
+        // unless permessage-deflate was agreed, which gives RSV1 a meaning (§5.2;
+        // RFC 7692 §6). The message limit bounds frames too (compressed, as they
+        // come; the inflater bounds them inflated).
+        let mut conn = WsConnection::over(Box::new(tcp), Role::Server, leftover)
             .limit_messages(config.max_message_size);
+        if agreement.is_some() {
+            conn = conn.allow_rsv(Rsv::RSV1);
+        }
+        let max_inflated = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
         Self {
             conn,
+            codecs: agreement.map(|a| ServerCodecs::new(&a, max_inflated, config.fault)),
+            compressed: false,
+            deflated: Vec::new(),
             fault: config.fault,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
@@ -228,6 +250,17 @@ impl Connection {
                 Piece::Header { header, .. } => {
                     self.in_frame = true;
                     self.header_rewritten = false;
+                    if self.codecs.is_some() {
+                        match rsv1(fault, &header) {
+                            Ok(FrameCompression::CompressedMessage) => self.compressed = true,
+                            Ok(FrameCompression::UncompressedMessage) => self.compressed = false,
+                            Ok(FrameCompression::NotAMessageStart) => {}
+                            Err(code) => {
+                                write_close(&mut self.out, fault, code);
+                                return Step::End(End::Failed);
+                            }
+                        }
+                    }
                     if header.opcode != Opcode::CONTINUATION {
                         self.message.clear();
                         self.message.resize(HEADROOM, 0);
@@ -245,6 +278,24 @@ impl Connection {
                     };
                     let text = message.kind == MessageKind::Text || self.text_as_binary;
                     let data = self.message.get(HEADROOM..).unwrap_or_default();
+                    let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
+                    if let Some(codecs) = &mut self.codecs {
+                        self.deflated.clear();
+                        if let Err(e) = codecs.echo(data, self.compressed, text, &mut self.deflated)
+                        {
+                            write_close(&mut self.out, fault, e.close_code());
+                            return Step::End(End::Failed);
+                        }
+                        //= RFC 7692 §6.1: the compressed echo has RSV1 on its first
+                        //= frame, and on no other.
+                        echo(&mut self.out, fault, opcode, Rsv::RSV1, &self.deflated);
+                        self.compressed = false;
+                        self.release_message();
+                        if self.deflated.capacity() > SHRINK_ABOVE {
+                            self.deflated = Vec::new();
+                        }
+                        continue;
+                    }
                     if text
                         && fault == Some(Fault::Utf8AtMessageEnd)
                         && core::str::from_utf8(data).is_err()
@@ -252,7 +303,6 @@ impl Connection {
                         write_close(&mut self.out, fault, CloseCode::INVALID_PAYLOAD);
                         return Step::End(End::Failed);
                     }
-                    let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
                     if data.len() >= ECHO_IN_PLACE
                         && let Some(at) = echo_in_place(&mut self.message, fault, opcode)
                     {
@@ -260,11 +310,17 @@ impl Connection {
                         return Step::SendEcho;
                     }
                     let data = self.message.get(HEADROOM..).unwrap_or_default();
-                    echo(&mut self.out, fault, opcode, data);
+                    echo(&mut self.out, fault, opcode, Rsv::NONE, data);
                     self.release_message();
                 }
-                Piece::Control { event, .. } => {
+                Piece::Control { header, event, .. } => {
                     self.header_rewritten = false;
+                    if self.codecs.is_some()
+                        && let Err(code) = rsv1(fault, &header)
+                    {
+                        write_close(&mut self.out, fault, code);
+                        return Step::End(End::Failed);
+                    }
                     match event {
                         // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is
                         // not expected."
@@ -446,12 +502,44 @@ pub(crate) async fn linger_close(tcp: &mut TcpStream, stop: &mut watch::Receiver
     }
 }
 
+/// RFC 7692 §6.1 on a frame of a compressing connection: what its RSV1 says,
+/// or the close code when the bit is where it must not be. The RSV1 faults
+/// take such a frame as if the bit were clear.
+fn rsv1(fault: Option<Fault>, header: &FrameHeader) -> Result<FrameCompression, CloseCode> {
+    //= RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit
+    //= of control frames and non-first fragments of a data message. An endpoint
+    //= receiving such a frame MUST _Fail the WebSocket Connection_."
+    match check_rsv1(header.opcode, header.rsv, true) {
+        Ok(compression) => Ok(compression),
+        Err(Rsv1Error::OnControlFrame(_)) if fault == Some(Fault::IgnoresRsv1OnControl) => {
+            Ok(FrameCompression::NotAMessageStart)
+        }
+        Err(Rsv1Error::OnContinuation) if fault == Some(Fault::IgnoresRsv1OnContinuation) => {
+            Ok(FrameCompression::NotAMessageStart)
+        }
+        Err(e) => Err(e.close_code()),
+    }
+}
+
 /// Queues one frame as the server sends it: unmasked (RFC 6455 §5.1: "A server
 /// MUST NOT mask any frames that it sends to the client."), except that
 /// [`Fault::MasksServerFrames`] masks it with [`SERVER_MASK`].
 fn write_frame(out: &mut Vec<u8>, fault: Option<Fault>, fin: bool, opcode: Opcode, payload: &[u8]) {
+    write_frame_rsv(out, fault, fin, opcode, Rsv::NONE, payload);
+}
+
+/// Queues one frame as [`write_frame`] does, with `rsv` set.
+fn write_frame_rsv(
+    out: &mut Vec<u8>,
+    fault: Option<Fault>,
+    fin: bool,
+    opcode: Opcode,
+    rsv: Rsv,
+    payload: &[u8],
+) {
     let mut header = FrameHeader::new(opcode, payload.len() as u64);
     header.fin = fin;
+    header.rsv = rsv;
     header.mask = if fault == Some(Fault::MasksServerFrames) {
         Some(SERVER_MASK)
     } else {
@@ -492,10 +580,10 @@ fn write_close(out: &mut Vec<u8>, fault: Option<Fault>, code: CloseCode) {
 
 /// Queues the echo of a message: one frame with the message's opcode, or, for
 /// [`Fault::FragmentsEcho`], [`ECHO_FRAGMENTS`] frames (two for a message of one
-/// byte or none).
-fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, data: &[u8]) {
+/// byte or none); `rsv` on the first frame only (RSV1 for a compressed echo).
+fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, rsv: Rsv, data: &[u8]) {
     if fault != Some(Fault::FragmentsEcho) {
-        write_frame(out, fault, true, opcode, data);
+        write_frame_rsv(out, fault, true, opcode, rsv, data);
         return;
     }
     // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit
@@ -509,8 +597,12 @@ fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, data: &[u8]) {
     }
     let last = pieces.len().saturating_sub(1);
     for (i, piece) in pieces.into_iter().enumerate() {
-        let opcode = if i == 0 { opcode } else { Opcode::CONTINUATION };
-        write_frame(out, fault, i == last, opcode, piece);
+        let (opcode, rsv) = if i == 0 {
+            (opcode, rsv)
+        } else {
+            (Opcode::CONTINUATION, Rsv::NONE)
+        };
+        write_frame_rsv(out, fault, i == last, opcode, rsv, piece);
     }
 }
 
@@ -524,7 +616,13 @@ mod tests {
         for len in [0, 1, 2, 3, 5, 300] {
             let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let mut out = Vec::new();
-            echo(&mut out, Some(Fault::FragmentsEcho), Opcode::BINARY, &data);
+            echo(
+                &mut out,
+                Some(Fault::FragmentsEcho),
+                Opcode::BINARY,
+                Rsv::NONE,
+                &data,
+            );
             let mut reader = StreamReader::new(FrameConfig::new(Role::Server));
             let mut start = 0;
             let mut frames = 0;

@@ -72,11 +72,50 @@ pub enum Fault {
     ClosesWith1005,
     /// Closes TCP without replying to a Close.
     DropsOnClose,
+    /// With `--deflate`: accepts an offer with a parameter it does not know,
+    /// ignoring the parameter.
+    AcceptsUnknownParameters,
+    /// With `--deflate`: accepts an offer with a repeated parameter, taking the
+    /// last value.
+    AcceptsDuplicateParameters,
+    /// With `--deflate`: answers 400 to a handshake with an offer it must
+    /// decline.
+    RefusesInvalidOffers,
+    /// With `--deflate`: agrees to `server_no_context_takeover` without saying so.
+    ForgetsServerNoContextTakeover,
+    /// With `--deflate`: answers `server_no_context_takeover`, then keeps its
+    /// context anyway.
+    KeepsContext,
+    /// With `--deflate`: answers `server_max_window_bits=15` whatever was
+    /// offered.
+    RaisesServerWindow,
+    /// With `--deflate`: answers the offered `server_max_window_bits`, then
+    /// compresses with a 15-bit window.
+    IgnoresServerWindow,
+    /// With `--deflate`: answers `client_max_window_bits=15` to offers without
+    /// it.
+    AnswersClientWindow,
+    /// With `--deflate`: looks at the first permessage-deflate offer only.
+    FirstOfferOnly,
+    /// With `--deflate`: answers 500 to an offer of 8-bit windows.
+    RefusesWindow8,
+    /// With `--deflate`: takes control frames with RSV1.
+    IgnoresRsv1OnControl,
+    /// With `--deflate`: takes continuation frames with RSV1.
+    IgnoresRsv1OnContinuation,
+    /// With `--deflate`: inflates every message, RSV1 or not.
+    InflatesUncompressed,
+    /// With `--deflate`: inflates a message whatever it inflates to (up to a
+    /// hard stop of 1 GiB) and echoes it.
+    NoBombLimit,
+    /// With `--deflate`: flips the last bit of every message it inflates before
+    /// echoing it.
+    CorruptsCompressedEchoes,
 }
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 30] = [
         Fault::AcceptsUnmaskedFrames,
         Fault::SkipsUtf8Validation,
         Fault::Utf8AtMessageEnd,
@@ -92,6 +131,21 @@ impl Fault {
         Fault::FragmentsEcho,
         Fault::ClosesWith1005,
         Fault::DropsOnClose,
+        Fault::AcceptsUnknownParameters,
+        Fault::AcceptsDuplicateParameters,
+        Fault::RefusesInvalidOffers,
+        Fault::ForgetsServerNoContextTakeover,
+        Fault::KeepsContext,
+        Fault::RaisesServerWindow,
+        Fault::IgnoresServerWindow,
+        Fault::AnswersClientWindow,
+        Fault::FirstOfferOnly,
+        Fault::RefusesWindow8,
+        Fault::IgnoresRsv1OnControl,
+        Fault::IgnoresRsv1OnContinuation,
+        Fault::InflatesUncompressed,
+        Fault::NoBombLimit,
+        Fault::CorruptsCompressedEchoes,
     ];
 
     /// The fault's stable kebab-case name, as `--fault` takes it.
@@ -112,6 +166,21 @@ impl Fault {
             Fault::FragmentsEcho => "fragments-echo",
             Fault::ClosesWith1005 => "closes-with-1005",
             Fault::DropsOnClose => "drops-on-close",
+            Fault::AcceptsUnknownParameters => "accepts-unknown-parameters",
+            Fault::AcceptsDuplicateParameters => "accepts-duplicate-parameters",
+            Fault::RefusesInvalidOffers => "refuses-invalid-offers",
+            Fault::ForgetsServerNoContextTakeover => "forgets-server-no-context-takeover",
+            Fault::KeepsContext => "keeps-context",
+            Fault::RaisesServerWindow => "raises-server-window",
+            Fault::IgnoresServerWindow => "ignores-server-window",
+            Fault::AnswersClientWindow => "answers-client-window",
+            Fault::FirstOfferOnly => "first-offer-only",
+            Fault::RefusesWindow8 => "refuses-window-8",
+            Fault::IgnoresRsv1OnControl => "ignores-rsv1-on-control",
+            Fault::IgnoresRsv1OnContinuation => "ignores-rsv1-on-continuation",
+            Fault::InflatesUncompressed => "inflates-uncompressed",
+            Fault::NoBombLimit => "no-bomb-limit",
+            Fault::CorruptsCompressedEchoes => "corrupts-compressed-echoes",
         }
     }
 
@@ -214,7 +283,115 @@ impl Fault {
                  the closing-handshake checks (RFC 6455 §5.5.1: \"the endpoint MUST send a \
                  Close frame in response\"; Autobahn 7.* grade the close as unclean)."
             }
+            Fault::AcceptsUnknownParameters => {
+                "(--deflate) Drops the parameters of a permessage-deflate offer it does not \
+                 know and accepts the rest, as servers that look up only the names they \
+                 use do. Fails ws/deflate/unknown-parameter-declined (RFC 7692 §7: a server \
+                 \"MUST decline\" an offer with a parameter not defined for it)."
+            }
+            Fault::AcceptsDuplicateParameters => {
+                "(--deflate) Takes the last of repeated parameters of an offer and accepts \
+                 it. Fails ws/deflate/duplicate-parameter-declined (RFC 7692 §7: an offer \
+                 with \"multiple extension parameters with the same name\" is declined)."
+            }
+            Fault::RefusesInvalidOffers => {
+                "(--deflate) Answers 400 Bad Request to a handshake with an offer it cannot \
+                 accept (unknown or repeated parameter, invalid value) instead of declining \
+                 the offer and completing the handshake. Fails \
+                 ws/deflate/invalid-value-declined, and the unknown- and \
+                 duplicate-parameter checks (RFC 7692 §7: decline, not fail)."
+            }
+            Fault::ForgetsServerNoContextTakeover => {
+                "(--deflate) Resets its context as offered but leaves \
+                 `server_no_context_takeover` out of its answer. Fails \
+                 ws/deflate/server-no-context-takeover-echoed (RFC 7692 §7.1.1.1: the \
+                 server accepts it \"by including\" it in the response)."
+            }
+            Fault::KeepsContext => {
+                "(--deflate) Answers `server_no_context_takeover`, then compresses each \
+                 echo with the context of the ones before: a client that reset its \
+                 window cannot inflate the second echo. Fails \
+                 ws/deflate/server-no-context-takeover-honoured (RFC 7692 §7.1.1.1) and \
+                 Autobahn 13.2.*, 13.5.*-13.7.*."
+            }
+            Fault::RaisesServerWindow => {
+                "(--deflate) Answers `server_max_window_bits=15` to any offer that limits \
+                 it. Fails ws/deflate/server-max-window-bits-kept (RFC 7692 §7.1.2.1: \
+                 \"the same or smaller value as the offer\")."
+            }
+            Fault::IgnoresServerWindow => {
+                "(--deflate) Answers the offered `server_max_window_bits`, then compresses \
+                 with a 32 KiB window anyway: its echoes refer back farther than the \
+                 client's window. Fails ws/deflate/server-max-window-bits-kept (RFC 7692 \
+                 §7.1.2.1)."
+            }
+            Fault::AnswersClientWindow => {
+                "(--deflate) Adds `client_max_window_bits=15` to its answer when the offer \
+                 had none. Fails ws/deflate/client-max-window-bits-only-when-offered (RFC \
+                 7692 §7.1.2.2: the response \"MUST NOT include\" it then)."
+            }
+            Fault::FirstOfferOnly => {
+                "(--deflate) Looks at the first permessage-deflate offer only: when it must \
+                 decline it, it declines compression altogether. Fails \
+                 ws/deflate/offer-list-fallback (RFC 7692 §5: offers in order of \
+                 preference)."
+            }
+            Fault::RefusesWindow8 => {
+                "(--deflate) Answers 500 to an offer with a window of 8 bits, as servers \
+                 whose zlib refuses an 8-bit window have. Fails ws/deflate/window-bits-8 \
+                 (RFC 7692 §7.1.2: 8 is valid; decline or accept it)."
+            }
+            Fault::IgnoresRsv1OnControl => {
+                "(--deflate) Takes a control frame with RSV1 as if the bit were clear (a \
+                 ping is answered). Fails ws/deflate/rsv1-on-control-frame (RFC 7692 §6.1: \
+                 \"MUST _Fail the WebSocket Connection_\")."
+            }
+            Fault::IgnoresRsv1OnContinuation => {
+                "(--deflate) Takes a continuation frame with RSV1 as part of its compressed \
+                 message. Fails ws/deflate/rsv1-on-continuation (RFC 7692 §6.1)."
+            }
+            Fault::InflatesUncompressed => {
+                "(--deflate) Inflates every message on a compressing connection, RSV1 or \
+                 not: an uncompressed message does not inflate and fails the connection \
+                 with 1007. Fails ws/deflate/uncompressed-message-accepted (RFC 7692 §6.2: \
+                 only messages with RSV1 are decompressed)."
+            }
+            Fault::NoBombLimit => {
+                "(--deflate) Inflates a compressed message whatever it inflates to (up to a \
+                 hard stop of 1 GiB) and echoes it: a 256 KiB bomb costs it 256 MiB and \
+                 seconds of CPU. Fails ws/deflate/bomb-refused (RFC 6455 §10.4: limits \
+                 \"SHOULD\" apply after decompression too; 1009)."
+            }
+            Fault::CorruptsCompressedEchoes => {
+                "(--deflate) Flips the last bit of every message it inflates before \
+                 compressing the echo: the echo decompresses, to the wrong bytes. Fails \
+                 every compression case (Autobahn 12.*, 13.*: an echo that differs)."
+            }
         }
+    }
+
+    /// Whether the fault is one of permessage-deflate's, which only a server
+    /// started with [`WsServerConfig::deflate`](super::WsServerConfig::deflate)
+    /// can commit.
+    pub fn needs_deflate(self) -> bool {
+        matches!(
+            self,
+            Fault::AcceptsUnknownParameters
+                | Fault::AcceptsDuplicateParameters
+                | Fault::RefusesInvalidOffers
+                | Fault::ForgetsServerNoContextTakeover
+                | Fault::KeepsContext
+                | Fault::RaisesServerWindow
+                | Fault::IgnoresServerWindow
+                | Fault::AnswersClientWindow
+                | Fault::FirstOfferOnly
+                | Fault::RefusesWindow8
+                | Fault::IgnoresRsv1OnControl
+                | Fault::IgnoresRsv1OnContinuation
+                | Fault::InflatesUncompressed
+                | Fault::NoBombLimit
+                | Fault::CorruptsCompressedEchoes
+        )
     }
 
     /// Whether the fault changes the frames a client sends before the reader sees
@@ -263,6 +440,6 @@ mod tests {
     fn unknown_names_list_the_known_ones() {
         let msg = "NoPong".parse::<Fault>().unwrap_err().to_string();
         assert!(msg.starts_with("unknown fault `NoPong`; known faults: accepts-unmasked-frames, "));
-        assert!(msg.ends_with("drops-on-close"));
+        assert!(msg.ends_with("corrupts-compressed-echoes"));
     }
 }

@@ -9,7 +9,10 @@ use pulsecheck_ws::handshake::{
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 
+use pulsecheck_ws::deflate::Agreement;
+
 use super::WsServerConfig;
+use super::deflate::{Negotiated, negotiate};
 use super::fault::{Fault, UNOFFERED_PROTOCOL, UNOFFERED_PROTOCOL_ALT};
 
 /// The largest request head accepted; a longer one gets 431.
@@ -25,6 +28,8 @@ pub(crate) enum Handshake {
         response: Vec<u8>,
         /// Bytes after the request head.
         leftover: Vec<u8>,
+        /// The permessage-deflate agreement, when an offer was accepted.
+        agreement: Option<Agreement>,
     },
     /// An invalid request: the HTTP error to send before closing.
     Reject(Vec<u8>),
@@ -71,20 +76,22 @@ pub(crate) async fn read(tcp: &mut TcpStream, config: &WsServerConfig) -> Handsh
 /// The answer to a request head, once it is complete.
 fn answer(buf: &[u8], config: &WsServerConfig) -> Result<Status<Handshake>, HandshakeError> {
     match validate_client_request(buf) {
-        Ok(Status::Complete((request, used))) => Ok(Status::Complete(Handshake::Accept {
-            response: respond(&request, config),
-            leftover: buf.get(used..).unwrap_or_default().to_vec(),
-        })),
+        Ok(Status::Complete((request, used))) => Ok(Status::Complete(respond(
+            &request,
+            config,
+            buf.get(used..).unwrap_or_default(),
+        ))),
         Ok(Status::Partial) => Ok(Status::Partial),
         Err(HandshakeError::UnsupportedVersion) if config.fault == Some(Fault::IgnoresVersion) => {
             // The fault reads any version as 13: validate the request again with its
             // version rewritten, so every other rule still applies.
             let patched = claim_version_13(buf);
             match validate_client_request(&patched)? {
-                Status::Complete((request, used)) => Ok(Status::Complete(Handshake::Accept {
-                    response: respond(&request, config),
-                    leftover: patched.get(used..).unwrap_or_default().to_vec(),
-                })),
+                Status::Complete((request, used)) => Ok(Status::Complete(respond(
+                    &request,
+                    config,
+                    patched.get(used..).unwrap_or_default(),
+                ))),
                 Status::Partial => Ok(Status::Partial),
             }
         }
@@ -92,18 +99,39 @@ fn answer(buf: &[u8], config: &WsServerConfig) -> Result<Status<Handshake>, Hand
     }
 }
 
-/// The 101 head for a valid request, with the handshake faults applied.
+/// The answer to a valid request: the 101 head with the extension agreed (if
+/// any) and the handshake faults applied, or the error a negotiation fault
+/// answers with. `leftover` are the bytes after the head.
 fn respond(
     request: &pulsecheck_ws::handshake::ClientHandshake<'_>,
     config: &WsServerConfig,
-) -> Vec<u8> {
+    leftover: &[u8],
+) -> Handshake {
     let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
     // RFC 6455 §4.2.2: the subprotocol "MUST be derived from the client's handshake,
     // specifically by selecting one of the values from the |Sec-WebSocket-Protocol|
     // field"; `accept` takes the first offered one the server supports, and accepts
-    // no extension (the server implements none, so it never answers
-    // permessage-deflate).
+    // no extension.
     let mut response = ServerResponse::accept(request, &supported);
+    // RFC 7692 §5: the server accepts at most one permessage-deflate offer, the
+    // first it can, and declines the others; without `deflate` it declines all
+    // (RFC 6455 §9.1: "A server MUST NOT respond with any extension not requested",
+    // and it need accept none).
+    let negotiated = match &config.deflate {
+        Some(policy) => negotiate(policy, &request.extensions, config.fault),
+        None => Negotiated::Declined,
+    };
+    let agreement = match &negotiated {
+        Negotiated::Refused(status) => return Handshake::Reject(refusal(status)),
+        Negotiated::Declined => None,
+        Negotiated::Accepted {
+            response: value,
+            agreement,
+        } => {
+            response.extensions = Some(value.as_str());
+            Some(*agreement)
+        }
+    };
     match config.fault {
         Some(Fault::WrongAccept) => {
             // A server that hashes the header value with its trailing whitespace.
@@ -121,7 +149,17 @@ fn respond(
     }
     let mut out = Vec::with_capacity(256);
     response.write(&mut out);
-    out
+    Handshake::Accept {
+        response: out,
+        leftover: leftover.to_vec(),
+        agreement,
+    }
+}
+
+/// An HTTP error with this status line and no body, for a negotiation fault
+/// that refuses the handshake.
+fn refusal(status: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").into_bytes()
 }
 
 /// The request head with every `Sec-WebSocket-Version` line replaced by one saying

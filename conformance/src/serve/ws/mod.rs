@@ -37,8 +37,25 @@
 //!   base64 of 16 bytes, a malformed subprotocol or extension list) gets `400 Bad
 //!   Request`; a head over 16 KiB gets 431. A valid request gets `101 Switching
 //!   Protocols` with `Sec-WebSocket-Accept`, the first offered subprotocol that is
-//!   in [`WsServerConfig::subprotocols`] (none by default), and no extension:
-//!   permessage-deflate is never accepted.
+//!   in [`WsServerConfig::subprotocols`] (none by default), and no extension
+//!   unless [`WsServerConfig::deflate`] is set (below).
+//! * **permessage-deflate** (RFC 7692, with [`WsServerConfig::deflate`]; `serve ws
+//!   --deflate`): the client's offers are read in its order of preference and the
+//!   first one the [`ServerPolicy`] can accept is answered, by the framing crate's
+//!   [`negotiate_server`](pulsecheck_ws::deflate::negotiate_server): an offer with
+//!   an unknown or repeated parameter or an invalid value is declined, never a
+//!   reason to fail the handshake (§7); the answer echoes
+//!   `server_no_context_takeover`, keeps `server_max_window_bits` no larger than
+//!   offered and has `client_max_window_bits` only when it was offered (§7.1). A
+//!   window of 8 bits is answered 8 and compressed with zlib's 9, which never
+//!   refers back more than 250 bytes ([`WindowBits::for_zlib`]). On an agreed
+//!   connection a message whose first frame has RSV1 is inflated (at most
+//!   [`WsServerConfig::max_message_size`] bytes: a bomb gets 1009 having cost no
+//!   more; data that does not inflate, or text that is not UTF-8 once inflated,
+//!   gets 1007), a message without RSV1 is taken as it is (§6.2), every echo is
+//!   compressed (one frame, RSV1 set) with the agreed window and context
+//!   takeover, and RSV1 on a control or continuation frame fails the connection
+//!   with 1002 (§6.1). Without an agreement RSV1 stays a protocol error.
 //! * **Echo**: every complete data message comes back as one unmasked frame with
 //!   the same opcode, fragmented messages included. Text is validated as UTF-8
 //!   incrementally, across fragments and inside frames still arriving, so an
@@ -71,7 +88,9 @@
 //! received (at most `max_message_size`: the reader refuses a larger frame or
 //! message from its length field, before its payload arrives), which an echo of
 //! 64 KiB or more is sent from in place (a smaller one, or one a fault reshapes,
-//! is copied into the queue of frames to send), a read buffer of about 64 KiB
+//! is copied into the queue of frames to send; with permessage-deflate, the
+//! message inflated, at most `max_message_size` again, and its compressed echo,
+//! plus the two zlib contexts of about 300 KiB), a read buffer of about 64 KiB
 //! that frames are taken from in pieces as they arrive, a request head of at
 //! most 16 KiB and at most 32 late pongs ([`Fault::PongsLate`]); above
 //! [`WsServerConfig::max_connections`] open WebSocket connections a handshake
@@ -80,6 +99,7 @@
 //! itself: the server stops reading from it until its echoes are written.
 
 mod connection;
+mod deflate;
 mod fault;
 mod handshake;
 
@@ -90,6 +110,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use pulsecheck_ws::deflate::ServerPolicy;
+#[cfg(doc)]
+use pulsecheck_ws::deflate::WindowBits;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -127,7 +150,13 @@ pub struct WsServerConfig {
     /// How many WebSocket connections may be open at once; more handshakes get
     /// 503. Default 256; must not be zero.
     pub max_connections: usize,
-    /// The violation to commit, or `None` for the conformant server.
+    /// Negotiate permessage-deflate (RFC 7692) within this policy, or `None`
+    /// (the default) to decline every offer. `Some(ServerPolicy::default())`
+    /// accepts any valid offer as asked.
+    pub deflate: Option<ServerPolicy>,
+    /// The violation to commit, or `None` for the conformant server. The
+    /// compression faults ([`Fault::needs_deflate`]) need
+    /// [`deflate`](Self::deflate).
     pub fault: Option<Fault>,
 }
 
@@ -150,6 +179,15 @@ impl WsServerConfig {
         if self.max_connections == 0 {
             return invalid("max_connections must be above zero");
         }
+        match self.fault {
+            Some(fault) if fault.needs_deflate() && self.deflate.is_none() => {
+                return invalid("a permessage-deflate fault needs deflate (--deflate)");
+            }
+            Some(Fault::EnablesDeflate) if self.deflate.is_some() => {
+                return invalid("enables-deflate is a fault of a server without deflate");
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -163,6 +201,7 @@ impl Default for WsServerConfig {
             ping_interval: None,
             idle_timeout: None,
             max_connections: 256,
+            deflate: None,
             fault: None,
         }
     }
@@ -265,7 +304,8 @@ impl Drop for RunningServer {
 /// Starts the reference WebSocket server on the current tokio runtime.
 ///
 /// Fails when the configuration is invalid (`InvalidInput`: a zero message size,
-/// ping interval, idle timeout or connection limit) or the address cannot be bound.
+/// ping interval, idle timeout or connection limit, a compression fault without
+/// [`WsServerConfig::deflate`]) or the address cannot be bound.
 pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
     config.validate()?;
     let listener = TcpListener::bind(config.addr).await?;
@@ -351,7 +391,11 @@ async fn serve(mut tcp: TcpStream, shared: Arc<Shared>, mut stop: watch::Receive
                 linger_close(&mut tcp, &mut stop).await;
             }
         }
-        Handshake::Accept { response, leftover } => {
+        Handshake::Accept {
+            response,
+            leftover,
+            agreement,
+        } => {
             let Some(active) = shared.admit() else {
                 if tcp.write_all(&handshake::over_capacity()).await.is_ok() {
                     linger_close(&mut tcp, &mut stop).await;
@@ -359,7 +403,7 @@ async fn serve(mut tcp: TcpStream, shared: Arc<Shared>, mut stop: watch::Receive
                 return;
             };
             if tcp.write_all(&response).await.is_ok() {
-                Connection::new(tcp, &shared.config, leftover)
+                Connection::new(tcp, &shared.config, leftover, agreement)
                     .run(&mut stop)
                     .await;
             }
