@@ -28,7 +28,7 @@ const fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
 
 /// The rotated key repeated over eight bytes, in memory order.
 #[inline]
-const fn key_word(key: [u8; 4]) -> u64 {
+pub(crate) const fn key_word(key: [u8; 4]) -> u64 {
     // Both halves equal: the same bytes in memory whatever the byte order.
     let half = u32::from_ne_bytes(key) as u64;
     half << 32 | half

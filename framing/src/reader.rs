@@ -2,9 +2,11 @@
 
 use crate::Status;
 use crate::error::Violation;
+use crate::fast_utf8::unmask_to_str;
 use crate::header::{FrameConfig, FrameHeader, parse_header_inner};
 use crate::mask::unmask;
 use crate::message::{Assembled, FailAt, Failure, MessageAssembler, MessageKind};
+use crate::opcode::Opcode;
 
 /// One frame read from the stream, and what it meant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -222,20 +224,47 @@ impl StreamReader {
             return Ok(Status::Partial); // unreachable: checked just above
         };
         let partial = self.pending.take();
-        let accepted = if MessageAssembler::copies(&header, partial.is_some()) {
+        if MessageAssembler::copies(&header, partial.is_some()) {
             // Unmasked as it is copied.
-            self.assembler
+            return match self
+                .assembler
                 .accept_copied(&header, payload, header.mask, partial)
-        } else {
-            if let Some(key) = header.mask {
-                // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames
-                // received from a client as described in Section 5.3."
-                unmask(payload, key, 0);
+            {
+                Ok((event, payload)) => {
+                    self.offset = frame_offset.saturating_add(total as u64);
+                    Ok(Status::Complete((
+                        Decoded {
+                            offset: frame_offset,
+                            header,
+                            payload,
+                            event,
+                        },
+                        total,
+                    )))
+                }
+                Err(f) => Err(record(
+                    &mut self.violation,
+                    failure_offset(f, at_payload, at_end),
+                    frame_offset,
+                    f,
+                )),
+            };
+        }
+        // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames received
+        // from a client as described in Section 5.3." Text to be validated is unmasked
+        // and validated in one step (for a short payload, in one 64-byte block).
+        let (payload, checked): (&'a [u8], _) = match header.mask {
+            Some(key) if header.opcode == Opcode::TEXT && header.rsv.is_empty() => {
+                unmask_to_str(payload, key)
             }
-            self.assembler.accept_in_place(&header, payload)
+            Some(key) => {
+                unmask(payload, key, 0);
+                (payload, None)
+            }
+            None => (payload, None),
         };
-        match accepted {
-            Ok((event, payload)) => {
+        match self.assembler.accept_in_place(&header, payload, checked) {
+            Ok(event) => {
                 self.offset = frame_offset.saturating_add(total as u64);
                 Ok(Status::Complete((
                     Decoded {
@@ -247,15 +276,12 @@ impl StreamReader {
                     total,
                 )))
             }
-            Err(f) => {
-                let v = Violation {
-                    offset: failure_offset(f, at_payload, at_end),
-                    frame_offset,
-                    error: f.error,
-                };
-                self.violation = Some(v);
-                Err(v)
-            }
+            Err(f) => Err(record(
+                &mut self.violation,
+                failure_offset(f, at_payload, at_end),
+                frame_offset,
+                f,
+            )),
         }
     }
 
@@ -270,6 +296,20 @@ impl StreamReader {
             violation: self.violation,
         }
     }
+}
+
+/// Records the violation a frame committed in `slot` (the reader stays failed) and
+/// returns it. A free function on the one field, so the caller may still hold a borrow of
+/// the assembler.
+#[cold]
+fn record(slot: &mut Option<Violation>, offset: u64, frame_offset: u64, f: Failure) -> Violation {
+    let v = Violation {
+        offset,
+        frame_offset,
+        error: f.error,
+    };
+    *slot = Some(v);
+    v
 }
 
 fn failure_offset(f: Failure, at_payload: impl Fn(u64) -> u64, at_end: u64) -> u64 {
