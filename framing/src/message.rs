@@ -227,7 +227,7 @@ impl MessageAssembler {
     ) -> Result<Assembled<'a>, ProtocolError> {
         self.check_pushed(header, payload.len() as u64)?;
         let accepted = if Self::copies(header, false) {
-            self.accept_copied(header, payload, None, None)
+            self.accept_copied(header, payload.len() as u64, payload, None, None)
                 .map(|(event, _)| event)
         } else {
             self.accept_in_place(header, payload, None)
@@ -408,13 +408,15 @@ impl MessageAssembler {
 
     /// Adds a complete data frame that [`copies`](Self::copies) says is copied (its
     /// header passed every check, as for [`accept_in_place`](Self::accept_in_place)).
-    /// `key` is the mask still on `payload`, removed as it is copied; `partial` is the
-    /// number of payload bytes already copied by [`push_partial`](Self::push_partial), if
-    /// [`begin_partial`](Self::begin_partial) accepted the frame.
+    /// `frame_len` is the frame's payload length; `rest` is its payload from byte
+    /// `partial` on (all of it when `partial` is `None`): the bytes before were copied by
+    /// [`push_partial`](Self::push_partial), if [`begin_partial`](Self::begin_partial)
+    /// accepted the frame. `key` is the mask still on `rest`, removed as it is copied.
     pub(crate) fn accept_copied<'a>(
         &'a mut self,
         header: &FrameHeader,
-        payload: &'a [u8],
+        frame_len: u64,
+        rest: &[u8],
         key: Option<[u8; 4]>,
         partial: Option<usize>,
     ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
@@ -423,19 +425,6 @@ impl MessageAssembler {
             (Opcode::TEXT, _) => MessageKind::Text,
             _ => MessageKind::Binary,
         };
-        self.copy_frame(header, kind, payload, key, partial)
-    }
-
-    /// Copies a data frame's payload (from byte `partial` on) into the message buffer,
-    /// validating text as it goes, and hands out the message when the frame has FIN set.
-    fn copy_frame<'a>(
-        &'a mut self,
-        header: &FrameHeader,
-        kind: MessageKind,
-        payload: &'a [u8],
-        key: Option<[u8; 4]>,
-        partial: Option<usize>,
-    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
         let continuation = header.opcode == Opcode::CONTINUATION;
         let mut current = match self.current {
             Some(current) if continuation => current,
@@ -454,15 +443,13 @@ impl MessageAssembler {
                 .start(kind == MessageKind::Text && header.rsv.is_empty());
         }
         let frame_start = current.len;
-        let done = partial.unwrap_or(0);
-        let rest = payload.get(done..).unwrap_or_default();
         // RFC 6455 §5.6: "the whole message MUST contain valid UTF-8": with FIN set it may
         // not end inside a code point.
         self.buf
-            .push(rest, key, done, header.fin)
+            .push(rest, key, partial.unwrap_or(0), header.fin)
             .map_err(|e| utf8_failure(e, frame_start))?;
         let text = if header.fin { self.buf.text() } else { None };
-        current.len = current.len.saturating_add(payload.len() as u64);
+        current.len = current.len.saturating_add(frame_len);
         current.frames = current.frames.saturating_add(1);
         let data = self.buf.bytes();
         let frame_payload = usize::try_from(frame_start)
