@@ -248,8 +248,9 @@ impl MessageBuf {
                 None => stored.copy_from_slice(piece),
             }
             phase = phase.wrapping_add(piece.len());
+            let message = self.bytes.get(..end).unwrap_or_default();
             if let Some(validator) = &mut self.utf8
-                && let Err(e) = validator.feed(stored)
+                && let Err(e) = validator.feed_in_buffer(message, start)
             {
                 self.len = before.0;
                 self.utf8 = before.1;

@@ -121,10 +121,16 @@ pub fn check_utf8_split(data: &[u8], cuts: &[usize]) {
     bounds.push(data.len());
     bounds.sort_unstable();
     let mut v = Utf8Validator::new();
+    // The same fragments fed in one buffer (as the message buffer does): the same
+    // verdict and the same state after every fragment.
+    let mut in_buffer = Utf8Validator::new();
     let mut result = Ok(());
     let mut failed_in = None;
     for (i, w) in bounds.windows(2).enumerate() {
-        if let Err(e) = v.feed(&data[w[0]..w[1]]) {
+        let fed = v.feed(&data[w[0]..w[1]]);
+        assert_eq!(in_buffer.feed_in_buffer(&data[..w[1]], w[0]), fed);
+        assert_eq!(in_buffer, v);
+        if let Err(e) = fed {
             result = Err(e);
             failed_in = Some((w[0], w[1], i));
             break;
