@@ -412,6 +412,9 @@ impl MessageAssembler {
     /// `partial` on (all of it when `partial` is `None`): the bytes before were copied by
     /// [`push_partial`](Self::push_partial), if [`begin_partial`](Self::begin_partial)
     /// accepted the frame. `key` is the mask still on `rest`, removed as it is copied.
+    /// Inlined: its result went back through memory, and the reader's wide copy of it
+    /// stalled on the narrow stores (store forwarding), once per fragment.
+    #[inline]
     pub(crate) fn accept_copied<'a>(
         &'a mut self,
         header: &FrameHeader,

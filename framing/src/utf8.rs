@@ -198,8 +198,15 @@ impl Utf8Validator {
         }
         // Valid so far: the new bytes are fed; what is cut at the end is carried.
         self.pos = self.pos.saturating_add(chunk.len() as u64);
-        for (slot, &b) in self.carry.iter_mut().zip(tail) {
-            *slot = b;
+        // At most three bytes, copied one by one (a copy of a run-time length is a call).
+        if let Some(&b) = tail.first() {
+            self.carry[0] = b;
+        }
+        if let Some(&b) = tail.get(1) {
+            self.carry[1] = b;
+        }
+        if let Some(&b) = tail.get(2) {
+            self.carry[2] = b;
         }
         self.carry_len = tail.len().min(3) as u8;
         Ok(())
