@@ -63,11 +63,13 @@ impl EndOfStream {
 /// frame, then drop `n` bytes from the front of the buffer; on `Partial` read more bytes,
 /// append them, and call again with the same unconsumed bytes in front. The reader only
 /// modifies the bytes of the frame it returns (unmasking them in place when it hands the
-/// payload out from there). The unconsumed bytes must be passed back unchanged: while a
-/// text frame is incomplete, the reader copies what has arrived into its message buffer,
-/// validating it, and remembers how much it took. (Changed bytes give a wrong message,
-/// never undefined behaviour: text is only ever handed out from bytes that were validated
-/// where they are.)
+/// payload out from there) and of an incomplete frame it will hand out in place (unmasking
+/// what has arrived while it is still in the cache). The unconsumed bytes must be passed
+/// back unchanged: while a text frame is incomplete, the reader copies what has arrived
+/// into its message buffer, validating it, and remembers how much it took; while another
+/// data frame is incomplete, it remembers how much of it it unmasked. (Changed bytes give
+/// a wrong message, never undefined behaviour: text is only ever handed out from bytes
+/// that were validated where they are.)
 ///
 /// # When a violation is reported
 ///
@@ -122,6 +124,9 @@ pub struct StreamReader {
     offset: u64,
     /// The incomplete text frame at the front of the buffer, being copied as it arrives.
     pending: Option<Pending>,
+    /// Payload bytes of the incomplete frame at the front of the buffer already unmasked
+    /// in place (a data frame that is handed out in place once complete).
+    unmasked: usize,
     violation: Option<Violation>,
 }
 
@@ -157,6 +162,7 @@ impl StreamReader {
             assembler: MessageAssembler::new(config.max_message_size),
             offset: 0,
             pending: None,
+            unmasked: 0,
             violation: None,
         }
     }
@@ -300,6 +306,17 @@ impl StreamReader {
                 let new = have.get(pending.copied..).unwrap_or_default();
                 return self.copy_arrived(pending, new);
             }
+            // A data frame that will be handed out in place: unmask what has arrived now,
+            // while it is in the cache, rather than all of it once complete.
+            if let Some(key) = header.mask
+                && !header.opcode.is_control()
+                && !MessageAssembler::copies(&header, false)
+                && let Some(arrived) = buf.get_mut(header_len..)
+                && let Some(new) = arrived.get_mut(self.unmasked..)
+            {
+                unmask(new, key, self.unmasked);
+                self.unmasked = arrived.len();
+            }
             return Ok(Status::Partial);
         }
         let Some(payload) = buf.get_mut(header_len..total) else {
@@ -339,12 +356,17 @@ impl StreamReader {
         // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames received
         // from a client as described in Section 5.3." Text to be validated is unmasked
         // and validated in one step (for a short payload, in one 64-byte block).
+        // Bytes of it unmasked while it was incomplete (never validated text: that is
+        // copied while incomplete).
+        let unmasked = core::mem::take(&mut self.unmasked);
         let (payload, checked): (&'a [u8], _) = match header.mask {
             Some(key) if header.opcode == Opcode::TEXT && header.rsv.is_empty() => {
                 unmask_to_str(payload, key)
             }
             Some(key) => {
-                unmask(payload, key, 0);
+                if let Some(rest) = payload.get_mut(unmasked..) {
+                    unmask(rest, key, unmasked);
+                }
                 (payload, None)
             }
             None => (payload, None),
