@@ -615,6 +615,37 @@ mod tests {
     }
 
     #[test]
+    fn rfc6455_5_3_frames_unmasked_as_they_arrive_are_unmasked_once() {
+        // A binary message (handed out in place: unmasked as it arrives) and a binary
+        // message in two fragments (copied when complete: unmasked as it is copied, so
+        // the arrived bytes must not have been unmasked in place too), in every chunking.
+        let key = Some([0x11, 0x22, 0x33, 0x44]);
+        let payload: Vec<u8> = (0..200u8).collect();
+        let mut data = Vec::new();
+        frame(&mut data, Opcode::BINARY, true, key, &payload);
+        frame(&mut data, Opcode::BINARY, false, key, &payload[..77]);
+        frame(&mut data, Opcode::CONTINUATION, true, key, &payload[77..]);
+        for step in [1, 2, 3, 7, 64, 150, data.len()] {
+            let mut reader = StreamReader::new(FrameConfig::new(Role::Client));
+            let mut buf = Vec::new();
+            let mut messages = Vec::new();
+            for chunk in data.chunks(step) {
+                buf.extend_from_slice(chunk);
+                let mut start = 0;
+                while let Ok(Status::Complete((d, n))) = reader.read(&mut buf[start..]) {
+                    if let Assembled::Message(m) = d.event {
+                        messages.push(m.data().to_vec());
+                    }
+                    start += n;
+                }
+                buf.drain(..start);
+            }
+            assert_eq!(messages, [payload.clone(), payload.clone()], "step {step}");
+            assert!(reader.finish(&buf).is_clean());
+        }
+    }
+
+    #[test]
     fn bytes_changed_between_reads_never_become_unchecked_text() {
         // A caller that breaks the contract (changes bytes the reader already took) gets a
         // wrong message at worst: the text handed out is the bytes that were validated.
