@@ -7,8 +7,10 @@
 //! The fast functions XOR eight bytes at a time as `u64` words, which LLVM turns into
 //! vector instructions; [`unmask`] first walks the unaligned head byte by byte so that the
 //! words it loads and stores are 8-byte aligned, and rotates the key so byte `i` of the
-//! payload still meets `key[(offset + i) % 4]`. No `unsafe` is needed. [`unmask_naive`] is
-//! the byte loop the property tests compare them with.
+//! payload still meets `key[(offset + i) % 4]`. No `unsafe` is needed here; payloads of
+//! 128 bytes and more go through the same loops compiled with AVX2 when the CPU has it
+//! (`fast_utf8.rs`, the crate's audited `unsafe` module, makes that call). [`unmask_naive`]
+//! is the byte loop the property tests compare them with.
 
 /// The key as seen from payload position `offset`: `rotated[i] == key[(offset + i) % 4]`.
 ///
