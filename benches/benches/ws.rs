@@ -11,7 +11,8 @@
 //!   the freshest data in the cache, as a socket read would leave it).
 //! - `pulsecheck (copy)`, `sockudo-ws (copy)`: the same parsers in a server's read loop,
 //!   with the copy timed: 128 KiB at a time appended to a read buffer reused across
-//!   iterations, every complete frame parsed in place, the incomplete tail kept.
+//!   iterations, every complete frame parsed in place, the incomplete tail kept (less what
+//!   our reader already copied of an incomplete text frame: `StreamReader::release`).
 //! - `tungstenite`, `fastwebsockets`: read the input through `Read` / `AsyncRead` into
 //!   their own buffers, a copy that is timed (it is how they work).
 //! - `floor`: copy + unmask every payload + validate every text message, frame boundaries

@@ -121,10 +121,16 @@ pub fn check_utf8_split(data: &[u8], cuts: &[usize]) {
     bounds.push(data.len());
     bounds.sort_unstable();
     let mut v = Utf8Validator::new();
+    // The same fragments fed in one buffer (as the message buffer does): the same
+    // verdict and the same state after every fragment.
+    let mut in_buffer = Utf8Validator::new();
     let mut result = Ok(());
     let mut failed_in = None;
     for (i, w) in bounds.windows(2).enumerate() {
-        if let Err(e) = v.feed(&data[w[0]..w[1]]) {
+        let fed = v.feed(&data[w[0]..w[1]]);
+        assert_eq!(in_buffer.feed_in_buffer(&data[..w[1]], w[0]), fed);
+        assert_eq!(in_buffer, v);
+        if let Err(e) = fed {
             result = Err(e);
             failed_in = Some((w[0], w[1], i));
             break;
@@ -339,13 +345,15 @@ pub fn assemble_messages(data: &[u8]) {
 
 /// Feeds `data` to a [`StreamReader`] through a growing buffer, revealing it up to each of
 /// `reveal` (sorted, then the end), and returns the outcome in the oracle's terms plus how
-/// many bytes had been revealed when the violation (if any) was returned.
+/// many bytes had been revealed when the violation (if any) was returned. With `release`,
+/// the loop drops what [`StreamReader::release`] took after every `Partial`.
 #[cfg(any(test, feature = "oracle"))]
 #[must_use]
 pub fn run_chunked(
     config: &FrameConfig,
     data: &[u8],
     reveal: &[usize],
+    release: bool,
 ) -> (crate::oracle::OracleOutcome, Option<usize>) {
     use crate::oracle::{OracleItem, OracleOutcome};
     let mut points: Vec<usize> = reveal.iter().map(|&r| r.min(data.len())).collect();
@@ -366,7 +374,12 @@ pub fn run_chunked(
                     items.push(OracleItem::from(&d));
                     start += n;
                 }
-                Ok(Status::Partial) => break,
+                Ok(Status::Partial) => {
+                    if release {
+                        start += reader.release();
+                    }
+                    break;
+                }
                 Err(_) => {
                     reported_at = Some(point);
                     break 'outer;
@@ -400,15 +413,23 @@ pub fn parser_matches_oracle(data: &[u8], cuts: &[u8]) {
         reveal.push(at);
     }
     let expected = crate::oracle::run(&config, data);
-    let (got, reported_at) = run_chunked(&config, data, &reveal);
-    assert_eq!(got, expected, "config {config:?}");
-    if let (Some(v), Some(at)) = (expected.violation, reported_at) {
-        // Fail fast: reported at the first reveal point past the deciding byte.
-        let mut points: Vec<usize> = reveal.iter().map(|&r| r.min(data.len())).collect();
-        points.push(data.len());
-        points.sort_unstable();
-        let first = points.into_iter().find(|&p| p as u64 > v.offset);
-        assert_eq!(Some(at), first, "violation {v:?} reported late");
+    // A read loop that keeps every unconsumed byte, and one that drops what the reader
+    // took of an incomplete frame.
+    for release in [false, true] {
+        let (got, reported_at) = run_chunked(&config, data, &reveal, release);
+        assert_eq!(got, expected, "config {config:?}, release {release}");
+        if let (Some(v), Some(at)) = (expected.violation, reported_at) {
+            // Fail fast: reported at the first reveal point past the deciding byte.
+            let mut points: Vec<usize> = reveal.iter().map(|&r| r.min(data.len())).collect();
+            points.push(data.len());
+            points.sort_unstable();
+            let first = points.into_iter().find(|&p| p as u64 > v.offset);
+            assert_eq!(
+                Some(at),
+                first,
+                "violation {v:?} reported late (release {release})"
+            );
+        }
     }
 }
 

@@ -40,8 +40,9 @@
 //!   as the byte that decides it arrives and returns a [`ProtocolError`], one variant per
 //!   rule. Incomplete input is [`Status::Partial`], never an error, in the style of httparse.
 //! - **Frames.** [`parse_frame`] borrows the read buffer and unmasks the payload in place.
-//!   [`unmask`] XORs eight bytes at a time on aligned words; [`copy_unmask`] fuses the XOR
-//!   with a copy; [`unmask_naive`] is the reference byte loop.
+//!   [`unmask`] XORs eight bytes at a time on aligned words (32 with AVX2, when the CPU
+//!   has it); [`copy_unmask`] fuses the XOR with a copy; [`unmask_naive`] is the
+//!   reference byte loop.
 //! - **Messages.** [`MessageAssembler`] applies the fragmentation rules of RFC 6455 §5.4,
 //!   accepts control frames between fragments, enforces a message size limit, and validates
 //!   text incrementally with [`Utf8Validator`], failing at the first fragment that holds an
@@ -49,7 +50,9 @@
 //! - **Streams.** [`StreamReader`] puts the three together over a buffer the caller fills:
 //!   each call returns one frame with its offset and meaning, or the first [`Violation`]
 //!   with the byte offset that decided it and, through [`ProtocolError::close_code`], the
-//!   code to close with; [`StreamReader::finish`] says whether the stream ended cleanly.
+//!   code to close with; [`StreamReader::finish`] says whether the stream ended cleanly;
+//!   [`StreamReader::release`] lets a read loop drop the bytes of an incomplete text frame
+//!   the reader has already copied (and validated).
 //!   [`streaming::FrameStream`] applies the same rules in constant memory, handing out
 //!   data frames in pieces as their bytes arrive, for callers that must not hold what a
 //!   peer sends (a 16 MiB frame, a message that never ends).

@@ -7,8 +7,10 @@
 //! The fast functions XOR eight bytes at a time as `u64` words, which LLVM turns into
 //! vector instructions; [`unmask`] first walks the unaligned head byte by byte so that the
 //! words it loads and stores are 8-byte aligned, and rotates the key so byte `i` of the
-//! payload still meets `key[(offset + i) % 4]`. No `unsafe` is needed. [`unmask_naive`] is
-//! the byte loop the property tests compare them with.
+//! payload still meets `key[(offset + i) % 4]`. No `unsafe` is needed here; payloads of
+//! 128 bytes and more go through the same loops compiled with AVX2 when the CPU has it
+//! (`fast_utf8.rs`, the crate's audited `unsafe` module, makes that call). [`unmask_naive`]
+//! is the byte loop the property tests compare them with.
 
 /// The key as seen from payload position `offset`: `rotated[i] == key[(offset + i) % 4]`.
 ///
@@ -28,7 +30,7 @@ const fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
 
 /// The rotated key repeated over eight bytes, in memory order.
 #[inline]
-const fn key_word(key: [u8; 4]) -> u64 {
+pub(crate) const fn key_word(key: [u8; 4]) -> u64 {
     // Both halves equal: the same bytes in memory whatever the byte order.
     let half = u32::from_ne_bytes(key) as u64;
     half << 32 | half
@@ -73,10 +75,29 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
 /// Payloads at least this long are unmasked with aligned words.
 const ALIGN_ABOVE: usize = 256;
 
-/// XORs `data` with `word` (the key repeated, at phase 0 for `data[0]`), eight bytes at a
-/// time; whole words keep the key's phase, so the tail starts at phase 0 too.
+/// XORs `data` with `word` (the key repeated, at phase 0 for `data[0]`): with the CPU's
+/// widest vectors when the payload is long enough for them to pay
+/// ([`crate::fast_utf8::xor_words_wide`]), otherwise [`xor_words_portable`].
 #[inline]
 fn xor_words(data: &mut [u8], word: u64) {
+    if data.len() >= WIDE_ABOVE {
+        crate::fast_utf8::xor_words_wide(data, word);
+    } else {
+        xor_words_portable(data, word);
+    }
+}
+
+/// Payloads at least this long are unmasked with the CPU's widest vectors (AVX2 on
+/// x86-64 when it has it): below it, the run-time feature check and the wider loop's
+/// set-up cost more than they save (tiny frames are mostly under 32 bytes).
+const WIDE_ABOVE: usize = 128;
+
+/// [`xor_words`] in portable Rust, eight bytes at a time as `u64` words, which LLVM
+/// vectorises at the width the target allows; whole words keep the key's phase, so the
+/// tail starts at phase 0 too. Always inlined, so that a caller compiled for wider
+/// vectors gets them here too.
+#[inline(always)]
+pub(crate) fn xor_words_portable(data: &mut [u8], word: u64) {
     let (words, tail) = data.as_chunks_mut::<8>();
     for chunk in words {
         *chunk = (u64::from_ne_bytes(*chunk) ^ word).to_ne_bytes();
@@ -112,17 +133,29 @@ pub fn copy_unmask(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) -> u
     let n = dst.len().min(src.len());
     let (dst, _) = dst.split_at_mut(n);
     let (src, _) = src.split_at(n);
-    let key = rotate(key, offset);
-    let word = key_word(key);
+    let word = key_word(rotate(key, offset));
+    if n >= WIDE_ABOVE {
+        crate::fast_utf8::copy_xor_words_wide(dst, src, word);
+    } else {
+        copy_xor_words_portable(dst, src, word);
+    }
+    n
+}
+
+/// Copies `src` into `dst` (of equal length) XORed with `word` (the key repeated, at
+/// phase 0 for `src[0]`), eight bytes at a time; always inlined, as
+/// [`xor_words_portable`].
+#[inline(always)]
+pub(crate) fn copy_xor_words_portable(dst: &mut [u8], src: &[u8], word: u64) {
     let (dst_words, dst_tail) = dst.as_chunks_mut::<8>();
     let (src_words, src_tail) = src.as_chunks::<8>();
     for (d, s) in dst_words.iter_mut().zip(src_words) {
         *d = (u64::from_ne_bytes(*s) ^ word).to_ne_bytes();
     }
-    for (i, (d, s)) in dst_tail.iter_mut().zip(src_tail).enumerate() {
-        *d = s ^ key[i % 4];
+    let key = word.to_ne_bytes();
+    for ((d, s), k) in dst_tail.iter_mut().zip(src_tail).zip(key) {
+        *d = s ^ k;
     }
-    n
 }
 
 /// The literal byte loop of RFC 6455 §5.3, the reference for [`unmask`] and

@@ -227,11 +227,12 @@ impl MessageAssembler {
     ) -> Result<Assembled<'a>, ProtocolError> {
         self.check_pushed(header, payload.len() as u64)?;
         let accepted = if Self::copies(header, false) {
-            self.accept_copied(header, payload, None, None)
+            self.accept_copied(header, payload.len() as u64, payload, None, None)
+                .map(|(event, _)| event)
         } else {
-            self.accept_in_place(header, payload)
+            self.accept_in_place(header, payload, None)
         };
-        accepted.map(|(event, _)| event).map_err(|f| f.error)
+        accepted.map_err(|f| f.error)
     }
 
     /// The rules the stream reader checks while it parses the header, checked here for
@@ -350,7 +351,14 @@ impl MessageAssembler {
     /// Adds a complete frame whose header passed every check ([`parse_header_inner`]
     /// with this assembler, or [`push`](Self::push)'s) and whose payload is handed out
     /// where it lies, unmasked: a control frame, or an unfragmented data message that
-    /// [`copies`](Self::copies) does not copy. Returns what it meant and the payload.
+    /// [`copies`](Self::copies) does not copy. Returns what it meant (the payload is the
+    /// caller's: returning it too made the result a tuple that the stream reader copied
+    /// field by field, and a 16-byte load of two 8-byte stores stalled store forwarding
+    /// on every tiny frame).
+    ///
+    /// `checked` is the payload as text when the caller has already validated it (the
+    /// stream reader does, for short text frames, as it unmasks them); otherwise a text
+    /// payload is validated here.
     ///
     /// [`parse_header_inner`]: crate::header::parse_header_inner
     #[inline]
@@ -358,7 +366,8 @@ impl MessageAssembler {
         &'a mut self,
         header: &FrameHeader,
         payload: &'a [u8],
-    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
+        checked: Option<&'a str>,
+    ) -> Result<Assembled<'a>, Failure> {
         let opcode = header.opcode;
         let event = match opcode {
             // RFC 6455 §5.4: "An unfragmented message consists of a single frame with the
@@ -369,7 +378,10 @@ impl MessageAssembler {
                 rsv: header.rsv,
                 data: payload,
                 text: if header.rsv.is_empty() {
-                    Some(validate_whole(payload)?)
+                    Some(match checked {
+                        Some(text) => text,
+                        None => validate_whole(payload)?,
+                    })
                 } else {
                     None
                 },
@@ -391,18 +403,23 @@ impl MessageAssembler {
             Opcode::PING => Assembled::Ping(payload),
             _ => Assembled::Pong(payload),
         };
-        Ok((event, payload))
+        Ok(event)
     }
 
     /// Adds a complete data frame that [`copies`](Self::copies) says is copied (its
     /// header passed every check, as for [`accept_in_place`](Self::accept_in_place)).
-    /// `key` is the mask still on `payload`, removed as it is copied; `partial` is the
-    /// number of payload bytes already copied by [`push_partial`](Self::push_partial), if
-    /// [`begin_partial`](Self::begin_partial) accepted the frame.
+    /// `frame_len` is the frame's payload length; `rest` is its payload from byte
+    /// `partial` on (all of it when `partial` is `None`): the bytes before were copied by
+    /// [`push_partial`](Self::push_partial), if [`begin_partial`](Self::begin_partial)
+    /// accepted the frame. `key` is the mask still on `rest`, removed as it is copied.
+    /// Inlined: its result went back through memory, and the reader's wide copy of it
+    /// stalled on the narrow stores (store forwarding), once per fragment.
+    #[inline]
     pub(crate) fn accept_copied<'a>(
         &'a mut self,
         header: &FrameHeader,
-        payload: &'a [u8],
+        frame_len: u64,
+        rest: &[u8],
         key: Option<[u8; 4]>,
         partial: Option<usize>,
     ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
@@ -411,19 +428,6 @@ impl MessageAssembler {
             (Opcode::TEXT, _) => MessageKind::Text,
             _ => MessageKind::Binary,
         };
-        self.copy_frame(header, kind, payload, key, partial)
-    }
-
-    /// Copies a data frame's payload (from byte `partial` on) into the message buffer,
-    /// validating text as it goes, and hands out the message when the frame has FIN set.
-    fn copy_frame<'a>(
-        &'a mut self,
-        header: &FrameHeader,
-        kind: MessageKind,
-        payload: &'a [u8],
-        key: Option<[u8; 4]>,
-        partial: Option<usize>,
-    ) -> Result<(Assembled<'a>, &'a [u8]), Failure> {
         let continuation = header.opcode == Opcode::CONTINUATION;
         let mut current = match self.current {
             Some(current) if continuation => current,
@@ -442,15 +446,13 @@ impl MessageAssembler {
                 .start(kind == MessageKind::Text && header.rsv.is_empty());
         }
         let frame_start = current.len;
-        let done = partial.unwrap_or(0);
-        let rest = payload.get(done..).unwrap_or_default();
         // RFC 6455 §5.6: "the whole message MUST contain valid UTF-8": with FIN set it may
         // not end inside a code point.
         self.buf
-            .push(rest, key, done, header.fin)
+            .push(rest, key, partial.unwrap_or(0), header.fin)
             .map_err(|e| utf8_failure(e, frame_start))?;
         let text = if header.fin { self.buf.text() } else { None };
-        current.len = current.len.saturating_add(payload.len() as u64);
+        current.len = current.len.saturating_add(frame_len);
         current.frames = current.frames.saturating_add(1);
         let data = self.buf.bytes();
         let frame_payload = usize::try_from(frame_start)

@@ -2,9 +2,11 @@
 
 use crate::Status;
 use crate::error::Violation;
+use crate::fast_utf8::unmask_to_str;
 use crate::header::{FrameConfig, FrameHeader, parse_header_inner};
 use crate::mask::unmask;
 use crate::message::{Assembled, FailAt, Failure, MessageAssembler, MessageKind};
+use crate::opcode::Opcode;
 
 /// One frame read from the stream, and what it meant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -61,11 +63,13 @@ impl EndOfStream {
 /// frame, then drop `n` bytes from the front of the buffer; on `Partial` read more bytes,
 /// append them, and call again with the same unconsumed bytes in front. The reader only
 /// modifies the bytes of the frame it returns (unmasking them in place when it hands the
-/// payload out from there). The unconsumed bytes must be passed back unchanged: while a
-/// text frame is incomplete, the reader copies what has arrived into its message buffer,
-/// validating it, and remembers how much it took. (Changed bytes give a wrong message,
-/// never undefined behaviour: text is only ever handed out from bytes that were validated
-/// where they are.)
+/// payload out from there) and of an incomplete frame it will hand out in place (unmasking
+/// what has arrived while it is still in the cache). The unconsumed bytes must be passed
+/// back unchanged: while a text frame is incomplete, the reader copies what has arrived
+/// into its message buffer, validating it, and remembers how much it took; while another
+/// data frame is incomplete, it remembers how much of it it unmasked. (Changed bytes give
+/// a wrong message, never undefined behaviour: text is only ever handed out from bytes
+/// that were validated where they are.)
 ///
 /// # When a violation is reported
 ///
@@ -115,11 +119,38 @@ impl EndOfStream {
 pub struct StreamReader {
     config: FrameConfig,
     assembler: MessageAssembler,
+    /// Stream offset of the next byte the caller passes (after what `read` returned and
+    /// `release` took).
     offset: u64,
-    /// Payload bytes of the incomplete text frame at the front of the buffer already
-    /// copied (and validated) into the assembler's message buffer.
-    pending: Option<usize>,
+    /// The incomplete text frame at the front of the buffer, being copied as it arrives.
+    pending: Option<Pending>,
+    /// Payload bytes of the incomplete frame at the front of the buffer already unmasked
+    /// in place (a data frame that is handed out in place once complete).
+    unmasked: usize,
     violation: Option<Violation>,
+}
+
+/// An incomplete text frame whose payload the reader copies (and validates) into the
+/// assembler's message buffer as it arrives.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    header: FrameHeader,
+    header_len: usize,
+    /// Stream offset of the frame's first header byte.
+    frame_offset: u64,
+    /// Payload bytes copied so far.
+    copied: usize,
+    /// Set by [`StreamReader::release`]: the caller dropped the header and this many
+    /// payload bytes, so its buffer starts at this payload byte.
+    released: Option<usize>,
+}
+
+impl Pending {
+    /// The stream offset of payload byte `i` and of the frame's last byte, for a failure.
+    fn locate(&self, f: Failure) -> u64 {
+        let payload_len = usize::try_from(self.header.payload_len).unwrap_or(usize::MAX);
+        locate(f, self.frame_offset, self.header_len, payload_len)
+    }
 }
 
 impl StreamReader {
@@ -131,6 +162,7 @@ impl StreamReader {
             assembler: MessageAssembler::new(config.max_message_size),
             offset: 0,
             pending: None,
+            unmasked: 0,
             violation: None,
         }
     }
@@ -141,7 +173,8 @@ impl StreamReader {
         &self.config
     }
 
-    /// Stream offset of the next unconsumed byte (the sum of the `n` returned so far).
+    /// Stream offset of the next unconsumed byte (the sum of the `n` returned so far by
+    /// [`read`](Self::read) and [`release`](Self::release)).
     #[must_use]
     pub const fn offset(&self) -> u64 {
         self.offset
@@ -159,6 +192,67 @@ impl StreamReader {
         &self.assembler
     }
 
+    /// After [`read`](Self::read) returned `Partial`: how many bytes at the front of the
+    /// unconsumed buffer the reader has taken and no longer needs, which the caller may
+    /// now drop like the `n` of a complete frame. The next `read` continues after them.
+    ///
+    /// A text frame that is still incomplete is copied into the reader's message buffer
+    /// (and validated) as its bytes arrive, so the caller need not keep them: a read loop
+    /// that drops them moves less when it makes room for the next read, and holds at most
+    /// one read's worth of such a frame instead of all of it. Returns 0 when there is
+    /// nothing to take (no frame in progress, or one whose bytes the reader does not copy
+    /// before it is complete: binary, control, or extension-encoded text). Calling it is
+    /// optional; a loop that never does keeps the frame's bytes until it is complete, as
+    /// [`read`](Self::read) describes.
+    ///
+    /// ```
+    /// use pulsecheck_ws::{Assembled, FrameConfig, Role, Status, StreamReader};
+    ///
+    /// // A text frame "Hello" arriving in reads of 3 bytes.
+    /// let stream = [0x81, 0x05, b'H', b'e', b'l', b'l', b'o'];
+    /// let mut reader = StreamReader::new(FrameConfig::new(Role::Server));
+    /// let mut buf = Vec::new();
+    /// let mut most_held = 0;
+    /// for chunk in stream.chunks(3) {
+    ///     buf.extend_from_slice(chunk);
+    ///     most_held = most_held.max(buf.len());
+    ///     let mut start = 0;
+    ///     loop {
+    ///         match reader.read(&mut buf[start..])? {
+    ///             Status::Complete((frame, used)) => {
+    ///                 if let Assembled::Message(m) = frame.event {
+    ///                     assert_eq!(m.text(), Some("Hello"));
+    ///                 }
+    ///                 start += used;
+    ///             }
+    ///             Status::Partial => {
+    ///                 start += reader.release();
+    ///                 break;
+    ///             }
+    ///         }
+    ///     }
+    ///     buf.drain(..start);
+    /// }
+    /// assert_eq!(most_held, 3);
+    /// assert!(reader.finish(&buf).is_clean());
+    /// # Ok::<(), pulsecheck_ws::Violation>(())
+    /// ```
+    pub fn release(&mut self) -> usize {
+        if self.violation.is_some() {
+            return 0;
+        }
+        let Some(pending) = &mut self.pending else {
+            return 0;
+        };
+        let taken = match pending.released {
+            None => pending.header_len.saturating_add(pending.copied),
+            Some(released) => pending.copied.saturating_sub(released),
+        };
+        pending.released = Some(pending.copied);
+        self.offset = self.offset.saturating_add(taken as u64);
+        taken
+    }
+
     /// Reads the next frame from the front of `buf` (the unconsumed bytes).
     ///
     /// # Errors
@@ -170,6 +264,11 @@ impl StreamReader {
     ) -> Result<Status<(Decoded<'a>, usize)>, Violation> {
         if let Some(v) = self.violation {
             return Err(v);
+        }
+        if let Some(pending) = self.pending
+            && let Some(released) = pending.released
+        {
+            return self.read_released(buf, pending, released);
         }
         let frame_offset = self.offset;
         let (header, header_len) =
@@ -188,54 +287,92 @@ impl StreamReader {
             };
         let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
         let total = header_len.saturating_add(payload_len);
-        let at_payload = |i: u64| {
-            frame_offset
-                .saturating_add(header_len as u64)
-                .saturating_add(i)
-        };
-        let at_end = frame_offset.saturating_add(total as u64).saturating_sub(1);
 
         if buf.len() < total {
             // Incomplete frame: copy and validate the text that has arrived, so invalid
             // UTF-8 fails as early as a byte-at-a-time reader would.
-            let copied = match self.pending {
-                Some(copied) => Some(copied),
-                None => self.assembler.begin_partial(&header).then_some(0),
+            let pending = match self.pending {
+                Some(pending) => Some(pending),
+                None => self.assembler.begin_partial(&header).then_some(Pending {
+                    header,
+                    header_len,
+                    frame_offset,
+                    copied: 0,
+                    released: None,
+                }),
             };
-            if let Some(copied) = copied {
+            if let Some(pending) = pending {
                 let have = buf.get(header_len..).unwrap_or_default();
-                let new = have.get(copied..).unwrap_or_default();
-                if let Err(f) = self.assembler.push_partial(new, header.mask, copied) {
-                    let v = Violation {
-                        offset: failure_offset(f, at_payload, at_end),
-                        frame_offset,
-                        error: f.error,
-                    };
-                    self.violation = Some(v);
-                    return Err(v);
-                }
-                self.pending = Some(copied.saturating_add(new.len()));
+                let new = have.get(pending.copied..).unwrap_or_default();
+                return self.copy_arrived(pending, new);
+            }
+            // A data frame that will be handed out in place: unmask what has arrived now,
+            // while it is in the cache, rather than all of it once complete.
+            if let Some(key) = header.mask
+                && !header.opcode.is_control()
+                && !MessageAssembler::copies(&header, false)
+                && let Some(arrived) = buf.get_mut(header_len..)
+                && let Some(new) = arrived.get_mut(self.unmasked..)
+            {
+                unmask(new, key, self.unmasked);
+                self.unmasked = arrived.len();
             }
             return Ok(Status::Partial);
         }
         let Some(payload) = buf.get_mut(header_len..total) else {
             return Ok(Status::Partial); // unreachable: checked just above
         };
-        let partial = self.pending.take();
-        let accepted = if MessageAssembler::copies(&header, partial.is_some()) {
+        let partial = self.pending.take().map(|p| p.copied);
+        if MessageAssembler::copies(&header, partial.is_some()) {
             // Unmasked as it is copied.
-            self.assembler
-                .accept_copied(&header, payload, header.mask, partial)
-        } else {
-            if let Some(key) = header.mask {
-                // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames
-                // received from a client as described in Section 5.3."
-                unmask(payload, key, 0);
+            let rest = payload.get(partial.unwrap_or(0)..).unwrap_or_default();
+            return match self.assembler.accept_copied(
+                &header,
+                header.payload_len,
+                rest,
+                header.mask,
+                partial,
+            ) {
+                Ok((event, payload)) => {
+                    self.offset = frame_offset.saturating_add(total as u64);
+                    Ok(Status::Complete((
+                        Decoded {
+                            offset: frame_offset,
+                            header,
+                            payload,
+                            event,
+                        },
+                        total,
+                    )))
+                }
+                Err(f) => Err(record(
+                    &mut self.violation,
+                    locate(f, frame_offset, header_len, payload_len),
+                    frame_offset,
+                    f,
+                )),
+            };
+        }
+        // RFC 6455 §5.3 / §6.2: "A server MUST remove masking for data frames received
+        // from a client as described in Section 5.3." Text to be validated is unmasked
+        // and validated in one step (for a short payload, in one 64-byte block).
+        // Bytes of it unmasked while it was incomplete (never validated text: that is
+        // copied while incomplete).
+        let unmasked = core::mem::take(&mut self.unmasked);
+        let (payload, checked): (&'a [u8], _) = match header.mask {
+            Some(key) if header.opcode == Opcode::TEXT && header.rsv.is_empty() => {
+                unmask_to_str(payload, key)
             }
-            self.assembler.accept_in_place(&header, payload)
+            Some(key) => {
+                if let Some(rest) = payload.get_mut(unmasked..) {
+                    unmask(rest, key, unmasked);
+                }
+                (payload, None)
+            }
+            None => (payload, None),
         };
-        match accepted {
-            Ok((event, payload)) => {
+        match self.assembler.accept_in_place(&header, payload, checked) {
+            Ok(event) => {
                 self.offset = frame_offset.saturating_add(total as u64);
                 Ok(Status::Complete((
                     Decoded {
@@ -247,24 +384,106 @@ impl StreamReader {
                     total,
                 )))
             }
-            Err(f) => {
-                let v = Violation {
-                    offset: failure_offset(f, at_payload, at_end),
-                    frame_offset,
-                    error: f.error,
-                };
-                self.violation = Some(v);
-                Err(v)
+            Err(f) => Err(record(
+                &mut self.violation,
+                locate(f, frame_offset, header_len, payload_len),
+                frame_offset,
+                f,
+            )),
+        }
+    }
+
+    /// Copies `new`, the payload bytes of an incomplete text frame that arrived since the
+    /// last call, into the message buffer, validating them.
+    fn copy_arrived<'a>(
+        &mut self,
+        mut pending: Pending,
+        new: &[u8],
+    ) -> Result<Status<(Decoded<'a>, usize)>, Violation> {
+        if let Err(f) = self
+            .assembler
+            .push_partial(new, pending.header.mask, pending.copied)
+        {
+            let v = record(
+                &mut self.violation,
+                pending.locate(f),
+                pending.frame_offset,
+                f,
+            );
+            return Err(v);
+        }
+        pending.copied = pending.copied.saturating_add(new.len());
+        self.pending = Some(pending);
+        Ok(Status::Partial)
+    }
+
+    /// [`read`](Self::read) after [`release`](Self::release): `buf` starts at payload
+    /// byte `released` of the pending frame.
+    fn read_released<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+        pending: Pending,
+        released: usize,
+    ) -> Result<Status<(Decoded<'a>, usize)>, Violation> {
+        let header = pending.header;
+        let payload_len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        // What the caller still has to pass, of which the first bytes may be copied.
+        let remaining = payload_len.saturating_sub(released);
+        let already = pending.copied.saturating_sub(released);
+        let Some(rest) = buf.get(..remaining) else {
+            let new = buf.get(already..).unwrap_or_default();
+            return self.copy_arrived(pending, new);
+        };
+        let new = rest.get(already..).unwrap_or_default();
+        let frame_offset = pending.frame_offset;
+        match self.assembler.accept_copied(
+            &header,
+            header.payload_len,
+            new,
+            header.mask,
+            Some(pending.copied),
+        ) {
+            Ok((event, payload)) => {
+                // Kept until here: after a violation, `finish` still counts the released
+                // bytes of the frame as trailing.
+                self.pending = None;
+                self.offset = self.offset.saturating_add(remaining as u64);
+                Ok(Status::Complete((
+                    Decoded {
+                        offset: frame_offset,
+                        header,
+                        payload,
+                        event,
+                    },
+                    remaining,
+                )))
             }
+            Err(f) => Err(record(
+                &mut self.violation,
+                pending.locate(f),
+                frame_offset,
+                f,
+            )),
         }
     }
 
     /// Describes the end of the stream, given the bytes that were never consumed.
     #[must_use]
     pub fn finish(&self, unconsumed: &[u8]) -> EndOfStream {
+        // Bytes of an incomplete frame that `release` took are trailing bytes too.
+        let (offset, released) = match self.pending {
+            Some(Pending {
+                frame_offset,
+                released: Some(_),
+                ..
+            }) => (frame_offset, self.offset.saturating_sub(frame_offset)),
+            _ => (self.offset, 0),
+        };
         EndOfStream {
-            offset: self.offset,
-            trailing_bytes: unconsumed.len(),
+            offset,
+            trailing_bytes: unconsumed
+                .len()
+                .saturating_add(usize::try_from(released).unwrap_or(usize::MAX)),
             message_in_progress: self.assembler.in_progress(),
             close_received: self.assembler.close_received(),
             violation: self.violation,
@@ -272,10 +491,28 @@ impl StreamReader {
     }
 }
 
-fn failure_offset(f: Failure, at_payload: impl Fn(u64) -> u64, at_end: u64) -> u64 {
+/// Records the violation a frame committed in `slot` (the reader stays failed) and
+/// returns it. A free function on the one field, so the caller may still hold a borrow of
+/// the assembler.
+#[cold]
+fn record(slot: &mut Option<Violation>, offset: u64, frame_offset: u64, f: Failure) -> Violation {
+    let v = Violation {
+        offset,
+        frame_offset,
+        error: f.error,
+    };
+    *slot = Some(v);
+    v
+}
+
+/// The stream offset of the byte that decided a failure in the frame at `frame_offset`.
+fn locate(f: Failure, frame_offset: u64, header_len: usize, payload_len: usize) -> u64 {
+    let payload_start = frame_offset.saturating_add(header_len as u64);
     match f.at {
-        FailAt::Payload(i) => at_payload(i),
-        FailAt::FrameEnd => at_end,
+        FailAt::Payload(i) => payload_start.saturating_add(i),
+        FailAt::FrameEnd => payload_start
+            .saturating_add(payload_len as u64)
+            .saturating_sub(1),
     }
 }
 
@@ -375,6 +612,37 @@ mod tests {
         assert_eq!(end.message_in_progress, Some(MessageKind::Binary));
         assert!(!end.is_clean());
         assert_eq!(end.offset, 15);
+    }
+
+    #[test]
+    fn rfc6455_5_3_frames_unmasked_as_they_arrive_are_unmasked_once() {
+        // A binary message (handed out in place: unmasked as it arrives) and a binary
+        // message in two fragments (copied when complete: unmasked as it is copied, so
+        // the arrived bytes must not have been unmasked in place too), in every chunking.
+        let key = Some([0x11, 0x22, 0x33, 0x44]);
+        let payload: Vec<u8> = (0..200u8).collect();
+        let mut data = Vec::new();
+        frame(&mut data, Opcode::BINARY, true, key, &payload);
+        frame(&mut data, Opcode::BINARY, false, key, &payload[..77]);
+        frame(&mut data, Opcode::CONTINUATION, true, key, &payload[77..]);
+        for step in [1, 2, 3, 7, 64, 150, data.len()] {
+            let mut reader = StreamReader::new(FrameConfig::new(Role::Client));
+            let mut buf = Vec::new();
+            let mut messages = Vec::new();
+            for chunk in data.chunks(step) {
+                buf.extend_from_slice(chunk);
+                let mut start = 0;
+                while let Ok(Status::Complete((d, n))) = reader.read(&mut buf[start..]) {
+                    if let Assembled::Message(m) = d.event {
+                        messages.push(m.data().to_vec());
+                    }
+                    start += n;
+                }
+                buf.drain(..start);
+            }
+            assert_eq!(messages, [payload.clone(), payload.clone()], "step {step}");
+            assert!(reader.finish(&buf).is_clean());
+        }
     }
 
     #[test]

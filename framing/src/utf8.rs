@@ -173,6 +173,45 @@ impl Utf8Validator {
         result
     }
 
+    /// [`feed`](Self::feed) for bytes that lie right after the ones fed before, in one
+    /// buffer: feeds `buf[from..]`, where `buf[..from]` ends with the bytes fed so far.
+    ///
+    /// A code point cut by the previous fragment is then validated in place, together
+    /// with the new bytes, by one call of the fast check, instead of being completed
+    /// from the carry first; only a fragment that fails the fast check goes through
+    /// [`feed`](Self::feed), which locates the error. The verdict and the state after it
+    /// are the same as `feed`'s.
+    pub(crate) fn feed_in_buffer(&mut self, buf: &[u8], from: usize) -> Result<(), Utf8Error> {
+        let carried = usize::from(self.carry_len);
+        let (Some(start), Some(chunk)) = (from.checked_sub(carried), buf.get(from..)) else {
+            return self.feed(buf.get(from..).unwrap_or_default());
+        };
+        let region = buf.get(start..).unwrap_or_default();
+        debug_assert_eq!(region.get(..carried), self.carry.get(..carried));
+        let whole = incomplete_tail_start(region);
+        let (body, tail) = region.split_at(whole);
+        if self.failed.is_some()
+            || (!body.is_empty() && crate::fast_utf8::to_str(body).is_none())
+            || !(tail.is_empty() || is_sequence_prefix(tail))
+        {
+            return self.feed(chunk);
+        }
+        // Valid so far: the new bytes are fed; what is cut at the end is carried.
+        self.pos = self.pos.saturating_add(chunk.len() as u64);
+        // At most three bytes, copied one by one (a copy of a run-time length is a call).
+        if let Some(&b) = tail.first() {
+            self.carry[0] = b;
+        }
+        if let Some(&b) = tail.get(1) {
+            self.carry[1] = b;
+        }
+        if let Some(&b) = tail.get(2) {
+            self.carry[2] = b;
+        }
+        self.carry_len = tail.len().min(3) as u8;
+        Ok(())
+    }
+
     fn feed_inner(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
         let mut rest = chunk;
         if self.carry_len > 0 {

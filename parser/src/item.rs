@@ -193,15 +193,25 @@ impl<'a> Data<'a> {
     /// The lines joined by LF as text (invalid UTF-8 becomes U+FFFD); borrowed when
     /// no copy is needed and the bytes are valid UTF-8. Lines the parser already
     /// validated are joined without validating them again.
+    #[inline]
     pub fn to_str(&self) -> Cow<'a, str> {
-        let (chunk, spans) = match self.repr {
-            DataRepr::Lines { chunk, spans } if spans.len() > 1 => (chunk, spans),
-            _ => match self.as_contiguous_text() {
-                Some(text) => return text.to_str(),
-                None => return Cow::Borrowed(""),
+        // The common case (one line, or data the parser joined) inline, so the caller
+        // gets the borrowed text in registers; joining lines out of line.
+        match self.repr {
+            DataRepr::Lines { chunk, spans } if spans.len() > 1 => Self::join_to_str(chunk, spans),
+            DataRepr::Lines { chunk, spans } => match spans.first() {
+                Some(span) => chunk.text(span.clone()).to_str(),
+                None => Cow::Borrowed(""),
             },
-        };
-        let mut out = String::with_capacity(self.len());
+            DataRepr::Joined(text) => text.to_str(),
+        }
+    }
+
+    /// [`Data::to_str`] of several lines in one chunk: joined into a new `String`.
+    #[inline(never)]
+    fn join_to_str(chunk: ChunkText<'a>, spans: &'a [Range<usize>]) -> Cow<'a, str> {
+        let data = Data::lines_in(chunk, spans);
+        let mut out = String::with_capacity(data.len());
         for (i, span) in spans.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
@@ -209,7 +219,7 @@ impl<'a> Data<'a> {
             match chunk.text(span.clone()).as_str() {
                 Some(line) => out.push_str(line),
                 None => {
-                    let joined = self.to_bytes().into_owned();
+                    let joined = data.to_bytes().into_owned();
                     return Cow::Owned(match String::from_utf8(joined) {
                         Ok(s) => s,
                         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

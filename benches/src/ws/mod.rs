@@ -17,7 +17,8 @@
 //!   `std::io::Read` / tokio's `AsyncRead` (which is how they are built); ours and
 //!   sockudo-ws run in a read loop that appends 128 KiB at a time ([`ours::READ_SIZE`],
 //!   tungstenite's default read size) to a buffer reused across iterations, parses every
-//!   complete frame in place, and keeps the incomplete tail for the next read.
+//!   complete frame in place, and keeps the incomplete tail for the next read (ours drops
+//!   what its reader already copied of an incomplete text frame, `StreamReader::release`).
 //!
 //! Compare like with like: `pulsecheck` with `sockudo-ws`, and `pulsecheck (copy)` with
 //! the copying peers. The floor (`floor`) copies and unmasks every payload and validates

@@ -17,12 +17,12 @@
 //! read, and the unconsumed tail (an incomplete frame) is moved to the front before the
 //! next read, as in the [`StreamReader`] documentation. That is what the copying peers do
 //! inside: tungstenite reads 128 KiB at a time into its buffer, fastwebsockets reads
-//! into a buffer it grows to the next frame's size. One cost is ours alone: a text frame
-//! that straddles a read is copied into the reader's message buffer as its bytes arrive
-//! (unmasked and validated on the way, so an invalid byte fails before the frame is
-//! complete, and text is only ever handed out from bytes validated where they lie), and
-//! the read loop still moves the frame's bytes to the front of its buffer; with 64 KiB
-//! frames that is about every other frame.
+//! into a buffer it grows to the next frame's size. A text frame that straddles a read is
+//! copied into the reader's message buffer as its bytes arrive (unmasked and validated on
+//! the way, so an invalid byte fails before the frame is complete, and text is only ever
+//! handed out from bytes validated where they lie); the loop drops those bytes at once
+//! ([`StreamReader::release`]) instead of moving them to the front of its buffer. With
+//! 64 KiB frames that is about every other frame.
 //!
 //! [`run_floor`] is the least any copying server can do with the same bytes: copy and
 //! unmask every payload once ([`copy_unmask`]) into a reused message buffer, where the
@@ -90,7 +90,11 @@ pub fn run_pulsecheck_copy(src: &[u8], buf: &mut Vec<u8>) -> Summary {
                     }
                     start += used;
                 }
-                Ok(Status::Partial) => break,
+                Ok(Status::Partial) => {
+                    // What the reader copied of an incomplete text frame need not be kept.
+                    start += reader.release();
+                    break;
+                }
                 Err(_) => return summary,
             }
         }

@@ -127,12 +127,14 @@ fn rfc6455_5_7_examples_one_byte_at_a_time_equal_the_oracle() {
     let config = config_from_byte(0);
     for data in examples {
         let every: Vec<usize> = (0..data.len()).collect();
-        let (got, reported) = run_chunked(&config, data, &every);
-        let expected = oracle::run(&config, data);
-        assert_eq!(got, expected);
-        assert_eq!(reported, None);
-        assert_eq!(expected.violation, None);
-        assert_eq!(expected.consumed, data.len() as u64);
+        for release in [false, true] {
+            let (got, reported) = run_chunked(&config, data, &every, release);
+            let expected = oracle::run(&config, data);
+            assert_eq!(got, expected);
+            assert_eq!(reported, None);
+            assert_eq!(expected.violation, None);
+            assert_eq!(expected.consumed, data.len() as u64);
+        }
     }
 }
 
@@ -149,8 +151,14 @@ fn rfc6455_5_2_boundary_lengths_equal_the_oracle_in_chunks() {
             let mut data = Vec::new();
             encode_frame(&mut data, &h, &text).unwrap();
             let reveal: Vec<usize> = (0..data.len()).step_by(997).collect();
-            let (got, _) = run_chunked(&config, &data, &reveal);
-            assert_eq!(got, oracle::run(&config, &data), "len {len} mask {mask:?}");
+            for release in [false, true] {
+                let (got, _) = run_chunked(&config, &data, &reveal, release);
+                assert_eq!(
+                    got,
+                    oracle::run(&config, &data),
+                    "len {len} mask {mask:?} release {release}"
+                );
+            }
         }
     }
 }
