@@ -397,6 +397,8 @@ pub struct EchoSummary {
 /// The result of playing a case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
+    /// The role the fuzzer played (the peer played the other).
+    pub role: Role,
     /// `behavior`.
     pub behavior: Behavior,
     /// `behaviorClose`.
@@ -641,6 +643,7 @@ async fn play_with(
         ));
     }
     let (behavior, behavior_close) = fuzzer.grade();
+    let role = fuzzer.role;
     let Fuzzer {
         conn,
         received,
@@ -651,6 +654,7 @@ async fn play_with(
         ..
     } = fuzzer;
     CaseResult {
+        role,
         behavior,
         behavior_close,
         remote_close_code,

@@ -59,10 +59,12 @@ use std::sync::LazyLock;
 use crate::check::{CheckInfo, Evidence, Level, Outcome, Source, Transcript, Verdict};
 use crate::registry::{Check, CheckFuture};
 use crate::ws::checks::WsProbe;
+use crate::ws::connection::{own_name, peer_name};
 use crate::ws::deflate::{InflateStats, Offered, open_offering};
 use cases::NamedCase;
 use fuzzer::{Behavior, Case, CaseResult, CloseBehavior, Event, Expectation, Expected, Step};
 use handshake::{DeflateHandshake, Handshake};
+use pulsecheck_ws::Role;
 
 /// The cases, built once: groups 1–10, then the compression cases (12, 13).
 static CASES: LazyLock<Vec<NamedCase>> = LazyLock::new(|| {
@@ -373,9 +375,10 @@ pub fn with_grades(
 
 /// The verdict, message and evidence of a played case.
 pub fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
+    let peer = peer_name(result.role);
     let code = match result.remote_close_code {
-        Some(c) => format!("the server's Close carried {c}"),
-        None => "no close code from the server".to_owned(),
+        Some(c) => format!("{peer}'s Close carried {c}"),
+        None => format!("no close code from {peer}"),
     };
     let message = format!(
         "behavior {}, close {}; {code}",
@@ -405,7 +408,7 @@ pub fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
         let mut o = Outcome::fail(
             message,
             Evidence {
-                expected: expected_text(case),
+                expected: expected_text(case, result.role),
                 actual: actual_text(&result),
                 transcript: result.transcript.clone(),
             },
@@ -423,7 +426,8 @@ pub fn outcome_of(case: &Case, result: CaseResult) -> Outcome {
     )
 }
 
-fn expected_text(case: &Case) -> String {
+fn expected_text(case: &Case, role: Role) -> String {
+    let (me, peer) = (own_name(role), peer_name(role));
     let behavior = match &case.expect {
         Expectation::Events { ok, non_strict } => {
             let mut s = format!("OK: {}", events_text(ok));
@@ -446,18 +450,21 @@ fn expected_text(case: &Case) -> String {
     };
     let close = &case.close;
     let who = if close.by_fuzzer {
-        "the probe closes first and the server answers"
+        format!("{me} closes first and {peer} answers")
     } else {
-        "the server fails the connection first (a Close or a dropped TCP connection)"
+        format!("{peer} fails the connection first (a Close or a dropped TCP connection)")
     };
     let codes: Vec<String> = close.codes.iter().map(u16::to_string).collect();
     format!(
         "{behavior}. Close: {who}; code {} or none{}",
         codes.join(" or "),
         if close.clean {
-            "; a clean close (Close both ways, then the server closes TCP)"
+            // RFC 6455 §7.1.1: the server closes TCP first, whichever side
+            // that is here.
+            let server = if role == Role::Server { me } else { peer };
+            format!("; a clean close (Close both ways, then {server} closes TCP)")
         } else {
-            ""
+            String::new()
         }
     )
 }
