@@ -189,7 +189,11 @@ async fn over_wss_the_whole_suite_runs_with_the_same_grades() {
         }
         if let Some(number) = r.aliases.first() {
             let behavior = r.facts.get("behavior").and_then(|v| v.as_str());
-            let want = expected.get(number.as_str()).copied().unwrap_or("OK");
+            // The echo server does not compress: Autobahn's compression cases
+            // (groups 12 and 13) are UNIMPLEMENTED, a skip.
+            let compression = number.starts_with("12.") || number.starts_with("13.");
+            let otherwise = if compression { "UNIMPLEMENTED" } else { "OK" };
+            let want = expected.get(number.as_str()).copied().unwrap_or(otherwise);
             if behavior != Some(want) {
                 problems.push(format!("{number}: {behavior:?}, not {want}: {}", r.message));
             }
