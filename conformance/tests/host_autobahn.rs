@@ -11,44 +11,18 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt as _, StreamExt as _};
 use pulsecheck::check::CheckInfo;
 use pulsecheck::host::ws::autobahn::checks;
+use pulsecheck::host::ws::head::HeadRead;
 use pulsecheck::host::ws::session::{AgentHistory, ClientSession, RequestHead, Upgrade};
 use pulsecheck::registry::Check;
-use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// Reads a request head the way the host does (enough for a test).
+/// Reads a request head with the host's own bounded reader.
 async fn read_head(tcp: &mut TcpStream) -> Option<(RequestHead, Vec<u8>)> {
-    let mut buf = Vec::new();
-    loop {
-        let mut chunk = [0u8; 2048];
-        let n = tcp.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut storage = [httparse::EMPTY_HEADER; 64];
-        let mut request = httparse::Request::new(&mut storage);
-        if let httparse::Status::Complete(used) = request.parse(&buf).ok()? {
-            let head = RequestHead {
-                method: request.method?.to_owned(),
-                target: request.path?.to_owned(),
-                version: request.version?,
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_ascii_lowercase(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect(),
-                raw: buf[..used].to_vec(),
-            };
-            return Some((head, buf[used..].to_vec()));
-        }
+    match pulsecheck::host::ws::head::read_head(tcp).await {
+        HeadRead::Complete { head, leftover, .. } => Some((head, leftover)),
+        _ => None,
     }
 }
 
