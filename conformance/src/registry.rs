@@ -105,6 +105,30 @@ pub fn select<'c, Ctx>(
         .collect()
 }
 
+/// Parses `--only`/`--skip` texts; the error names the bad pattern.
+pub fn patterns(texts: &[String]) -> Result<Vec<Pattern>, String> {
+    texts.iter().map(|p| Pattern::new(p)).collect()
+}
+
+/// The checks of one suite that `--only`/`--skip` choose, in catalogue order;
+/// an `--only` pattern that matches none of them is refused as a typo
+/// (`suite` names the suite in the message).
+pub fn choose<Ctx>(
+    checks: &[Check<Ctx>],
+    only: &[String],
+    skip: &[String],
+    suite: &str,
+) -> Result<Vec<Check<Ctx>>, String> {
+    let (only, skip) = (patterns(only)?, patterns(skip)?);
+    if let Some(p) = unmatched(checks, &only).first() {
+        return Err(format!(
+            "--only {:?} matches no case of the {suite} suite",
+            p.as_str()
+        ));
+    }
+    Ok(select(checks, &only, &skip).into_iter().copied().collect())
+}
+
 /// Patterns in `only` that match no check: almost always a typo the user wants
 /// to hear about.
 pub fn unmatched<'p, Ctx>(checks: &[Check<Ctx>], patterns: &'p [Pattern]) -> Vec<&'p Pattern> {

@@ -27,8 +27,7 @@ use pulsecheck::host::ws::agents::NEVER_RAN;
 use pulsecheck::host::ws::catalogue;
 use pulsecheck::host::ws::fuzzingserver::MAX_AGENT_BYTES;
 use pulsecheck::host::ws::server::{self, HostConfig, HostEvent, RunningHost};
-use pulsecheck::host::ws::session::ClientSession;
-use pulsecheck::registry::{Check, Pattern, select, unmatched};
+use pulsecheck::registry::choose;
 use pulsecheck::report::Report;
 use pulsecheck::runner::Deadline;
 
@@ -122,23 +121,7 @@ pub(crate) fn run_host_ws(args: &HostWsArgs) -> u8 {
 }
 
 fn host_ws(args: &HostWsArgs) -> Result<u8, String> {
-    let patterns = |texts: &[String]| {
-        texts
-            .iter()
-            .map(|p| Pattern::new(p))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let (only, skip) = (patterns(&args.only)?, patterns(&args.skip)?);
-    if let Some(p) = unmatched(catalogue::checks(), &only).first() {
-        return Err(format!(
-            "--only {:?} matches no case of the client suite",
-            p.as_str()
-        ));
-    }
-    let selected: Vec<Check<ClientSession>> = select(catalogue::checks(), &only, &skip)
-        .into_iter()
-        .copied()
-        .collect();
+    let selected = choose(catalogue::checks(), &args.only, &args.skip, "client")?;
     if let Some(agent) = &args.agent
         && (agent.trim().is_empty() || agent.len() > MAX_AGENT_BYTES)
     {
@@ -519,6 +502,9 @@ mod tests {
     use futures::StreamExt as _;
     use pulsecheck::check::{CheckInfo, Level, Outcome, Source};
     use pulsecheck::host::ws::control;
+
+    use pulsecheck::host::ws::session::ClientSession;
+    use pulsecheck::registry::Check;
 
     use super::*;
 

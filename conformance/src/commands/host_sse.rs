@@ -31,7 +31,7 @@ use pulsecheck::host::sse::page::{PAGE_JOBS, PageBoard};
 use pulsecheck::host::sse::play::SseHost;
 use pulsecheck::host::sse::server::SseHostServer;
 use pulsecheck::host::sse::service::{self, ServiceLauncher};
-use pulsecheck::registry::{Check, Pattern, select, unmatched};
+use pulsecheck::registry::choose;
 use pulsecheck::report::Report;
 use pulsecheck::runner::{Deadline, RunOptions, run_until};
 use pulsecheck_ws::Role;
@@ -202,23 +202,7 @@ pub(crate) fn run_host_sse(args: &HostSseArgs) -> u8 {
 }
 
 fn host_sse(args: &HostSseArgs) -> Result<u8, String> {
-    let patterns = |texts: &[String]| {
-        texts
-            .iter()
-            .map(|p| Pattern::new(p))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let (only, skip) = (patterns(&args.only)?, patterns(&args.skip)?);
-    if let Some(p) = unmatched(cases::checks(), &only).first() {
-        return Err(format!(
-            "--only {:?} matches no case of the sse-client suite",
-            p.as_str()
-        ));
-    }
-    let selected: Vec<Check<SseHost>> = select(cases::checks(), &only, &skip)
-        .into_iter()
-        .copied()
-        .collect();
+    let selected = choose(cases::checks(), &args.only, &args.skip, "sse-client")?;
     if selected.is_empty() {
         return Err("no case selected (--only/--skip)".to_owned());
     }
