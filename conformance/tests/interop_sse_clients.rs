@@ -209,56 +209,6 @@ fn render(client: &Client, report: &Report) -> String {
     text
 }
 
-/// The README's rows under `## SSE client {name} …`: (case id, verdict).
-fn explained(name: &str) -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(scripts().join("README.md")).expect("the README");
-    let heading = format!("## SSE client {name} ");
-    let mut rows = Vec::new();
-    let mut inside = false;
-    for line in readme.lines() {
-        if line.starts_with("## ") {
-            inside = line.starts_with(&heading);
-            continue;
-        }
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if inside && cells.len() > 3 && cells[1].starts_with('`') {
-            rows.push((cells[1].trim_matches('`').to_owned(), cells[2].to_owned()));
-        }
-    }
-    rows
-}
-
-/// Fails unless the README explains exactly the verdicts other than pass and
-/// info that `client` got.
-fn assert_explained(client: &Client, report: &Report, text: &str) {
-    let rows = explained(client.name);
-    let mut wrong = Vec::new();
-    for c in &report.checks {
-        let verdict = c.verdict.to_string();
-        let explained = rows.iter().any(|(id, v)| *id == c.id && *v == verdict);
-        if !matches!(c.verdict, Verdict::Pass | Verdict::Info) && !explained {
-            wrong.push(format!("{} {verdict}: {}", c.id, c.message));
-        }
-    }
-    for (id, verdict) in &rows {
-        let got = report.checks.iter().find(|c| c.id == *id);
-        if got.is_none_or(|c| c.verdict.to_string() != *verdict) {
-            wrong.push(format!(
-                "the README explains {id} {verdict}, but {} got {}",
-                client.name,
-                got.map_or("no such case".to_owned(), |c| c.verdict.to_string())
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "conformance/tests/interop/README.md must explain, under `## SSE client {} …`, each \
-         verdict other than pass and info, and only those:\n{}\n\nThe report:\n{text}",
-        client.name,
-        wrong.join("\n")
-    );
-}
-
 fn interop(client: Client) {
     let (report, _) = host(&client);
     assert_eq!(
@@ -277,7 +227,13 @@ fn interop(client: Client) {
         errors.is_empty(),
         "cases that could not be run: {errors:#?}"
     );
-    assert_explained(&client, &report, &text);
+    harness::assert_explained_for(
+        &format!("SSE client {}", client.name),
+        client.name,
+        &report,
+        &text,
+        &[Verdict::Pass, Verdict::Info],
+    );
     insta::with_settings!({
         snapshot_path => "../../fixtures/interop",
         prepend_module_to_snapshot => false,
