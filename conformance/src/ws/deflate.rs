@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pulsecheck_ws::deflate::{
-    Agreement, CodecConfig, Compressor, DeflateError, DeflateOffer, FrameCompression,
-    PerMessageDeflate, ResponseError, Rsv1Error, accept_response, check_rsv1,
+    Agreement, CodecConfig, Compressor, Decompressor, DeflateError, DeflateOffer, FrameCompression,
+    ResponseError, Rsv1Error, accept_response, check_rsv1,
 };
 use pulsecheck_ws::handshake::{HandshakeError, validate_server_response};
 use pulsecheck_ws::{
@@ -177,7 +177,7 @@ impl InflateStats {
 /// agreed, frame piece by frame piece, in bounded memory; checks RSV1 on every
 /// frame (RFC 7692 §6.1) and validates inflated text as UTF-8.
 pub struct Inflater {
-    codec: pulsecheck_ws::deflate::Decompressor,
+    codec: Decompressor,
     /// The message in progress started with RSV1.
     compressed: bool,
     /// The message in progress is text.
@@ -208,13 +208,13 @@ impl std::fmt::Debug for Inflater {
 impl Inflater {
     /// The inflater for what the peer of `role` sends under `agreement`.
     pub fn new(agreement: &Agreement, role: Role) -> Self {
-        let codecs = PerMessageDeflate::new(
-            agreement,
-            role,
-            CodecConfig::new().with_max_message_size(MAX_INFLATED),
-        );
+        let (bits, reset) = agreement.receiving(role);
+        let config = CodecConfig::new()
+            .with_max_message_size(MAX_INFLATED)
+            .with_window_bits(bits)
+            .with_no_context_takeover(reset);
         Inflater {
-            codec: codecs.decompressor,
+            codec: Decompressor::new(config),
             compressed: false,
             text: false,
             utf8: Utf8Validator::new(),
@@ -399,11 +399,9 @@ impl Deflater {
     /// takeover (a client that offered `client_no_context_takeover` keeps to its
     /// word even when the server did not echo it, RFC 7692 §7.1.1.2).
     pub fn new(agreement: &Agreement, role: Role, reset: bool) -> Self {
-        let codecs = PerMessageDeflate::new(agreement, role, CodecConfig::new().with_level(LEVEL));
         let (bits, agreed_reset) = agreement.sending(role);
-        let config = codecs
-            .compressor
-            .config()
+        let config = CodecConfig::new()
+            .with_level(LEVEL)
             .with_window_bits(bits)
             .with_no_context_takeover(agreed_reset || reset);
         Deflater {
