@@ -5,6 +5,7 @@
 //! so that every check of the suite can be shown to pass against the clean server
 //! and to fail (or warn) against the fault it exists to catch.
 
+pub(crate) mod listener;
 pub mod sse;
 pub mod ws;
 
@@ -31,6 +32,14 @@ impl TaskToken {
         let (alive, done) = mpsc::channel(1);
         (TaskToken { _alive: alive }, done)
     }
+}
+
+/// The TCP connections a reference server admits at once when it serves at most
+/// `max_connections` streams: twice as many and 16 more, so that a connection
+/// over the stream limit is still answered (a 503, a refused handshake) rather
+/// than dropped unread, while a peer opening connections without end is bounded.
+pub(crate) fn tcp_limit(max_connections: usize) -> usize {
+    max_connections.saturating_mul(2).saturating_add(16)
 }
 
 /// Resolves when the server stops (or can no longer say that it runs).

@@ -17,9 +17,14 @@ use super::page::PageBoard;
 use super::script::{LAST_CHUNK, Script, Step, chunk_bytes, head_bytes};
 use super::side;
 use crate::host::ws::head::{HeadRead, read_head};
+use crate::serve::listener::BoundedListener;
 
 /// The most requests a case keeps (later ones are counted).
 pub const MAX_REQUESTS_KEPT: usize = 64;
+
+/// The most TCP connections open at once; more are closed as soon as they are
+/// accepted, so a client that opens connections without end is bounded.
+pub const MAX_CONNECTIONS: usize = 512;
 
 /// The longest a held case holds its replies.
 pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
@@ -171,18 +176,20 @@ impl SseHostServer {
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let listener = BoundedListener::new(listener, MAX_CONNECTIONS);
         let cases: Arc<Mutex<HashMap<u64, Arc<CaseWire>>>> = Arc::default();
         let routes = Arc::clone(&cases);
         let board = PageBoard::new(Arc::default());
         let pages = board.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
+                let (stream, admitted) = listener.accept().await;
                 let routes = Arc::clone(&routes);
-                tokio::spawn(serve_connection(stream, routes, pages.clone()));
+                let pages = pages.clone();
+                tokio::spawn(async move {
+                    serve_connection(stream, routes, pages).await;
+                    drop(admitted);
+                });
             }
         });
         Ok(SseHostServer {

@@ -62,7 +62,6 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
@@ -72,6 +71,7 @@ use crate::http::RawIo;
 use crate::registry::Check;
 use crate::report::Report;
 use crate::runner::run_one;
+use crate::serve::listener::BoundedListener;
 use crate::serve::{TaskToken, client_address, stop_and_wait, stopped};
 
 use super::agents::{Agents, CaseStatus, NEVER_RAN};
@@ -367,6 +367,7 @@ pub async fn start(config: HostConfig) -> io::Result<RunningHost> {
         stop,
     });
     let (token, done) = TaskToken::new();
+    let listener = BoundedListener::new(listener, MAX_CONNECTIONS);
     tokio::spawn(accept(listener, Arc::clone(&shared), token));
     Ok(RunningHost {
         local_addr,
@@ -376,39 +377,14 @@ pub async fn start(config: HostConfig) -> io::Result<RunningHost> {
     })
 }
 
-/// Open TCP connections, counted until dropped.
-#[derive(Debug)]
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Accepts connections and serves each on its own task, until the host stops.
-async fn accept(listener: TcpListener, shared: Arc<Shared>, token: TaskToken) {
-    let open = Arc::new(AtomicUsize::new(0));
+async fn accept(listener: BoundedListener, shared: Arc<Shared>, token: TaskToken) {
     let mut stop = shared.stop.subscribe();
     loop {
-        let (tcp, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, or a connection reset before it was
-                // accepted: wait a little and go on.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
+        let (tcp, counted) = tokio::select! {
+            admitted = listener.accept() => admitted,
             () = stopped(&mut stop) => return,
         };
-        if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            open.fetch_sub(1, Ordering::SeqCst);
-            drop(tcp);
-            continue;
-        }
-        let counted = Counted(Arc::clone(&open));
         let shared = Arc::clone(&shared);
         let token = token.clone();
         let stop = stop.clone();

@@ -71,7 +71,8 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::{TaskToken, stopped};
+use super::listener::BoundedListener;
+use super::{TaskToken, stopped, tcp_limit};
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use super::UnknownFault;
@@ -297,6 +298,7 @@ pub async fn start(config: SseServerConfig) -> io::Result<RunningServer> {
     });
     let (token, done) = TaskToken::new();
     tokio::spawn(generate(Arc::clone(&shared), token.clone()));
+    let listener = BoundedListener::new(listener, tcp_limit(shared.config.max_connections));
     tokio::spawn(accept(listener, Arc::clone(&shared), token));
     Ok(RunningServer {
         local_addr,
@@ -327,50 +329,20 @@ async fn generate(shared: Arc<Shared>, _token: TaskToken) {
     }
 }
 
-/// Open TCP connections, counted until dropped.
-#[derive(Debug)]
-struct ConnectionGuard(Arc<AtomicUsize>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Accepts connections and serves each on its own task, until the server stops.
-async fn accept(listener: TcpListener, shared: Arc<Shared>, token: TaskToken) {
+async fn accept(listener: BoundedListener, shared: Arc<Shared>, token: TaskToken) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let builder = Arc::new(builder);
-    let max_open = shared
-        .config
-        .max_connections
-        .saturating_mul(2)
-        .saturating_add(16);
-    let open = Arc::new(AtomicUsize::new(0));
     let mut stop = shared.stop.subscribe();
     loop {
-        let (tcp, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, or a connection reset before it was
-                // accepted: wait a little and go on.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
+        let (tcp, counted) = tokio::select! {
+            admitted = listener.accept() => admitted,
             () = stopped(&mut stop) => return,
         };
-        if open.fetch_add(1, Ordering::SeqCst) >= max_open {
-            open.fetch_sub(1, Ordering::SeqCst);
-            drop(tcp);
-            continue;
-        }
-        let counted = ConnectionGuard(Arc::clone(&open));
         // Events are small and must leave at once.
         let _ = tcp.set_nodelay(true);
         let builder = Arc::clone(&builder);

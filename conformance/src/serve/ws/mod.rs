@@ -117,7 +117,8 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-use super::{TaskToken, stopped};
+use super::listener::BoundedListener;
+use super::{TaskToken, stopped, tcp_limit};
 
 pub use super::UnknownFault;
 pub use fault::Fault;
@@ -317,6 +318,7 @@ pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
         stop,
     });
     let (token, done) = TaskToken::new();
+    let listener = BoundedListener::new(listener, tcp_limit(shared.config.max_connections));
     tokio::spawn(accept(listener, Arc::clone(&shared), token));
     Ok(RunningServer {
         local_addr,
@@ -325,44 +327,14 @@ pub async fn start(config: WsServerConfig) -> io::Result<RunningServer> {
     })
 }
 
-/// Open TCP connections, counted until dropped.
-#[derive(Debug)]
-struct ConnectionGuard(Arc<AtomicUsize>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Accepts connections and serves each on its own task, until the server stops.
-async fn accept(listener: TcpListener, shared: Arc<Shared>, token: TaskToken) {
-    let max_open = shared
-        .config
-        .max_connections
-        .saturating_mul(2)
-        .saturating_add(16);
-    let open = Arc::new(AtomicUsize::new(0));
+async fn accept(listener: BoundedListener, shared: Arc<Shared>, token: TaskToken) {
     let mut stop = shared.stop.subscribe();
     loop {
-        let (tcp, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, or a connection reset before it was
-                // accepted: wait a little and go on.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
+        let (tcp, counted) = tokio::select! {
+            admitted = listener.accept() => admitted,
             () = stopped(&mut stop) => return,
         };
-        if open.fetch_add(1, Ordering::SeqCst) >= max_open {
-            open.fetch_sub(1, Ordering::SeqCst);
-            drop(tcp);
-            continue;
-        }
-        let counted = ConnectionGuard(Arc::clone(&open));
         // Echoes and pongs are small and must leave at once.
         let _ = tcp.set_nodelay(true);
         let shared = Arc::clone(&shared);
