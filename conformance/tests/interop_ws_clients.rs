@@ -22,7 +22,7 @@
 //! A line naming the agent and the library version, then one line per check
 //! that did not pass, `id [case] verdict detail`, then the verdict counts. The
 //! detail of an Autobahn case is its grades (`behavior`, `behaviorClose`) and
-//! the close code the client sent, from the report's facts; that of a
+//! the close code the client sent, from the report's grades; that of a
 //! client-duty check is its message with durations taken out. Durations are
 //! left out everywhere: they are measured, not compared.
 
