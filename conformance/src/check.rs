@@ -6,7 +6,8 @@
 //! title, the [`Source`] of the rule, the requirement quoted as a sentence, and a
 //! [`Level`]. Running it gives an [`Outcome`]: a [`Verdict`], a one-line message
 //! and, for every verdict but pass, [`Evidence`] — what was expected, what was
-//! seen, and a short [`Transcript`] of the bytes with their timings.
+//! seen, and a short [`Transcript`] of the bytes with their timings. A check
+//! that is an Autobahn|Testsuite case also carries Autobahn's [`Grades`].
 //!
 //! The model is protocol-neutral: the SSE suite and the WebSocket suite both
 //! describe their checks with it, and the runner and the reports handle both.
@@ -16,6 +17,8 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::ws::autobahn::grades::Grades;
 
 /// How strongly the source requires what a check tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -316,9 +319,12 @@ pub struct Outcome {
     pub message: String,
     /// What was expected and seen; present for every verdict but pass.
     pub evidence: Option<Evidence>,
-    /// Measurements and grades a check reports beside its verdict, by name (the
-    /// Autobahn cases give `behavior`, `behaviorClose`, `remoteCloseCode` and
-    /// `duration_ms`). Empty for most checks.
+    /// Autobahn|Testsuite's grades, for a check that is an Autobahn case
+    /// (`None` for the others, and for a case the harness could not finish).
+    pub grades: Option<Grades>,
+    /// Measurements a check reports beside its verdict, by name (the Autobahn
+    /// cases give `duration_ms`, the compression cases their byte counts).
+    /// Empty for most checks.
     pub facts: BTreeMap<String, serde_json::Value>,
 }
 
@@ -329,6 +335,7 @@ impl Outcome {
             verdict: Verdict::Pass,
             message: message.into(),
             evidence: None,
+            grades: None,
             facts: BTreeMap::new(),
         }
     }
@@ -340,6 +347,7 @@ impl Outcome {
             verdict: Verdict::Fail,
             message: message.into(),
             evidence: Some(evidence),
+            grades: None,
             facts: BTreeMap::new(),
         }
     }
@@ -350,6 +358,7 @@ impl Outcome {
             verdict: Verdict::Info,
             message: message.into(),
             evidence: Some(evidence),
+            grades: None,
             facts: BTreeMap::new(),
         }
     }
@@ -365,6 +374,7 @@ impl Outcome {
                 actual: reason,
                 transcript: Transcript::default(),
             }),
+            grades: None,
             facts: BTreeMap::new(),
         }
     }
@@ -380,8 +390,16 @@ impl Outcome {
                 actual: message,
                 transcript,
             }),
+            grades: None,
             facts: BTreeMap::new(),
         }
+    }
+
+    /// Sets Autobahn's grades (see [`Outcome::grades`]).
+    #[must_use]
+    pub fn with_grades(mut self, grades: Grades) -> Self {
+        self.grades = Some(grades);
+        self
     }
 
     /// Adds a fact (see [`Outcome::facts`]).

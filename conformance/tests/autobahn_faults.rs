@@ -14,7 +14,8 @@ use pulsecheck::report::CheckResult;
 use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::serve::ws::{Fault, WsServerConfig, start};
 use pulsecheck::ws::autobahn::cases::{NamedCase, all};
-use pulsecheck::ws::autobahn::fuzzer::{Expectation, Step, Timer};
+use pulsecheck::ws::autobahn::fuzzer::{CloseBehavior, Expectation, Step, Timer};
+use pulsecheck::ws::autobahn::grades::Grades;
 use pulsecheck::ws::checks::WsProbe;
 use url::Url;
 
@@ -192,12 +193,12 @@ async fn a_server_that_never_closes_tcp_fails_every_case_the_probe_closes() {
     }));
     for r in &results {
         if r.verdict == Verdict::Fail {
-            let close = r.facts.get("behaviorClose").and_then(|v| v.as_str());
+            let close = r.grades.map(|g| g.behavior_close);
             let number = r.aliases.first().cloned().unwrap_or_default();
             let want = if short_kill.contains(&number) {
-                "FAILED BY CLIENT"
+                CloseBehavior::FailedByClient
             } else {
-                "UNCLEAN"
+                CloseBehavior::Unclean
             };
             assert_eq!(close, Some(want), "{number}: {}", r.message);
         }
@@ -233,7 +234,7 @@ async fn on_a_server_that_does_not_echo_echo_cases_are_skipped() {
     assert_exactly(&results, Verdict::Skipped, &needs_echo, "no echo");
     for r in results.iter().filter(|r| r.verdict == Verdict::Skipped) {
         assert!(r.message.contains("does not echo"), "{}", r.message);
-        assert_eq!(r.facts["behavior"], "UNIMPLEMENTED");
+        assert_eq!(r.grades, Some(Grades::UNIMPLEMENTED));
     }
     // What remains is graded: 2.5 (a ping too long) gets a real verdict.
     let ping_too_long = results

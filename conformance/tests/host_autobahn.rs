@@ -60,16 +60,10 @@ async fn host(
                 let session = ClientSession::new("tungstenite", history, upgrade);
                 let info: &CheckInfo = &check.info;
                 let outcome = (check.run)(&session, info).await;
-                let fact = |k: &str| {
-                    outcome
-                        .facts
-                        .get(k)
-                        .map(|v| v.as_str().unwrap_or("").to_owned())
-                        .unwrap_or_default()
-                };
-                let _ = tx
-                    .send((number, fact("behavior"), fact("behaviorClose")))
-                    .await;
+                let (behavior, close) = outcome.grades.map_or_else(Default::default, |g| {
+                    (g.behavior.to_string(), g.behavior_close.to_string())
+                });
+                let _ = tx.send((number, behavior, close)).await;
             });
         }
     });

@@ -78,16 +78,12 @@ async fn host(
                 let session = ClientSession::new("interop", history, upgrade);
                 let info: &CheckInfo = &check.info;
                 let outcome = (check.run)(&session, info).await;
-                let fact = |k: &str| {
-                    outcome
-                        .facts
-                        .get(k)
-                        .map(|v| v.as_str().unwrap_or("").to_owned())
-                        .unwrap_or_default()
-                };
+                let (behavior, close) = outcome.grades.map_or_else(Default::default, |g| {
+                    (g.behavior.to_string(), g.behavior_close.to_string())
+                });
                 let graded = Graded {
-                    behavior: fact("behavior"),
-                    close: fact("behaviorClose"),
+                    behavior,
+                    close,
                     message: format!(
                         "{}{}",
                         outcome.message,

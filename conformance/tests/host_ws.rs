@@ -25,6 +25,8 @@ use pulsecheck::host::ws::server::{
 use pulsecheck::host::ws::session::ClientSession;
 use pulsecheck::http::RawIo;
 use pulsecheck::registry::Check;
+use pulsecheck::ws::autobahn::fuzzer::{Behavior, CloseBehavior};
+use pulsecheck::ws::autobahn::grades::Grades;
 use pulsecheck_ws::handshake::{ServerResponse, validate_client_request};
 use pulsecheck_ws::{
     Assembled, CloseCode, FrameConfig, MessageKind, Opcode, Role, Status, StreamReader,
@@ -128,10 +130,11 @@ async fn echo_case(session: &ClientSession, opcode: Opcode, kind: MessageKind) -
     let closed = close(&mut io, &mut reader, &mut buf).await;
     match echoed {
         Some(Received::Message(k, data)) if k == kind && data == sent && closed => {
-            Outcome::pass("echoed").with_fact("behavior", "OK")
+            Outcome::pass("echoed").with_grades(Grades::new(Behavior::Ok, CloseBehavior::Ok, None))
         }
-        other => Outcome::fail(format!("got {other:?}"), Evidence::default())
-            .with_fact("behavior", "FAILED"),
+        other => {
+            Outcome::fail(format!("got {other:?}"), Evidence::default()).with_grades(Grades::FAILED)
+        }
     }
 }
 

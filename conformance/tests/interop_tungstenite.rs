@@ -90,16 +90,12 @@ async fn tokio_tungstenite_gets_its_published_autobahn_baseline() {
     for r in &result.results {
         let number = r.aliases.first().map(String::as_str).unwrap_or("?");
         let behavior = r
-            .facts
-            .get("behavior")
-            .and_then(|v| v.as_str())
-            .unwrap_or("none");
+            .grades
+            .map_or("none".to_owned(), |g| g.behavior.to_string());
         let close = r
-            .facts
-            .get("behaviorClose")
-            .and_then(|v| v.as_str())
-            .unwrap_or("none");
-        *counts.entry(behavior.to_owned()).or_insert(0) += 1;
+            .grades
+            .map_or("none".to_owned(), |g| g.behavior_close.to_string());
+        *counts.entry(behavior.clone()).or_insert(0) += 1;
         let want = expected.get(number).copied().unwrap_or("OK");
         let want_close = if want == "INFORMATIONAL" {
             "INFORMATIONAL"
@@ -188,13 +184,13 @@ async fn over_wss_the_whole_suite_runs_with_the_same_grades() {
             problems.push(format!("{}: error: {}", r.id, r.message));
         }
         if let Some(number) = r.aliases.first() {
-            let behavior = r.facts.get("behavior").and_then(|v| v.as_str());
+            let behavior = r.grades.map(|g| g.behavior.to_string());
             // The echo server does not compress: Autobahn's compression cases
             // (groups 12 and 13) are UNIMPLEMENTED, a skip.
             let compression = number.starts_with("12.") || number.starts_with("13.");
             let otherwise = if compression { "UNIMPLEMENTED" } else { "OK" };
             let want = expected.get(number.as_str()).copied().unwrap_or(otherwise);
-            if behavior != Some(want) {
+            if behavior.as_deref() != Some(want) {
                 problems.push(format!("{number}: {behavior:?}, not {want}: {}", r.message));
             }
         }

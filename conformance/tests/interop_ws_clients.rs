@@ -22,7 +22,7 @@
 //! A line naming the agent and the library version, then one line per check
 //! that did not pass, `id [case] verdict detail`, then the verdict counts. The
 //! detail of an Autobahn case is its grades (`behavior`, `behaviorClose`) and
-//! the close code the client sent, from the report's facts; that of a
+//! the close code the client sent, from the report's grades; that of a
 //! client-duty check is its message with durations taken out. Durations are
 //! left out everywhere: they are measured, not compared.
 
@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use harness::{ensure, installed, interop_dir, scripts};
 use pulsecheck::check::Verdict;
 use pulsecheck::report::{CheckResult, Report};
+use pulsecheck::ws::autobahn::fuzzer::Behavior;
 
 /// How long one client's whole run may take (`--deadline`). The slowest,
 /// Chromium on a busy machine, takes well under a minute.
@@ -143,11 +144,11 @@ fn host_ws(client: &Client) -> Run {
 /// `behavior`, `behaviorClose` and `remoteCloseCode` of an Autobahn case, if
 /// `check` is one.
 fn grades(check: &CheckResult) -> Option<(String, String, Option<u64>)> {
-    let text = |key: &str| check.facts.get(key)?.as_str().map(str::to_owned);
+    let grades = check.grades?;
     Some((
-        text("behavior")?,
-        text("behaviorClose")?,
-        check.facts.get("remoteCloseCode").and_then(|c| c.as_u64()),
+        grades.behavior.to_string(),
+        grades.behavior_close.to_string(),
+        grades.remote_close_code.map(u64::from),
     ))
 }
 
@@ -279,7 +280,9 @@ fn settle_races(client: &str, report: Report) -> Report {
             let ok = grades(&c).is_some_and(|(b, close, _)| b == "OK" && close == "OK");
             if racy && ok {
                 c.verdict = Verdict::Warn;
-                c.facts.insert("behavior".to_owned(), "NON-STRICT".into());
+                if let Some(grades) = &mut c.grades {
+                    grades.behavior = Behavior::NonStrict;
+                }
             }
             c
         })

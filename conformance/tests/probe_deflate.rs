@@ -16,6 +16,7 @@ use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::registry::{Check, Pattern, lint, select};
 use pulsecheck::report::CheckResult;
 use pulsecheck::runner::{RunOptions, run};
+use pulsecheck::ws::autobahn::fuzzer::{Behavior, CloseBehavior};
 use pulsecheck::ws::checks::WsProbe;
 use pulsecheck::ws::deflate_checks::CHECKS;
 use url::Url;
@@ -215,7 +216,7 @@ async fn the_compression_cases_pass_against_the_clean_server() {
     let problems = problems(&results, |r| r.verdict == Verdict::Pass);
     assert!(problems.is_empty(), "{problems:#?}");
     for r in &results {
-        assert_eq!(r.facts["behavior"], "OK");
+        assert_eq!(r.grades.map(|g| g.behavior), Some(Behavior::Ok));
         assert_eq!(r.facts["messages_echoed"], 1000, "{}", r.id);
     }
 }
@@ -231,7 +232,7 @@ async fn a_corrupted_echo_fails_every_compression_case() {
     assert_eq!(results.len(), 12);
     let problems = problems(&results, |r| {
         r.verdict == Verdict::Fail
-            && r.facts["behavior"] == "FAILED"
+            && r.grades.is_some_and(|g| g.behavior == Behavior::Failed)
             && r.evidence
                 .as_ref()
                 .is_some_and(|e| e.actual.contains("echo 1 of 1000"))
@@ -268,8 +269,9 @@ async fn the_compression_cases_are_unimplemented_on_a_server_that_declines() {
     assert_eq!(results.len(), 216);
     let problems = problems(&results, |r| {
         r.verdict == Verdict::Skipped
-            && r.facts["behavior"] == "UNIMPLEMENTED"
-            && r.facts["behaviorClose"] == "OK"
+            && r.grades.is_some_and(|g| {
+                (g.behavior, g.behavior_close) == (Behavior::Unimplemented, CloseBehavior::Ok)
+            })
     });
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -291,9 +293,8 @@ async fn the_reference_server_without_compression_fails_nothing() {
     let unimplemented = results
         .iter()
         .filter(|r| {
-            r.facts
-                .get("behavior")
-                .is_some_and(|b| b == "UNIMPLEMENTED")
+            r.grades
+                .is_some_and(|g| g.behavior == Behavior::Unimplemented)
         })
         .count();
     assert_eq!(unimplemented, 216);

@@ -14,6 +14,7 @@ use pulsecheck::registry::{Pattern, lint, select};
 use pulsecheck::report::CheckResult;
 use pulsecheck::runner::{RunOptions, run};
 use pulsecheck::serve::ws::{Fault, WsServerConfig, start};
+use pulsecheck::ws::autobahn::fuzzer::Behavior;
 use pulsecheck::ws::checks::{CHECKS, WsProbe};
 use url::Url;
 
@@ -632,7 +633,7 @@ async fn the_small_compression_cases_pass_against_serve_ws_deflate() {
     let results = probe_deflate(None, &checks, &["12.*.[1-4]", "13.*.[1-4]"]).await;
     assert_eq!(results.len(), 12 * 4);
     let problems = deflate_problems(&results, |r| {
-        r.verdict == Verdict::Pass && r.facts["behavior"] == "OK"
+        r.verdict == Verdict::Pass && r.grades.is_some_and(|g| g.behavior == Behavior::Ok)
     });
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -649,7 +650,7 @@ async fn corrupted_compressed_echoes_fail_every_compression_case() {
     assert_eq!(results.len(), 12);
     let problems = deflate_problems(&results, |r| {
         r.verdict == Verdict::Fail
-            && r.facts["behavior"] == "FAILED"
+            && r.grades.is_some_and(|g| g.behavior == Behavior::Failed)
             && r.evidence
                 .as_ref()
                 .is_some_and(|e| e.actual.contains("echo 1 of 1000"))

@@ -356,6 +356,8 @@ pub(crate) fn print_or_exit(text: &str, code: u8) -> u8 {
 mod tests {
     use pulsecheck::check::{CheckInfo, Level, Outcome, Source};
     use pulsecheck::report::CheckResult;
+    use pulsecheck::ws::autobahn::fuzzer::{Behavior, CloseBehavior};
+    use pulsecheck::ws::autobahn::grades::Grades;
 
     use super::*;
 
@@ -426,9 +428,7 @@ mod tests {
             level: Level::Must,
         };
         let graded = Outcome::pass("behavior OK, close OK")
-            .with_fact("behavior", "OK")
-            .with_fact("behaviorClose", "OK")
-            .with_fact("remoteCloseCode", 1000)
+            .with_grades(Grades::new(Behavior::Ok, CloseBehavior::Ok, Some(1000)))
             .with_fact("duration_ms", 2);
         let failed = Outcome::fail("wrong key <b>", pulsecheck::check::Evidence::default());
         Report::new(

@@ -13,8 +13,8 @@
 //! the only timing, in its own field, so a comparison can drop it
 //! (`jq -S 'del(.. | .duration?)'`, as tungstenite's CI does). A case skipped on a
 //! server that does not echo is `UNIMPLEMENTED` (Autobahn's word for a case the
-//! peer takes no part in); one the harness could not finish (an `error`) is
-//! `FAILED`, so a CI script never mistakes it for OK.
+//! peer takes no part in); one the harness could not finish (an `error`, which
+//! has no [`Grades`]) is `FAILED`, so a CI script never mistakes it for OK.
 //!
 //! # The per-case file
 //!
@@ -24,7 +24,7 @@
 //! | field | from |
 //! |---|---|
 //! | `agent` | `--agent` |
-//! | `behavior`, `behaviorClose`, `remoteCloseCode` | the case's grades (its facts) |
+//! | `behavior`, `behaviorClose`, `remoteCloseCode` | the case's [`Grades`] |
 //! | `case` | the case's place (from 1) among the run's cases in Autobahn's order |
 //! | `description` | the check's title |
 //! | `duration` | milliseconds the case took (timing) |
@@ -32,7 +32,8 @@
 //! | `expected`, `received` | the evidence's expected and actual (not on a pass) |
 //! | `id` | the case number |
 //! | `isServer` | whether pulsecheck was the server (`host ws`) or the client (`probe`) |
-//! | `reportTime` | true for the performance cases (group 9), as in Autobahn |
+//! | `reportCompressionRatio` | true for the compression cases (groups 12, 13), as in Autobahn |
+//! | `reportTime` | true for the performance and compression cases (groups 9, 12, 13), as in Autobahn |
 //! | `result` | the check's message |
 //! | `wirelog` | the transcript's octets: `["TO", [n, hex]]` sent, `["RO", [n, hex]]` received (not on a pass) |
 //!
@@ -42,6 +43,13 @@
 //! notes are not octets and stay out (the HTML report shows them). A check fact
 //! named like another of Autobahn's per-case fields (`closedByMe`, `droppedByMe`,
 //! `wasClean`, ...) is written under that name.
+//!
+//! `reportTime` and `reportCompressionRatio` are Autobahn's switches for its
+//! HTML summary: with `reportTime` it shows the case's duration under its
+//! grade, with `reportCompressionRatio` the compression ratios of its
+//! `trafficStats`. `trafficStats` itself is left out: its octet counts on the
+//! wire and its frame counts are not measured here (a compression case's
+//! facts hold the payload bytes both ways, before and after compression).
 
 use std::fmt::Write as _;
 
@@ -50,6 +58,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::check::{Direction, Verdict};
+use crate::ws::autobahn::grades::Grades;
 
 use super::{CheckResult, Report};
 
@@ -152,10 +161,15 @@ impl AutobahnCase<'_> {
         self.check.facts.get(name).cloned()
     }
 
-    /// A grade (`behavior`, `behaviorClose`); `FAILED` when the case has none
-    /// (the harness could not finish it).
-    fn grade(&self, name: &str) -> Value {
-        self.fact(name).unwrap_or_else(|| "FAILED".into())
+    /// The case's grades; [`Grades::FAILED`] when it has none (the harness
+    /// could not finish it).
+    fn grades(&self) -> Grades {
+        self.check.grades.unwrap_or(Grades::FAILED)
+    }
+
+    /// The group the case belongs to (`12` for `12.1.3`).
+    fn group(&self) -> Option<u32> {
+        self.parts.first().copied()
     }
 
     /// Milliseconds the case took: its own measure, else the check's.
@@ -203,11 +217,12 @@ fn agent_index(agent: &str, cases: &[AutobahnCase<'_>], with_files: bool) -> Val
             } else {
                 Value::Null
             };
+            let grades = case.grades();
             let entry = json!({
-                "behavior": case.grade("behavior"),
-                "behaviorClose": case.grade("behaviorClose"),
+                "behavior": grades.behavior,
+                "behaviorClose": grades.behavior_close,
                 "duration": case.duration(),
-                "remoteCloseCode": case.fact("remoteCloseCode").unwrap_or(Value::Null),
+                "remoteCloseCode": grades.remote_close_code,
                 "reportfile": file,
             });
             (case.number.to_owned(), entry)
@@ -246,20 +261,25 @@ fn case_report(agent: &str, running: usize, case: &AutobahnCase<'_>, harness: Ro
     let mut put = |name: &str, value: Value| {
         fields.insert(name.to_owned(), value);
     };
+    let grades = case.grades();
     put("agent", agent.into());
-    put("behavior", case.grade("behavior"));
-    put("behaviorClose", case.grade("behaviorClose"));
+    put("behavior", json!(grades.behavior));
+    put("behaviorClose", json!(grades.behavior_close));
     put("case", running.into());
     put("description", check.title.clone().into());
     put("duration", case.duration());
     put("expectation", check.requirement.clone().into());
     put("id", case.number.into());
     put("isServer", (harness == Role::Server).into());
+    put("remoteCloseCode", json!(grades.remote_close_code));
     put(
-        "remoteCloseCode",
-        case.fact("remoteCloseCode").unwrap_or(Value::Null),
+        "reportCompressionRatio",
+        matches!(case.group(), Some(12 | 13)).into(),
     );
-    put("reportTime", (case.parts.first() == Some(&9)).into());
+    put(
+        "reportTime",
+        matches!(case.group(), Some(9 | 12 | 13)).into(),
+    );
     put("result", check.message.clone().into());
     if let Some(evidence) = check
         .evidence
@@ -399,6 +419,7 @@ fn ascii_only(json: &str) -> String {
 mod tests {
     use super::super::testing::{report, ws_report};
     use super::*;
+    use crate::ws::autobahn::fuzzer::{Behavior, CloseBehavior};
 
     #[test]
     fn file_names_are_autobahns() {
@@ -509,6 +530,7 @@ mod tests {
                 "id",
                 "isServer",
                 "remoteCloseCode",
+                "reportCompressionRatio",
                 "reportTime",
                 "result"
             ]
@@ -517,6 +539,7 @@ mod tests {
         assert_eq!(pass["id"], "1.1.1");
         assert_eq!(pass["isServer"], false);
         assert_eq!(pass["reportTime"], false);
+        assert_eq!(pass["reportCompressionRatio"], false);
         assert_eq!(pass["description"], "A text message of 0 bytes is echoed");
 
         let failed = file("agent_case_1_1_2.json");
@@ -540,6 +563,83 @@ mod tests {
         let hosted = ws_report().to_autobahn_reports("agent", Role::Server);
         let (_, text) = &hosted.cases[0];
         assert!(text.contains("\"isServer\": true"), "{text}");
+    }
+
+    #[test]
+    fn grades_are_read_from_the_typed_field_never_from_facts() {
+        let mut report = ws_report();
+        let check = report
+            .checks
+            .iter_mut()
+            .find(|c| c.aliases == ["1.1.1"])
+            .unwrap();
+        check.grades = Some(Grades::new(
+            Behavior::NonStrict,
+            CloseBehavior::WrongCode,
+            Some(3000),
+        ));
+        // A fact of a grade's name is no grade (and no Autobahn field).
+        check.facts.insert("behavior".into(), "OK".into());
+        let reports = report.to_autobahn_reports("a", Role::Client);
+        let index: Value = serde_json::from_str(&reports.index).unwrap();
+        let entry = &index["a"]["1.1.1"];
+        assert_eq!(entry["behavior"], "NON-STRICT");
+        assert_eq!(entry["behaviorClose"], "WRONG CODE");
+        assert_eq!(entry["remoteCloseCode"], 3000);
+        let case: Value = serde_json::from_str(&reports.cases[0].1).unwrap();
+        assert_eq!(
+            (
+                &case["behavior"],
+                &case["behaviorClose"],
+                &case["remoteCloseCode"]
+            ),
+            (&json!("NON-STRICT"), &json!("WRONG CODE"), &json!(3000))
+        );
+    }
+
+    #[test]
+    fn compression_cases_report_their_time_and_ratio_as_autobahn_does() {
+        let mut report = ws_report();
+        let template = report
+            .checks
+            .iter()
+            .find(|c| c.aliases == ["1.1.1"])
+            .unwrap()
+            .clone();
+        for number in ["12.1.1", "13.7.18", "11.1.1"] {
+            let mut check = template.clone();
+            check.id = format!("ws/x/{}", number.replace('.', "-"));
+            check.aliases = vec![number.to_owned()];
+            check.facts.insert("bytes_sent".into(), 16_000.into());
+            report.checks.push(check);
+        }
+        let reports = report.to_autobahn_reports("a", Role::Client);
+        let file = |number: &str| -> Value {
+            let name = autobahn_report_file("a", number);
+            let (_, text) = reports.cases.iter().find(|(n, _)| *n == name).unwrap();
+            serde_json::from_str(text).unwrap()
+        };
+        // Autobahn's compression cases (its case12_x_x.py) set both switches,
+        // its performance cases (group 9) only `reportTime`, the others neither.
+        for (number, time, ratio) in [
+            ("12.1.1", true, true),
+            ("13.7.18", true, true),
+            ("9.1.1", true, false),
+            ("11.1.1", false, false),
+            ("1.1.1", false, false),
+        ] {
+            let case = file(number);
+            assert_eq!(case["reportTime"], time, "{number}");
+            assert_eq!(case["reportCompressionRatio"], ratio, "{number}");
+            // The traffic statistics are not measured: left out, not made up.
+            assert!(case.get("trafficStats").is_none(), "{number}");
+            assert!(case.get("bytes_sent").is_none(), "{number}");
+        }
+        // The index is the same for every group.
+        let index: Value = serde_json::from_str(&reports.index).unwrap();
+        let mut same = index["a"]["1.1.1"].clone();
+        same["reportfile"] = "a_case_12_1_1.json".into();
+        assert_eq!(index["a"]["12.1.1"], same);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   with the count of each verdict and one coloured link per check.
 //! - The checks, group by group: a pass on one line; every other verdict a
 //!   `<details>` that opens to the title, requirement, source, expected, actual,
-//!   facts and the transcript, shown as the human report shows it.
+//!   Autobahn's grades (for its cases), facts and the transcript, shown as the
+//!   human report shows it.
 //! - Check boxes that hide the checks of a verdict (the page works without
 //!   script; it then shows everything).
 //!
@@ -295,6 +296,18 @@ fn write_check(out: &mut String, check: &CheckResult) {
         row("Expected", &evidence.expected);
         row("Actual", &evidence.actual);
     }
+    if let Some(grades) = &check.grades {
+        let code = grades
+            .remote_close_code
+            .map_or("none".to_owned(), |c| c.to_string());
+        row(
+            "Grades",
+            &format!(
+                "behavior: {}, behaviorClose: {}, remoteCloseCode: {code}",
+                grades.behavior, grades.behavior_close
+            ),
+        );
+    }
     if !check.facts.is_empty() {
         let facts: Vec<String> = check
             .facts
@@ -558,10 +571,16 @@ mod tests {
             "<dt>Requirement</dt><dd>A data message is echoed unchanged; the probe&#39;s Close 1000 is answered.</dd>",
             "<dt>Source</dt><dd>RFC 6455 §5.2</dd>",
             "<dt>Expected</dt><dd>OK: a Close 1007 at the invalid byte; NON-STRICT: at the message&#39;s end</dd>",
-            "<dt>Facts</dt><dd>behavior: NON-STRICT, behaviorClose: OK, duration_ms: 1003, remoteCloseCode: 1007</dd>",
+            "<dt>Grades</dt><dd>behavior: NON-STRICT, behaviorClose: OK, remoteCloseCode: 1007</dd>",
+            "<dt>Facts</dt><dd>duration_ms: 1003</dd>",
         ] {
             assert!(warn.contains(row), "{row} in {warn}");
         }
+        // A case with no close code says so; a check with no grades has no row.
+        assert!(page.contains(
+            "<dt>Grades</dt><dd>behavior: UNIMPLEMENTED, behaviorClose: UNIMPLEMENTED, remoteCloseCode: none</dd>"
+        ));
+        assert_eq!(page.matches("<dt>Grades</dt>").count(), 4);
     }
 
     #[test]

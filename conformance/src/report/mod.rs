@@ -30,14 +30,32 @@
 //!                        "omitted_bytes": 0,      // absent when 0: bytes not kept
 //!                        "omitted_entries": 0}    // absent when 0: reads, writes, notes not kept
 //!       },
-//!       "facts": {"behavior": "OK", "behaviorClose": "OK",   // absent when none: grades
-//!                 "remoteCloseCode": 1000, "duration_ms": 3},  // and measurements
+//!       "grades": {"behavior": "OK",            // absent unless an Autobahn case:
+//!                  "behaviorClose": "OK",       // Autobahn's grades, in its words
+//!                  "remoteCloseCode": 1000},    // (the peer's close code, or null)
+//!       "facts": {"duration_ms": 3},            // absent when none: measurements
 //!       "duration_ms": 12                       // timing: ignored by --baseline
 //!     }
 //!   ],
 //!   "duration_ms": 2345                         // timing: ignored by --baseline
 //! }
 //! ```
+//!
+//! `grades` ([`Grades`]) holds Autobahn|Testsuite's grades of a check that is
+//! one of its cases: `behavior` is `OK`, `NON-STRICT`, `FAILED`,
+//! `INFORMATIONAL` or `UNIMPLEMENTED`; `behaviorClose` is `OK`, `FAILED`,
+//! `UNCLEAN`, `WRONG CODE`, `FAILED BY CLIENT`, `INFORMATIONAL` or
+//! `UNIMPLEMENTED`; `remoteCloseCode` is a number or null. A case the harness
+//! could not finish (an `error`) has none. `facts` holds measurements only, by
+//! name: `duration_ms` of an Autobahn case, the byte counts of a compression
+//! case (`bytes_sent`, `bytes_sent_compressed`, `bytes_received`,
+//! `bytes_received_compressed`, `messages_echoed`), the timings of a client's
+//! close (`close_answer_ms`, ...).
+//!
+//! Reports written before the grades had their own field carried them as
+//! strings among the facts. They still read, as written (their old facts stay
+//! facts, `grades` is absent): `--baseline` compares verdicts only, so such a
+//! report remains a baseline.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -45,6 +63,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckInfo, Evidence, Level, Outcome, Verdict, suite_and_area};
+use crate::ws::autobahn::grades::Grades;
 
 mod autobahn;
 mod html;
@@ -112,8 +131,12 @@ pub struct CheckResult {
     /// Expected, actual and transcript; absent on pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
-    /// Measurements and grades beside the verdict (Autobahn's `behavior`,
-    /// `behaviorClose`, `remoteCloseCode`, `duration_ms`); absent when none.
+    /// Autobahn|Testsuite's grades, for a check that is an Autobahn case;
+    /// absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grades: Option<Grades>,
+    /// Measurements beside the verdict (an Autobahn case's `duration_ms`, a
+    /// compression case's byte counts); absent when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, serde_json::Value>,
     /// How long the check took (ignored by baseline comparison).
@@ -133,6 +156,7 @@ impl CheckResult {
             verdict: outcome.verdict,
             message: outcome.message,
             evidence: outcome.evidence,
+            grades: outcome.grades,
             facts: outcome.facts,
             duration_ms,
         }
@@ -477,7 +501,7 @@ impl Comparison {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::report;
+    use super::testing::{report, ws_report};
     use super::*;
 
     #[test]
@@ -486,6 +510,63 @@ mod tests {
         assert_eq!(r.checks[0].id, "sse/headers/content-type");
         assert_eq!(Report::from_json(&r.to_json()).unwrap(), r);
         assert!(r.to_json().contains("\"verdict\": \"fail\""));
+    }
+
+    #[test]
+    fn grades_are_their_own_field_and_facts_keep_the_measurements() {
+        let r = ws_report();
+        assert_eq!(Report::from_json(&r.to_json()).unwrap(), r);
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let check = |id: &str| {
+            json["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        let warned = check("ws/utf8/fail-fast-inside-a-frame");
+        assert_eq!(
+            warned["grades"],
+            serde_json::json!({"behavior": "NON-STRICT", "behaviorClose": "OK", "remoteCloseCode": 1007})
+        );
+        assert_eq!(warned["facts"], serde_json::json!({"duration_ms": 1003}));
+        // No grades, no field: the probe's own check, and a case the harness
+        // could not finish.
+        assert!(check("ws/handshake/accept").get("grades").is_none());
+        assert!(check("ws/ping/empty-payload").get("grades").is_none());
+        let unplayed = check("ws/limits/text-64kib");
+        assert_eq!(unplayed["grades"]["behaviorClose"], "UNIMPLEMENTED");
+        assert_eq!(
+            unplayed["grades"]["remoteCloseCode"],
+            serde_json::Value::Null
+        );
+        assert!(unplayed.get("facts").is_none());
+    }
+
+    #[test]
+    fn a_report_of_the_old_shape_still_reads_and_is_still_a_baseline() {
+        // Grades as string facts, as reports were written before `grades`.
+        let mut old: serde_json::Value = serde_json::from_str(&ws_report().to_json()).unwrap();
+        for check in old["checks"].as_array_mut().unwrap() {
+            let object = check.as_object_mut().unwrap();
+            if let Some(grades) = object.remove("grades") {
+                let facts = object
+                    .entry("facts")
+                    .or_insert_with(|| serde_json::json!({}));
+                for (name, value) in grades.as_object().unwrap() {
+                    facts[name] = value.clone();
+                }
+            }
+        }
+        let old = Report::from_json(&old.to_string()).unwrap();
+        assert!(old.checks.iter().all(|c| c.grades.is_none()));
+        let warned = old.checks.iter().find(|c| c.aliases == ["6.4.3"]).unwrap();
+        assert_eq!(warned.facts["behavior"], "NON-STRICT");
+        let cmp = Comparison::new(&old, &ws_report());
+        assert!(!cmp.has_regressions());
+        assert_eq!(cmp.to_human(), "Same verdicts as the baseline.\n");
     }
 
     #[test]

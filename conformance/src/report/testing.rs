@@ -6,6 +6,8 @@ use std::time::Duration;
 use crate::check::{CheckInfo, Direction, Evidence, Level, Outcome, Source, Transcript, Verdict};
 
 use super::{CheckResult, Report};
+use crate::ws::autobahn::fuzzer::{Behavior, CloseBehavior};
+use crate::ws::autobahn::grades::Grades;
 
 const HEADERS: CheckInfo = CheckInfo {
     id: "sse/headers/content-type",
@@ -39,6 +41,7 @@ pub(super) fn report(content_type: Verdict, heartbeat: Verdict, strict: bool) ->
                 transcript,
             }
         }),
+        grades: None,
         facts: BTreeMap::new(),
     };
     Report::new(
@@ -53,8 +56,8 @@ pub(super) fn report(content_type: Verdict, heartbeat: Verdict, strict: bool) ->
 }
 
 /// One WebSocket check of the probe's own and Autobahn cases of several groups,
-/// with every verdict among them, Autobahn's grades in their facts as
-/// the cases give them, and a hostile server's bytes in one transcript.
+/// with every verdict among them, Autobahn's grades as the cases give them,
+/// and a hostile server's bytes in one transcript.
 pub(super) fn ws_report() -> Report {
     let case = |id: &'static str, number: &'static str, title: &'static str| CheckInfo {
         id,
@@ -64,13 +67,12 @@ pub(super) fn ws_report() -> Report {
         requirement: "A data message is echoed unchanged; the probe's Close 1000 is answered.",
         level: Level::Must,
     };
-    let graded = |outcome: Outcome, behavior: &str, close: &str, code: Option<u16>, ms: u64| {
-        outcome
-            .with_fact("behavior", behavior)
-            .with_fact("behaviorClose", close)
-            .with_fact("remoteCloseCode", code.map(serde_json::Value::from))
-            .with_fact("duration_ms", ms)
-    };
+    let graded =
+        |outcome: Outcome, behavior: Behavior, close: CloseBehavior, code: Option<u16>, ms: u64| {
+            outcome
+                .with_grades(Grades::new(behavior, close, code))
+                .with_fact("duration_ms", ms)
+        };
     let mut hostile = Transcript::default();
     hostile.bytes(
         Duration::from_millis(1),
@@ -118,8 +120,8 @@ pub(super) fn ws_report() -> Report {
             ),
             graded(
                 Outcome::pass("behavior OK, close OK; the server's Close carried 1000"),
-                "OK",
-                "OK",
+                Behavior::Ok,
+                CloseBehavior::Ok,
                 Some(1000),
                 2,
             ),
@@ -140,8 +142,8 @@ pub(super) fn ws_report() -> Report {
                         hostile,
                     ),
                 ),
-                "FAILED",
-                "OK",
+                Behavior::Failed,
+                CloseBehavior::Ok,
                 Some(1000),
                 5,
             ),
@@ -153,7 +155,13 @@ pub(super) fn ws_report() -> Report {
                 "6.4.3",
                 "Invalid UTF-8 inside a frame still arriving fails the connection at once",
             ),
-            graded(non_strict, "NON-STRICT", "OK", Some(1007), 1003),
+            graded(
+                non_strict,
+                Behavior::NonStrict,
+                CloseBehavior::Ok,
+                Some(1007),
+                1003,
+            ),
             1004,
         ),
         CheckResult::new(
@@ -163,8 +171,8 @@ pub(super) fn ws_report() -> Report {
                     "behavior INFORMATIONAL, close INFORMATIONAL; the server's Close carried 1002",
                     evidence("anything", "a Close 1002", Transcript::default()),
                 ),
-                "INFORMATIONAL",
-                "INFORMATIONAL",
+                Behavior::Informational,
+                CloseBehavior::Informational,
                 Some(1002),
                 1,
             ),
@@ -179,8 +187,7 @@ pub(super) fn ws_report() -> Report {
             Outcome::skipped(
                 "the server does not echo messages (ws/echo/detected); this case grades an echo",
             )
-            .with_fact("behavior", "UNIMPLEMENTED")
-            .with_fact("behaviorClose", "UNIMPLEMENTED"),
+            .with_grades(Grades::UNIMPLEMENTED),
             0,
         ),
         CheckResult::new(
@@ -203,8 +210,8 @@ pub(super) fn ws_report() -> Report {
             ),
             graded(
                 Outcome::pass("behavior OK, close OK; the server's Close carried 1000"),
-                "OK",
-                "OK",
+                Behavior::Ok,
+                CloseBehavior::Ok,
                 Some(1000),
                 7,
             ),

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::check::{Outcome, Transcript, Verdict};
 use crate::registry::Check;
 use crate::report::{CheckResult, Report};
+use crate::ws::autobahn::fuzzer::Behavior;
 
 use super::session::{AgentHistory, ClientSession};
 
@@ -44,27 +45,27 @@ impl std::error::Error for TooManyAgents {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseStatus {
     /// It has a result; Autobahn's grade of it (see [`behavior`]).
-    Done(String),
+    Done(Behavior),
     /// It is being played now (and has no result, or an older one).
     Running,
     /// It was never played for this agent.
     NotRun,
 }
 
-/// Autobahn's grade of a result (`/getCaseStatus`'s `behavior`): the `behavior`
-/// fact of an Autobahn case, or, for the other checks, pass → `OK`, warn →
-/// `NON-STRICT`, info → `INFORMATIONAL`, anything else → `FAILED`.
-pub fn behavior(result: &CheckResult) -> String {
-    if let Some(graded) = result.facts.get("behavior").and_then(|b| b.as_str()) {
-        return graded.to_owned();
+/// Autobahn's grade of a result (`/getCaseStatus`'s `behavior`): the
+/// `behavior` of an Autobahn case's grades, or, for the other checks (and a case
+/// the harness could not finish), pass → `OK`, warn → `NON-STRICT`, info →
+/// `INFORMATIONAL`, anything else → `FAILED`.
+pub fn behavior(result: &CheckResult) -> Behavior {
+    if let Some(grades) = &result.grades {
+        return grades.behavior;
     }
     match result.verdict {
-        Verdict::Pass => "OK",
-        Verdict::Warn => "NON-STRICT",
-        Verdict::Info => "INFORMATIONAL",
-        Verdict::Fail | Verdict::Error | Verdict::Skipped => "FAILED",
+        Verdict::Pass => Behavior::Ok,
+        Verdict::Warn => Behavior::NonStrict,
+        Verdict::Info => Behavior::Informational,
+        Verdict::Fail | Verdict::Error | Verdict::Skipped => Behavior::Failed,
     }
-    .to_owned()
 }
 
 /// One agent's record.
@@ -315,6 +316,8 @@ impl Drop for Playing {
 mod tests {
     use super::*;
     use crate::check::{CheckInfo, Level, Source};
+    use crate::ws::autobahn::fuzzer::CloseBehavior;
+    use crate::ws::autobahn::grades::Grades;
 
     fn check(id: &'static str) -> Check<ClientSession> {
         Check {
@@ -343,7 +346,7 @@ mod tests {
         assert_eq!(agents.status("x", 0), CaseStatus::Running);
         assert!(!agents.complete(Some("x")));
         playing.finish(result(&checks[0], Outcome::pass("fine")));
-        assert_eq!(agents.status("x", 0), CaseStatus::Done("OK".into()));
+        assert_eq!(agents.status("x", 0), CaseStatus::Done(Behavior::Ok));
         assert_eq!(agents.stored(), 1);
         assert_eq!(agents.results_kept("x"), 1);
 
@@ -376,7 +379,7 @@ mod tests {
         assert_eq!(agents.status("x", 0), CaseStatus::Running);
         assert!(!agents.complete(None));
         drop(again);
-        assert_eq!(agents.status("x", 0), CaseStatus::Done("OK".into()));
+        assert_eq!(agents.status("x", 0), CaseStatus::Done(Behavior::Ok));
         assert!(!agents.complete(Some("y")));
     }
 
@@ -395,23 +398,35 @@ mod tests {
     #[test]
     fn behavior_comes_from_the_fact_or_the_verdict() {
         let c = check("ws/a/one");
-        let graded = Outcome::fail("x", Default::default()).with_fact("behavior", "NON-STRICT");
-        assert_eq!(behavior(&result(&c, graded)), "NON-STRICT");
-        assert_eq!(behavior(&result(&c, Outcome::pass("ok"))), "OK");
+        // The grades decide, whatever the verdict.
+        let graded = Outcome::fail("x", Default::default()).with_grades(Grades::new(
+            Behavior::NonStrict,
+            CloseBehavior::Ok,
+            Some(1007),
+        ));
+        assert_eq!(behavior(&result(&c, graded)), Behavior::NonStrict);
+        let unplayed = Outcome::skipped("no echo").with_grades(Grades::UNIMPLEMENTED);
+        assert_eq!(behavior(&result(&c, unplayed)), Behavior::Unimplemented);
+        assert_eq!(behavior(&result(&c, Outcome::pass("ok"))), Behavior::Ok);
         let mut warned = Outcome::fail("x", Default::default());
         warned.verdict = Verdict::Warn;
-        assert_eq!(behavior(&result(&c, warned)), "NON-STRICT");
+        assert_eq!(behavior(&result(&c, warned)), Behavior::NonStrict);
         assert_eq!(
             behavior(&result(&c, Outcome::info("m", Default::default()))),
-            "INFORMATIONAL"
+            Behavior::Informational
         );
         assert_eq!(
             behavior(&result(&c, Outcome::fail("x", Default::default()))),
-            "FAILED"
+            Behavior::Failed
         );
         assert_eq!(
             behavior(&result(&c, Outcome::error("x", Default::default()))),
-            "FAILED"
+            Behavior::Failed
+        );
+        // `/getCaseStatus` writes it in Autobahn's words.
+        assert_eq!(
+            serde_json::json!({ "behavior": Behavior::NonStrict }).to_string(),
+            r#"{"behavior":"NON-STRICT"}"#
         );
     }
 }

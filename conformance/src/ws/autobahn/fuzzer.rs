@@ -12,6 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use pulsecheck_ws::{FrameHeader, Opcode, Role, Rsv, copy_unmask, encode_frame};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::handshake::Handshake;
@@ -264,8 +265,10 @@ pub struct CloseExpectation {
     pub wrong_code_fatal: bool,
 }
 
-/// `behavior`: what the server did with the frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `behavior`: what the server did with the frames. Serialised as Autobahn
+/// writes it (`OK`, `NON-STRICT`, ...), the same as its `Display`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
 pub enum Behavior {
     /// As required.
     Ok,
@@ -292,8 +295,10 @@ impl fmt::Display for Behavior {
     }
 }
 
-/// `behaviorClose`: how the connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `behaviorClose`: how the connection ended. Serialised as Autobahn writes
+/// it (`OK`, `WRONG CODE`, ...), the same as its `Display`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
 pub enum CloseBehavior {
     /// As required.
     Ok,
@@ -302,11 +307,17 @@ pub enum CloseBehavior {
     /// A clean close was required and did not happen.
     Unclean,
     /// The server's Close carried a code not accepted here.
+    #[serde(rename = "WRONG CODE")]
     WrongCode,
     /// The probe had to drop TCP itself.
+    #[serde(rename = "FAILED BY CLIENT")]
     FailedByClient,
     /// The spec leaves it open.
     Informational,
+    /// The case was never played: a peer that does not echo, in a case that
+    /// grades an echo (pulsecheck's grade, paired with `behavior`
+    /// UNIMPLEMENTED; a case Autobahn plays always gets a close grade).
+    Unimplemented,
 }
 
 impl fmt::Display for CloseBehavior {
@@ -318,6 +329,7 @@ impl fmt::Display for CloseBehavior {
             CloseBehavior::WrongCode => "WRONG CODE",
             CloseBehavior::FailedByClient => "FAILED BY CLIENT",
             CloseBehavior::Informational => "INFORMATIONAL",
+            CloseBehavior::Unimplemented => "UNIMPLEMENTED",
         })
     }
 }

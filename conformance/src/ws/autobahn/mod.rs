@@ -16,8 +16,9 @@
 //! `killAfter`/`closeAfter` fallbacks), the same auto-close when the expected
 //! events are in. It is then graded by Autobahn's rules into `behavior` (OK,
 //! NON-STRICT, FAILED, INFORMATIONAL) and `behaviorClose` (OK, FAILED, UNCLEAN,
-//! WRONG CODE, FAILED BY CLIENT, INFORMATIONAL), which the check's facts carry
-//! (and `--format autobahn` writes as Autobahn's `index.json`). The verdict:
+//! WRONG CODE, FAILED BY CLIENT, INFORMATIONAL), which the check's outcome
+//! carries as its [`Grades`] (and `--format autobahn` writes as Autobahn's
+//! `index.json`). The verdict:
 //!
 //! | behavior | behaviorClose | verdict |
 //! |---|---|---|
@@ -48,6 +49,7 @@
 
 pub mod cases;
 pub mod fuzzer;
+pub mod grades;
 pub mod handshake;
 pub mod payloads;
 pub mod stream;
@@ -63,6 +65,7 @@ use crate::ws::connection::{own_name, peer_name};
 use crate::ws::deflate::{InflateStats, Offered, open_offering};
 use cases::NamedCase;
 use fuzzer::{Behavior, Case, CaseResult, CloseBehavior, Event, Expectation, Expected, Step};
+use grades::Grades;
 use handshake::{DeflateHandshake, Handshake};
 use pulsecheck_ws::Role;
 
@@ -209,8 +212,7 @@ async fn play_case(probe: &WsProbe, case: &Case) -> Outcome {
         return Outcome::skipped(
             "the server does not echo messages (ws/echo/detected); this case grades an echo",
         )
-        .with_fact("behavior", "UNIMPLEMENTED")
-        .with_fact("behaviorClose", "UNIMPLEMENTED");
+        .with_grades(Grades::UNIMPLEMENTED);
     }
     let _heavy = take_budget(case).await;
     if let Handshake::Deflate(deflate) = &case.handshake {
@@ -358,7 +360,8 @@ pub struct CaseLeases {
     _held: Vec<crate::budget::Lease>,
 }
 
-/// `outcome` with the grades as facts.
+/// `outcome` with a played case's [`Grades`], and the milliseconds it took as
+/// the fact `duration_ms`.
 pub fn with_grades(
     outcome: Outcome,
     behavior: Behavior,
@@ -367,9 +370,7 @@ pub fn with_grades(
     duration_ms: u64,
 ) -> Outcome {
     outcome
-        .with_fact("behavior", behavior.to_string())
-        .with_fact("behaviorClose", close.to_string())
-        .with_fact("remoteCloseCode", code.map(serde_json::Value::from))
+        .with_grades(Grades::new(behavior, close, code))
         .with_fact("duration_ms", duration_ms)
 }
 
