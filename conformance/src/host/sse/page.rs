@@ -31,7 +31,7 @@ pub const PAGE: &str = include_str!("page.html");
 pub const PAGE_JOBS: usize = 4;
 
 /// How long a long poll waits for a command.
-const POLL_WAIT: Duration = Duration::from_secs(20);
+pub const POLL_WAIT: Duration = Duration::from_secs(20);
 
 /// What the page is told to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

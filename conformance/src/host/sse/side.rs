@@ -2,7 +2,7 @@
 //! /`, `GET /page/next`, `POST /page/lines/<case>`, see [`super::page`]) and
 //! the callbacks of an sse-contract-tests test service (`POST
 //! /callback/<case>/<k>`, see [`super::service`]). Whatever they carry for a
-//! case goes to its [`Inbox`] as driver-contract lines. Bodies are read by
+//! case goes to its [`Inbox`](super::inbox::Inbox) as driver-contract lines. Bodies are read by
 //! `Content-Length`, at most [`MAX_BODY`] bytes; one request per connection.
 
 use std::time::Duration;
