@@ -502,7 +502,7 @@ async fn acceptance(
                         ClientEvent::Closed | ClientEvent::Reset(_) | ClientEvent::Close(_)
                     );
                 let actual = if refused {
-                    format!("the client refused a valid response: {end} before any frame")
+                    format!("refused a valid response: {end}, without a frame")
                 } else {
                     format!("{end} before echoing the {round} compressed message")
                 };

@@ -8,7 +8,7 @@
 //! message.
 
 use pulsecheck_ws::handshake::accept_key;
-use pulsecheck_ws::{Opcode, encode_message};
+use pulsecheck_ws::{Opcode, Rsv, encode_message};
 use tokio::time::Instant;
 
 use crate::check::{CheckInfo, Level, Outcome, Source};
@@ -298,6 +298,16 @@ pub(super) async fn judge_refusal(wire: &mut ClientWire, what: &str) -> Outcome 
             )
         }
         ClientEvent::Message { .. } | ClientEvent::Ping(_) | ClientEvent::Pong(_) => {
+            let event = match &event {
+                // Compressed bytes say nothing as text.
+                ClientEvent::Message { opcode, data } if wire.message_rsv.contains(Rsv::RSV1) => {
+                    format!(
+                        "a compressed {opcode} message (RSV1) of {} bytes",
+                        data.len()
+                    )
+                }
+                other => other.to_string(),
+            };
             let actual =
                 format!("the client sent {event} after {ms} ms: it took the connection as open");
             wire.close_normally().await;
