@@ -291,15 +291,18 @@ fn answer(plan: Plan, offers: &Offers) -> Answer {
         }
         Answer::Skip(why)
     };
-    if plan == Plan::Refuse(Defect::Unoffered) {
-        return if offers.valid.is_empty() && offers.invalid.is_empty() {
+    let unoffered = || {
+        if offers.valid.is_empty() && offers.invalid.is_empty() {
             Answer::Refuse(PERMESSAGE_DEFLATE.to_owned(), None)
         } else {
             Answer::Skip(
                 "the client offered permessage-deflate: an answer accepting it would be legal"
                     .to_owned(),
             )
-        };
+        }
+    };
+    if plan == Plan::Refuse(Defect::Unoffered) {
+        return unoffered();
     }
     let Some(first) = offers.valid.first().copied() else {
         return no_offer();
@@ -311,7 +314,7 @@ fn answer(plan: Plan, offers: &Offers) -> Answer {
             let base = plain_acceptance(&first);
             let refuse = |extra: &[String], offer| Answer::Refuse(with_params(&base, extra), offer);
             match defect {
-                Defect::Unoffered => unreachable!("answered above"),
+                Defect::Unoffered => unoffered(),
                 Defect::UnknownParameter => refuse(&[UNKNOWN.to_owned()], Some(first)),
                 Defect::DuplicateParameter => {
                     let mut bare = base;

@@ -639,6 +639,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_rsv_bits_of_a_messages_first_frame_are_kept() {
+        // A fragmented message whose first frame has RSV1 (compressed), then
+        // a single-frame message without.
+        let mut first = FrameHeader::new(Opcode::BINARY, 2);
+        first.fin = false;
+        first.rsv = Rsv::RSV1;
+        first.mask = Some([9, 8, 7, 6]);
+        let mut bytes = Vec::new();
+        pulsecheck_ws::encode_frame(&mut bytes, &first, b"ab").expect("encodable");
+        bytes.extend(masked(Opcode::CONTINUATION, true, b"cd"));
+        bytes.extend(masked(Opcode::TEXT, true, b"plain"));
+        let (mut wire, mut client) = wire(b"");
+        client.write_all(&bytes).await.expect("write");
+        let event = wire.next_event(soon()).await;
+        assert!(
+            matches!(&event, ClientEvent::Message { data, .. } if data == b"abcd"),
+            "{event:?}"
+        );
+        assert_eq!(wire.message_rsv, Rsv::RSV1);
+        let event = wire.next_event(soon()).await;
+        assert!(
+            matches!(&event, ClientEvent::Message { data, .. } if data == b"plain"),
+            "{event:?}"
+        );
+        assert_eq!(wire.message_rsv, Rsv::NONE);
+    }
+
+    #[tokio::test]
     async fn a_huge_frame_is_refused_from_its_header_without_being_held() {
         let (mut wire, mut client) = wire(b"");
         // A 2^62-byte binary frame's header, then a few bytes of it.
