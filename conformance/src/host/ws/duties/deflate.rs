@@ -177,14 +177,14 @@ const DUTIES: &[DeflateDuty] = &[
         "ws-client/deflate/smaller-server-window-accepted",
         "A server_max_window_bits smaller than offered is accepted",
         "7.1.2.1",
-        "\"A server accepts an extension negotiation offer with this parameter by including the 'server_max_window_bits' extension parameter in the extension negotiation response to send back to the client with the same or smaller value as the offer.\" and \"A server MAY include the 'server_max_window_bits' extension parameter in an extension negotiation response even if the extension negotiation offer being accepted by the response didn't include the 'server_max_window_bits' extension parameter.\" Such a response is valid: refusing it fails a connection the RFC allows, and the client then decompresses the server's messages.",
+        "\"A server accepts an extension negotiation offer with this parameter by including the 'server_max_window_bits' extension parameter in the extension negotiation response to send back to the client with the same or smaller value as the offer.\" and \"A server MAY include the 'server_max_window_bits' extension parameter in an extension negotiation response even if the extension negotiation offer being accepted by the response didn't include the 'server_max_window_bits' extension parameter.\" Such a response is valid, and RFC 7692 §7 lets a client fail the connection only over a configuration it \"does not support\": an inflater with the 32 KiB window the client's offer allowed reads a stream made with a smaller one, so every client that offered permessage-deflate supports it. It takes the connection and decompresses the server's messages.",
         Plan::Accept(Addition::SmallerServerWindow),
     ),
     duty(
         "ws-client/deflate/server-no-context-takeover-accepted",
         "server_no_context_takeover the client did not ask for is accepted",
         "7.1.1.1",
-        "\"A server MAY include the 'server_no_context_takeover' extension parameter in an extension negotiation response even if the extension negotiation offer being accepted by the response didn't include the 'server_no_context_takeover' extension parameter.\" Such a response is valid: refusing it fails a connection the RFC allows, and the client then decompresses the server's messages.",
+        "\"A server MAY include the 'server_no_context_takeover' extension parameter in an extension negotiation response even if the extension negotiation offer being accepted by the response didn't include the 'server_no_context_takeover' extension parameter.\" Such a response is valid, and RFC 7692 §7 lets a client fail the connection only over a configuration it \"does not support\": the server resetting its context asks nothing of the client's inflater (it may reset its own or not), so every client that offered permessage-deflate supports it. It takes the connection and decompresses the server's messages.",
         Plan::Accept(Addition::ServerNoContextTakeover),
     ),
 ];
