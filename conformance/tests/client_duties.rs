@@ -429,6 +429,24 @@ async fn a_first_connection_has_no_earlier_key_to_compare() {
     );
 }
 
+/// Taking a valid response is not enough: the acceptance duties fail a client
+/// that then gets the compressed messages wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acceptance_duties_fail_a_client_that_does_not_decompress() {
+    for id in [
+        "ws-client/deflate/smaller-server-window-accepted",
+        "ws-client/deflate/server-no-context-takeover-accepted",
+    ] {
+        let (_, _, outcome) = verdict_of(id, Some(Fault::EchoesCompressedBytes)).await;
+        assert_eq!(outcome.verdict, Verdict::Fail, "{id}: {outcome:?}");
+        assert!(
+            outcome.message.contains("differ from it"),
+            "{id}: {}",
+            outcome.message
+        );
+    }
+}
+
 /// tokio-tungstenite as the client under test, written like tungstenite's
 /// Autobahn client example: echo text and binary messages until the
 /// connection ends (tungstenite answers pings and the Close itself).

@@ -93,6 +93,8 @@ pub(crate) enum Fault {
     /// A response with `server_no_context_takeover` it did not ask for is
     /// refused.
     RefusesUnrequestedServerNoContextTakeover,
+    /// A compressed message is echoed as its compressed bytes, without RSV1.
+    EchoesCompressedBytes,
 }
 
 /// The offer the client makes unless told otherwise (and the one websockets,
@@ -545,6 +547,10 @@ async fn frames(client: &mut Client) -> Result<String, String> {
         let Some((opcode, compressed, data)) = message else {
             continue;
         };
+        if compressed && client.has(Fault::EchoesCompressedBytes) {
+            client.send(opcode, &data).await.map_err(io)?;
+            continue;
+        }
         let data = match (compressed, client.deflate.as_mut()) {
             (true, Some(codec)) => {
                 let mut out = Vec::new();
