@@ -102,6 +102,62 @@ const FAULTS: &[(&str, Fault)] = &[
         "ws-client/close/invalid-reason-utf8",
         Fault::AcceptsInvalidCloseReason,
     ),
+    (
+        "ws-client/deflate/unoffered",
+        Fault::AcceptsUnofferedDeflate,
+    ),
+    (
+        "ws-client/deflate/unknown-parameter",
+        Fault::AcceptsUnknownDeflateParameter,
+    ),
+    (
+        "ws-client/deflate/duplicate-parameter",
+        Fault::AcceptsDuplicateDeflateParameter,
+    ),
+    (
+        "ws-client/deflate/client-max-window-bits-unoffered",
+        Fault::AcceptsUnofferedClientWindow,
+    ),
+    (
+        "ws-client/deflate/server-max-window-bits-16",
+        Fault::AcceptsInvalidServerWindow,
+    ),
+    (
+        "ws-client/deflate/server-max-window-bits-7",
+        Fault::AcceptsInvalidServerWindow,
+    ),
+    (
+        "ws-client/deflate/server-max-window-bits-leading-zero",
+        Fault::AcceptsInvalidServerWindow,
+    ),
+    (
+        "ws-client/deflate/server-max-window-bits-not-decimal",
+        Fault::AcceptsInvalidServerWindow,
+    ),
+    (
+        "ws-client/deflate/client-max-window-bits-no-value",
+        Fault::AcceptsBareClientWindow,
+    ),
+    (
+        "ws-client/deflate/smaller-server-window-accepted",
+        Fault::RefusesSmallerServerWindow,
+    ),
+    (
+        "ws-client/deflate/server-no-context-takeover-accepted",
+        Fault::RefusesUnrequestedServerNoContextTakeover,
+    ),
+];
+
+/// What the correct client offers, in turn: nothing, a plain
+/// permessage-deflate, and permessage-deflate with `client_max_window_bits`
+/// (what websockets, ws and Chromium offer). Every check must pass against
+/// at least one, and be skipped, never failed, by the others: a client that
+/// does not offer permessage-deflate skips what needs it, and each offer
+/// skips what it makes legal.
+const CORRECT_OFFERS: &[Option<&str>] = &[
+    None,
+    Some("permessage-deflate"),
+    Some(ws_client::DEFAULT_OFFER),
 ];
 
 /// The check that needs earlier connections of the same agent.
@@ -194,13 +250,22 @@ where
     (outcome, took)
 }
 
-/// The test client with `fault` (none: the correct client).
+/// The test client with `fault` (none: the correct client), offering what
+/// the fault needs.
 fn test_client(
     fault: Option<Fault>,
 ) -> impl FnOnce(SocketAddr) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    offering(fault, ws_client::offer_for(fault))
+}
+
+/// The test client with `fault`, offering `offer`.
+fn offering(
+    fault: Option<Fault>,
+    offer: Option<&'static str>,
+) -> impl FnOnce(SocketAddr) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     move |addr| {
         Box::pin(async move {
-            let _ = ws_client::run(addr, fault).await;
+            let _ = ws_client::run_offering(addr, fault, offer).await;
         })
     }
 }
@@ -235,14 +300,85 @@ fn describe(id: &str, fault: Option<Fault>, outcome: &Outcome) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_passes_against_the_correct_client() {
-    let runs = checks().into_iter().map(|c| verdict_of(c.info.id, None));
-    let wrong: Vec<String> = join_all(runs)
-        .await
-        .into_iter()
-        .filter(|(_, _, o)| o.verdict != Verdict::Pass)
-        .map(|(id, f, o)| describe(id, f, &o))
+    let runs = checks().into_iter().flat_map(|c| {
+        CORRECT_OFFERS.iter().map(move |offer| async move {
+            let history = Arc::new(AgentHistory::default());
+            if c.info.id == KEY_FRESH {
+                play("ws-client/request/host", &history, offering(None, *offer)).await;
+            }
+            let (outcome, _) = play(c.info.id, &history, offering(None, *offer)).await;
+            (c.info.id, *offer, outcome)
+        })
+    });
+    let outcomes = join_all(runs).await;
+    let mut wrong: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, _, o)| !matches!(o.verdict, Verdict::Pass | Verdict::Skipped))
+        .map(|(id, offer, o)| format!("offering {offer:?}: {}", describe(id, None, o)))
         .collect();
+    for c in checks() {
+        if !outcomes
+            .iter()
+            .any(|(id, _, o)| *id == c.info.id && o.verdict == Verdict::Pass)
+        {
+            wrong.push(format!("{}: passed with no offer", c.info.id));
+        }
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The permessage-deflate duties that a client skips with each offer of
+/// [`CORRECT_OFFERS`], and why: the skips are the rule, not an accident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deflate_duties_skip_what_an_offer_makes_legal() {
+    let deflate: Vec<&'static str> = checks()
+        .iter()
+        .map(|c| c.info.id)
+        .filter(|id| id.starts_with("ws-client/deflate/"))
+        .collect();
+    let expected_skips = |offer: Option<&str>| -> Vec<&'static str> {
+        match offer {
+            None => deflate
+                .iter()
+                .copied()
+                .filter(|id| *id != "ws-client/deflate/unoffered")
+                .collect(),
+            Some("permessage-deflate") => vec![
+                "ws-client/deflate/unoffered",
+                "ws-client/deflate/client-max-window-bits-no-value",
+            ],
+            Some(_) => vec![
+                "ws-client/deflate/unoffered",
+                "ws-client/deflate/client-max-window-bits-unoffered",
+            ],
+        }
+    };
+    for offer in CORRECT_OFFERS {
+        let runs = deflate.iter().map(|id| async move {
+            let history = Arc::new(AgentHistory::default());
+            let (outcome, _) = play(id, &history, offering(None, *offer)).await;
+            (*id, outcome)
+        });
+        let skipped: Vec<&str> = join_all(runs)
+            .await
+            .into_iter()
+            .filter(|(_, o)| o.verdict == Verdict::Skipped)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(skipped, expected_skips(*offer), "offering {offer:?}");
+    }
+}
+
+/// `deflate/unoffered` is not `handshake/unoffered-extension` again: a client
+/// that refuses an extension it does not know but takes permessage-deflate,
+/// which it knows, unoffered passes the one and fails the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_knows_deflate_passes_the_generic_check_and_fails_the_deflate_one() {
+    let fault = Some(Fault::AcceptsUnofferedDeflate);
+    let (_, _, generic) = verdict_of("ws-client/handshake/unoffered-extension", fault).await;
+    assert_eq!(generic.verdict, Verdict::Pass, "{generic:?}");
+    let (_, _, deflate) = verdict_of("ws-client/deflate/unoffered", fault).await;
+    assert_eq!(deflate.verdict, Verdict::Fail, "{deflate:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,6 +429,24 @@ async fn a_first_connection_has_no_earlier_key_to_compare() {
     );
 }
 
+/// Taking a valid response is not enough: the acceptance duties fail a client
+/// that then gets the compressed messages wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acceptance_duties_fail_a_client_that_does_not_decompress() {
+    for id in [
+        "ws-client/deflate/smaller-server-window-accepted",
+        "ws-client/deflate/server-no-context-takeover-accepted",
+    ] {
+        let (_, _, outcome) = verdict_of(id, Some(Fault::EchoesCompressedBytes)).await;
+        assert_eq!(outcome.verdict, Verdict::Fail, "{id}: {outcome:?}");
+        assert!(
+            outcome.message.contains("differ from it"),
+            "{id}: {}",
+            outcome.message
+        );
+    }
+}
+
 /// tokio-tungstenite as the client under test, written like tungstenite's
 /// Autobahn client example: echo text and binary messages until the
 /// connection ends (tungstenite answers pings and the Close itself).
@@ -309,15 +463,24 @@ async fn tungstenite_client(addr: SocketAddr) {
 }
 
 /// Where tokio-tungstenite 0.30 does not pass, and why, from its bytes and
-/// its source.
-const TUNGSTENITE_DEPARTURES: &[(&str, Verdict, &str)] = &[(
-    "ws-client/handshake/unoffered-extension",
-    Verdict::Fail,
-    "it echoes the text frame sent after a 101 with `Sec-WebSocket-Extensions: \
-     pulsecheck-unoffered`, an extension it never offered: tungstenite's \
-     `VerifyData::verify_response` (src/handshake/client.rs) has step 5 of RFC 6455 \
-     §4.1 as a `// TODO`, so it never reads that header",
-)];
+/// its source; every other `ws-client/deflate/` check is skipped, as
+/// tungstenite offers no permessage-deflate.
+const TUNGSTENITE_DEPARTURES: &[(&str, Verdict, &str)] = &[
+    (
+        "ws-client/handshake/unoffered-extension",
+        Verdict::Fail,
+        "it echoes the text frame sent after a 101 with `Sec-WebSocket-Extensions: \
+         pulsecheck-unoffered`, an extension it never offered: tungstenite's \
+         `VerifyData::verify_response` (src/handshake/client.rs) has step 5 of RFC 6455 \
+         §4.1 as a `// TODO`, so it never reads that header",
+    ),
+    (
+        "ws-client/deflate/unoffered",
+        Verdict::Fail,
+        "the same: it takes `Sec-WebSocket-Extensions: permessage-deflate`, which it \
+         never offered, and echoes the text frame",
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokio_tungstenite_passes_every_check_but_its_known_departures() {
@@ -333,10 +496,15 @@ async fn tokio_tungstenite_passes_every_check_but_its_known_departures() {
         .await
         .into_iter()
         .filter(|(id, o)| {
+            let otherwise = if id.starts_with("ws-client/deflate/") {
+                Verdict::Skipped
+            } else {
+                Verdict::Pass
+            };
             let expected = TUNGSTENITE_DEPARTURES
                 .iter()
                 .find(|(d, _, _)| d == id)
-                .map_or(Verdict::Pass, |(_, v, _)| *v);
+                .map_or(otherwise, |(_, v, _)| *v);
             o.verdict != expected
         })
         .map(|(id, o)| describe(id, None, &o))
@@ -380,7 +548,8 @@ async fn a_client_that_never_answers_gets_verdicts_not_hangs() {
             || id.contains("/masked-")
             || id.contains("/invalid-")
             || id.ends_with("/frames-masked")
-            || id.ends_with("/answered");
+            || id.ends_with("/answered")
+            || id == "ws-client/deflate/unoffered";
         if waits_for_an_answer {
             assert_eq!(outcome.verdict, Verdict::Fail, "{id}: {outcome:?}");
             assert!(

@@ -1,5 +1,5 @@
-//! What only a client must do (RFC 6455 §4.1, §5.1, §5.3, §5.5.1, §7): checks
-//! Autobahn|Testsuite never makes.
+//! What only a client must do (RFC 6455 §4.1, §5.1, §5.3, §5.5.1, §7; RFC 7692
+//! §5, §7): checks Autobahn|Testsuite never makes.
 //!
 //! Each check takes one connection of the client under test (its request head
 //! already read by the host), writes the response itself — the correct 101, or
@@ -14,6 +14,7 @@
 //! | `masking` | `duties/masking.rs` | every client frame masked with varied keys; a masked server frame fails the connection |
 //! | `handshake` | `duties/handshake.rs` | responses a client must refuse; a frame in the same write as the 101 is delivered |
 //! | `close` | `duties/close.rs` | the server's Close answered, TCP left to the server, invalid close codes and reasons refused |
+//! | `deflate` | `duties/deflate.rs` | permessage-deflate responses a client must refuse (unoffered, unknown or repeated parameters, invalid window bits) and valid ones it must take (a smaller server window, `server_no_context_takeover` unasked); skipped for a client that does not offer it |
 //!
 //! Every wait is bounded (2 s for an answer: a client that never answers fails
 //! with a message saying so) and what a client sends is held in bounded memory
@@ -21,6 +22,7 @@
 //! first 256 frame headers).
 
 mod close;
+mod deflate;
 mod handshake;
 mod masking;
 mod request;
@@ -39,6 +41,7 @@ pub fn checks() -> Vec<Check<ClientSession>> {
     checks.extend(masking::checks());
     checks.extend(handshake::checks());
     checks.extend(close::checks());
+    checks.extend(deflate::checks());
     checks
 }
 
@@ -62,23 +65,23 @@ mod tests {
     use crate::registry::lint;
 
     #[test]
-    fn the_catalogue_is_sound_and_every_check_cites_rfc_6455() {
+    fn the_catalogue_is_sound_and_every_check_cites_rfc_6455_or_7692() {
         let checks = checks();
         assert_eq!(lint(&checks), Vec::<String>::new());
         for c in &checks {
             assert_eq!(c.info.suite(), "ws-client", "{}", c.info.id);
-            assert!(
-                matches!(c.info.source, Source::Rfc(6455, _)),
-                "{}: {:?}",
-                c.info.id,
-                c.info.source
-            );
+            let cited = match c.info.source {
+                Source::Rfc(6455, _) => true,
+                Source::Rfc(7692, _) => c.info.area() == "deflate",
+                _ => false,
+            };
+            assert!(cited, "{}: {:?}", c.info.id, c.info.source);
         }
         let areas: std::collections::BTreeSet<&str> =
             checks.iter().map(|c| c.info.area()).collect();
         assert_eq!(
             areas.into_iter().collect::<Vec<_>>(),
-            ["close", "handshake", "masking", "request"]
+            ["close", "deflate", "handshake", "masking", "request"]
         );
     }
 }

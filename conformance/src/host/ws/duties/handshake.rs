@@ -8,7 +8,7 @@
 //! message.
 
 use pulsecheck_ws::handshake::accept_key;
-use pulsecheck_ws::{Opcode, encode_message};
+use pulsecheck_ws::{Opcode, Rsv, encode_message};
 use tokio::time::Instant;
 
 use crate::check::{CheckInfo, Level, Outcome, Source};
@@ -263,6 +263,15 @@ async fn refusal(session: &ClientSession, info: &CheckInfo) -> Outcome {
         // is a refusal, seen below as the end of its side.
         wire.note(format!("writing: {e}"));
     }
+    judge_refusal(&mut wire, &what).await
+}
+
+/// The verdict on a client that was sent a response it must refuse (`what`,
+/// in words) and then a message: it passes when it sends no data frame and
+/// ends the connection (a Close, the end of TCP, a reset) within
+/// [`ANSWER_WAIT`]; it fails when it answers as on an open connection or stays
+/// silent.
+pub(super) async fn judge_refusal(wire: &mut ClientWire, what: &str) -> Outcome {
     let expected = "no frame from the client, and the connection closed by it";
     let deadline = Instant::now() + ANSWER_WAIT;
     let event = wire.next_event(deadline).await;
@@ -289,6 +298,16 @@ async fn refusal(session: &ClientSession, info: &CheckInfo) -> Outcome {
             )
         }
         ClientEvent::Message { .. } | ClientEvent::Ping(_) | ClientEvent::Pong(_) => {
+            let event = match &event {
+                // Compressed bytes say nothing as text.
+                ClientEvent::Message { opcode, data } if wire.message_rsv.contains(Rsv::RSV1) => {
+                    format!(
+                        "a compressed {opcode} message (RSV1) of {} bytes",
+                        data.len()
+                    )
+                }
+                other => other.to_string(),
+            };
             let actual =
                 format!("the client sent {event} after {ms} ms: it took the connection as open");
             wire.close_normally().await;
@@ -378,7 +397,7 @@ async fn frame_with_101(session: &ClientSession) -> Outcome {
 /// The next data message, within [`ANSWER_WAIT`]: `Ok(None)` on silence, the
 /// ending event when the client closes or sends what is not frames. Pings are
 /// answered on the way.
-async fn await_echo(wire: &mut ClientWire) -> Result<Option<Vec<u8>>, ClientEvent> {
+pub(super) async fn await_echo(wire: &mut ClientWire) -> Result<Option<Vec<u8>>, ClientEvent> {
     let deadline = Instant::now() + ANSWER_WAIT;
     loop {
         match wire.next_event(deadline).await {

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use pulsecheck_ws::handshake::{ServerResponse, accept_key};
-use pulsecheck_ws::{FrameHeader, Opcode, Status, decode_header, encode_message, unmask};
+use pulsecheck_ws::{FrameHeader, Opcode, Rsv, Status, decode_header, encode_message, unmask};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::check::{Direction, Evidence, Transcript};
@@ -148,8 +148,12 @@ pub(super) struct ClientWire {
     pub(super) frames: Vec<FrameHeader>,
     /// Frames the client sent beyond [`MAX_HEADERS_KEPT`].
     pub(super) frames_not_kept: u64,
-    /// A fragmented message in progress: its opcode and payload so far.
-    message: Option<(Opcode, Vec<u8>)>,
+    /// A fragmented message in progress: its opcode, the RSV bits of its
+    /// first frame and its payload so far.
+    message: Option<(Opcode, Rsv, Vec<u8>)>,
+    /// The RSV bits of the first frame of the last message
+    /// [`next_event`](Self::next_event) gave (RSV1: compressed, RFC 7692 §6).
+    pub(super) message_rsv: Rsv,
     /// Whether the client's side of TCP has ended.
     eof: bool,
     /// Whether this side has sent a Close frame.
@@ -178,6 +182,7 @@ impl ClientWire {
             frames: Vec::new(),
             frames_not_kept: 0,
             message: None,
+            message_rsv: Rsv::NONE,
             eof: false,
             close_sent: false,
             unreadable: None,
@@ -245,10 +250,17 @@ impl ClientWire {
     /// The correct 101 answer to the client's request: no subprotocol, no
     /// extension.
     pub(super) fn correct_101(&self) -> Vec<u8> {
+        self.answer_101(None)
+    }
+
+    /// A 101 answer to the client's request, correct in its WebSocket headers,
+    /// with `Sec-WebSocket-Extensions: extensions` when given (written as it
+    /// is: a check may make it wrong on purpose).
+    pub(super) fn answer_101(&self, extensions: Option<&str>) -> Vec<u8> {
         let response = ServerResponse {
             accept: self.expected_accept(),
             protocol: None,
-            extensions: None,
+            extensions,
             headers: Vec::new(),
         };
         let mut out = Vec::new();
@@ -414,14 +426,17 @@ impl ClientWire {
                     ));
                 }
                 Opcode::TEXT | Opcode::BINARY if header.fin => {
+                    self.message_rsv = header.rsv;
                     return ClientEvent::Message {
                         opcode: header.opcode,
                         data: payload,
                     };
                 }
-                Opcode::TEXT | Opcode::BINARY => self.message = Some((header.opcode, payload)),
+                Opcode::TEXT | Opcode::BINARY => {
+                    self.message = Some((header.opcode, header.rsv, payload));
+                }
                 Opcode::CONTINUATION => {
-                    let Some((opcode, mut data)) = self.message.take() else {
+                    let Some((opcode, rsv, mut data)) = self.message.take() else {
                         return self.unreadable("a continuation frame with no message started");
                     };
                     if data.len() + payload.len() > MAX_PAYLOAD {
@@ -431,9 +446,10 @@ impl ClientWire {
                     }
                     data.extend_from_slice(&payload);
                     if header.fin {
+                        self.message_rsv = rsv;
                         return ClientEvent::Message { opcode, data };
                     }
-                    self.message = Some((opcode, data));
+                    self.message = Some((opcode, rsv, data));
                 }
                 other => {
                     return self.unreadable(format!("a frame with the reserved opcode {other}"));
@@ -620,6 +636,34 @@ mod tests {
         assert_eq!(wire.next_event(soon()).await, ClientEvent::Silent);
         drop(client);
         assert_eq!(wire.next_event(soon()).await, ClientEvent::Closed);
+    }
+
+    #[tokio::test]
+    async fn the_rsv_bits_of_a_messages_first_frame_are_kept() {
+        // A fragmented message whose first frame has RSV1 (compressed), then
+        // a single-frame message without.
+        let mut first = FrameHeader::new(Opcode::BINARY, 2);
+        first.fin = false;
+        first.rsv = Rsv::RSV1;
+        first.mask = Some([9, 8, 7, 6]);
+        let mut bytes = Vec::new();
+        pulsecheck_ws::encode_frame(&mut bytes, &first, b"ab").expect("encodable");
+        bytes.extend(masked(Opcode::CONTINUATION, true, b"cd"));
+        bytes.extend(masked(Opcode::TEXT, true, b"plain"));
+        let (mut wire, mut client) = wire(b"");
+        client.write_all(&bytes).await.expect("write");
+        let event = wire.next_event(soon()).await;
+        assert!(
+            matches!(&event, ClientEvent::Message { data, .. } if data == b"abcd"),
+            "{event:?}"
+        );
+        assert_eq!(wire.message_rsv, Rsv::RSV1);
+        let event = wire.next_event(soon()).await;
+        assert!(
+            matches!(&event, ClientEvent::Message { data, .. } if data == b"plain"),
+            "{event:?}"
+        );
+        assert_eq!(wire.message_rsv, Rsv::NONE);
     }
 
     #[tokio::test]
