@@ -80,7 +80,7 @@ const ALIGN_ABOVE: usize = 256;
 /// widest vectors when the payload is long enough for them to pay
 /// ([`crate::fast_utf8::xor_words_wide`]), otherwise [`xor_words_portable`].
 #[inline]
-fn xor_words(data: &mut [u8], word: u64) {
+pub(crate) fn xor_words(data: &mut [u8], word: u64) {
     if data.len() >= WIDE_ABOVE {
         crate::fast_utf8::xor_words_wide(data, word);
     } else {
