@@ -22,16 +22,52 @@
 //! Instruction counts from callgrind do not move with the machine's load, unlike criterion's
 //! wall-clock times, so they compare two builds (or ours and a peer) on a shared machine.
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use pulsecheck_benches::{ours, peers, workloads, ws};
 
+thread_local! {
+    /// The wall-clock time of every [`measured`] run, for the summary on stderr.
+    static TIMES: RefCell<Vec<Duration>> = const { RefCell::new(Vec::new()) };
+}
+
 /// One timed run: what a benchmark iteration does. Never inlined, so a profiler can
-/// collect inside it alone.
+/// collect inside it alone. Its wall-clock time is recorded: on a busy machine the
+/// fastest runs (the ones no other process interrupted) compare two builds better than
+/// criterion's mean.
 #[inline(never)]
 fn measured<T>(run: impl FnOnce() -> T) -> T {
-    black_box(run())
+    let start = Instant::now();
+    let out = black_box(run());
+    let took = start.elapsed();
+    TIMES.with(|t| t.borrow_mut().push(took));
+    out
+}
+
+/// Prints the minimum, the 10th percentile and the median time of the measured runs.
+fn print_times() {
+    TIMES.with(|t| {
+        let mut times = t.borrow().clone();
+        times.sort_unstable();
+        let at = |q: usize| {
+            times
+                .get(times.len() * q / 100)
+                .copied()
+                .unwrap_or_default()
+        };
+        if let Some(min) = times.first() {
+            eprintln!(
+                "measured: {} runs; min {:.1} µs, p10 {:.1} µs, median {:.1} µs",
+                times.len(),
+                min.as_secs_f64() * 1e6,
+                at(10).as_secs_f64() * 1e6,
+                at(50).as_secs_f64() * 1e6,
+            );
+        }
+    });
 }
 
 fn sse(
@@ -141,6 +177,7 @@ fn main() -> ExitCode {
             .and_then(|n| websocket(workload, implementation, n)),
         _ => Err("usage: profile sse <workload> <whole|1460|64> <implementation> [iterations]\n       profile ws <workload> <implementation> [iterations]".to_owned()),
     };
+    print_times();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

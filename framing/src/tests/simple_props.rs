@@ -24,15 +24,56 @@ fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Long, mostly ASCII text (a few 2-, 3- and 4-byte chars, as in chat or JSON), sometimes
+/// corrupted by one byte or cut short: fragments past the first 64 bytes are validated
+/// with a check that starts inside the bytes validated before them (`is_utf8_after`),
+/// which only these lengths reach.
+fn long_text_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let ch = prop_oneof![
+        12 => prop::char::range('a', 'z'),
+        1 => prop::char::range('\u{80}', '\u{7FF}'),
+        1 => prop::char::range('\u{800}', '\u{FFFF}'),
+        1 => prop::char::range('\u{10000}', '\u{10FFFF}'),
+    ];
+    (
+        prop::collection::vec(ch, 0..700),
+        prop::option::weighted(0.5, (any::<prop::sample::Index>(), any::<u8>())),
+        prop::option::weighted(0.2, any::<prop::sample::Index>()),
+    )
+        .prop_map(|(chars, corrupt, cut)| {
+            let mut bytes = chars.into_iter().collect::<String>().into_bytes();
+            if let (Some((i, b)), false) = (corrupt, bytes.is_empty()) {
+                let i = i.index(bytes.len());
+                bytes[i] = b;
+            }
+            if let (Some(i), false) = (cut, bytes.is_empty()) {
+                bytes.truncate(i.index(bytes.len()));
+            }
+            bytes
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(super::cases(512)))]
+
+    /// As `rfc6455_5_6_incremental_utf8_equals_std_for_any_split`, on messages long
+    /// enough for fragments to be checked in whole 64-byte blocks reaching back into the
+    /// bytes validated before them, from a code point boundary or one block further back.
+    #[test]
+    fn rfc6455_5_6_incremental_utf8_equals_std_for_long_text_and_any_split(
+        bytes in long_text_bytes(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..24),
+    ) {
+        let cuts: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+        fuzzing::check_utf8_split(&bytes, &cuts);
+    }
 
     /// RFC 6455 §5.3: the word-wise unmask equals the byte loop at any length, alignment
     /// and key offset, for any content and key.
     #[test]
     fn rfc6455_5_3_unmask_fast_equals_naive(
         data in prop::collection::vec(any::<u8>(), 0..=300 + 8),
-        align in 0usize..8,
+        align in 0usize..32,
         key in any::<[u8; 4]>(),
         offset in any::<usize>(),
     ) {
