@@ -6,6 +6,7 @@
 //! early, with the grades Autobahn gives after waiting (`fuzzer/sealed.rs` says when
 //! and how).
 
+mod answered;
 mod sealed;
 
 use std::fmt;
@@ -24,7 +25,8 @@ use crate::ws::connection::{
 };
 use crate::ws::deflate::{Deflater, append_frames};
 
-pub use sealed::{Pace, Shortcut};
+pub use answered::WaitFor;
+pub use sealed::{Pace, Shortcut, ShortcutReason};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -145,6 +147,8 @@ pub enum Step {
         after: Duration,
         /// The tag recorded.
         tag: Option<&'static str>,
+        /// What else may end it (`fuzzer/answered.rs`).
+        until: WaitFor,
     },
     /// Start the fallback timer.
     Timer(Timer),
@@ -454,6 +458,8 @@ struct Fuzzer<'c> {
     drop_deadline: Option<Instant>,
     /// The next step waits until then.
     resume_at: Option<Instant>,
+    /// When what the current pause waits for arrived ([`WaitFor::Answers`]).
+    answered_at: Option<Instant>,
     next_step: usize,
     /// The frame being streamed by BeginFrame / FrameData: key (a client's) and
     /// offset.
@@ -590,6 +596,7 @@ async fn play_with(
         close_deadline: None,
         drop_deadline: None,
         resume_at: None,
+        answered_at: None,
         next_step: 0,
         streaming: None,
         pending: Vec::new(),
@@ -812,6 +819,7 @@ impl Fuzzer<'_> {
     /// After a wait: go on if still open.
     async fn resume(&mut self) {
         self.resume_at = None;
+        self.answered_at = None;
         let tag = match self.case.steps.get(self.next_step.wrapping_sub(1)) {
             Some(Step::Wait { tag, .. }) => *tag,
             _ => None,
@@ -987,6 +995,7 @@ impl Fuzzer<'_> {
         }
         self.received.push(event);
         self.mark_if_failed_for_good();
+        self.mark_if_answered();
         // Auto-close: when what arrived is exactly what every expected list says.
         if self.case.auto_close
             && self.case.close.by_fuzzer
@@ -1256,14 +1265,17 @@ impl Fuzzer<'_> {
         }
     }
 
-    /// The fuzzer's own deadlines, each when it falls due: a pause or the case's
+    /// The fuzzer's own deadlines, each when it falls due: a pause ended once
+    /// what it waits for has arrived (`answered.rs`), a pause or the case's
     /// timer hurried once `behavior` is FAILED for good (`sealed.rs`), the close
     /// timers as they are.
     fn deadlines(&self) -> [Option<(Instant, Due)>; 4] {
         let hurry = self.hurry_at();
         let hurried = |at: Instant| hurry.map_or(at, |h| at.min(h));
+        let answered = |at: Instant| self.answered_at.map_or(at, |a| at.min(a));
         [
-            self.resume_at.map(|at| (hurried(at), Due::Resume)),
+            self.resume_at
+                .map(|at| (answered(hurried(at)), Due::Resume)),
             // The case's remaining frames go out (and are answered) first.
             self.timer.map(|(at, _)| {
                 let at = if self.resume_at.is_none() {
@@ -1308,7 +1320,11 @@ impl Fuzzer<'_> {
                     if let Some(set) = self.resume_at
                         && set > at
                     {
-                        self.cut_short("the pause before the case's next frames", set - at);
+                        if self.answered_at.is_some_and(|a| a <= at) {
+                            self.cut_answered(set - at);
+                        } else {
+                            self.cut_short("the pause before the case's next frames", set - at);
+                        }
                     }
                     self.resume().await;
                 }

@@ -71,13 +71,25 @@ pub enum Pace {
     Autobahn,
 }
 
-/// A wait the probe cut short because the grades were already sealed.
+/// A wait the probe cut short because the grades were already sealed, or
+/// because what the wait was for had arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortcut {
     /// The wait, e.g. "the case's kill timer".
     pub wait: &'static str,
     /// How much of it was left.
     pub left: Duration,
+    /// Why it could end early.
+    pub reason: ShortcutReason,
+}
+
+/// Why a wait ended before its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortcutReason {
+    /// The grades were sealed (this module's text).
+    Sealed,
+    /// The pause waited for answers, and they had arrived (`answered.rs`).
+    Answered,
 }
 
 impl Fuzzer<'_> {
@@ -151,7 +163,11 @@ impl Fuzzer<'_> {
         );
         self.conn.note(note.clone());
         self.notes.push(note);
-        self.shortcuts.push(Shortcut { wait, left });
+        self.shortcuts.push(Shortcut {
+            wait,
+            left,
+            reason: ShortcutReason::Sealed,
+        });
     }
 
     /// Whether no event can change `behavior` any more, the server's Close being
@@ -215,6 +231,7 @@ impl Fuzzer<'_> {
         self.shortcuts.push(Shortcut {
             wait: "the server's closing of TCP",
             left: waiting,
+            reason: ShortcutReason::Sealed,
         });
         self.drop_tcp().await;
     }
