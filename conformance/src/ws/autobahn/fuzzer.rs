@@ -4,7 +4,8 @@
 //! (`fixtures/ws/autobahn-cases.md` §1 describes them; this file follows it section
 //! by section). A case whose grades are sealed before its timers run out ends
 //! early, with the grades Autobahn gives after waiting (`fuzzer/sealed.rs` says when
-//! and how).
+//! and how); a pause that is there for an answer ends when the answer is in
+//! (`fuzzer/answered.rs`).
 
 mod answered;
 mod sealed;
@@ -1137,10 +1138,7 @@ impl Fuzzer<'_> {
     /// Sends the next messages of [`Step::Echoes`] while the window allows.
     async fn send_echoes(&mut self) {
         let window = match self.pace {
-            Pace::Sealed => std::env::var("PC_EXP_WINDOW")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(ECHO_WINDOW),
+            Pace::Sealed => ECHO_WINDOW,
             Pace::Autobahn => 0,
         };
         let role = self.role;

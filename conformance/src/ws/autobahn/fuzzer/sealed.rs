@@ -61,13 +61,16 @@ use super::{Expectation, Fuzzer, State, Timer};
 /// taken to have nothing more to say on its own.
 const QUIET: Duration = Duration::from_millis(100);
 
-/// Whether sealed grades end a case early.
+/// Whether sealed grades (and answers a pause waits for) end a wait early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pace {
-    /// As soon as the grades are sealed (see the module's text); the default.
+    /// As soon as the grades are sealed (see the module's text), and a pause
+    /// that waits for answers as soon as they are in (`answered.rs`); the
+    /// default.
     #[default]
     Sealed,
-    /// Only when Autobahn would: every timer is waited out, sealed or not.
+    /// Only when Autobahn would: every timer and pause is waited out, sealed or
+    /// not.
     Autobahn,
 }
 
