@@ -27,7 +27,7 @@ use pulsecheck::http::{Client, ClientConfig};
 use pulsecheck::serve::ws::{Fault, WsServerConfig, start};
 use pulsecheck::ws::autobahn::cases::{NamedCase, all};
 use pulsecheck::ws::autobahn::fuzzer::{
-    Case, CaseResult, Expectation, Expected, Pace, Step, Timer, play_paced,
+    Case, CaseResult, Expectation, Expected, Pace, ShortcutReason, Step, Timer, WaitFor, play_paced,
 };
 use pulsecheck::ws::checks::WsProbe;
 use tokio::sync::Semaphore;
@@ -222,12 +222,24 @@ fn assert_early_equals_waited(played: &[Played], sealed: &BTreeSet<String>, what
             p.waited.shortcuts
         );
     }
-    let cut: BTreeSet<String> = played
-        .iter()
-        .filter(|p| !p.early.shortcuts.is_empty())
-        .map(|p| p.number.clone())
-        .collect();
-    assert_eq!(&cut, sealed, "{what}: the cases cut short");
+    let cut = |reason: ShortcutReason| -> BTreeSet<String> {
+        played
+            .iter()
+            .filter(|p| p.early.shortcuts.iter().any(|s| s.reason == reason))
+            .map(|p| p.number.clone())
+            .collect()
+    };
+    assert_eq!(
+        &cut(ShortcutReason::Sealed),
+        sealed,
+        "{what}: the cases cut short as sealed"
+    );
+    // A pause that waits for answers is cut only in a case that has one.
+    let answered = cut(ShortcutReason::Answered);
+    assert!(
+        answered.is_subset(&pauses_for_answers()),
+        "{what}: {answered:?}"
+    );
     // Every case of `sealed` cut a wait short (the set above). Those with a 10 s
     // timer are where the time goes: the early run must have skipped most of it
     // while the waiting run waited it out.
@@ -245,6 +257,25 @@ fn assert_early_equals_waited(played: &[Played], sealed: &BTreeSet<String>, what
             p.waited.duration
         );
     }
+}
+
+/// The cases with a pause that ends once its answers are in (5.19, 5.20).
+fn pauses_for_answers() -> BTreeSet<String> {
+    all()
+        .into_iter()
+        .filter(|c| {
+            c.case.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    Step::Wait {
+                        until: WaitFor::Answers(_),
+                        ..
+                    }
+                )
+            })
+        })
+        .map(|c| c.case.number)
+        .collect()
 }
 
 /// The cases the probe is to close whose OK list holds an event `pick` picks.
@@ -381,9 +412,16 @@ async fn faults_of_the_reference_server_are_graded_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_clean_server_gets_no_shortcut() {
+async fn the_clean_server_gets_no_shortcut_but_the_pauses_its_pongs_end() {
     let (server, url) = reference(None).await;
     let played = play_both(url).await;
     assert_early_equals_waited(&played, &BTreeSet::new(), "clean server");
+    let answered: BTreeSet<String> = played
+        .iter()
+        .filter(|p| !p.early.shortcuts.is_empty())
+        .map(|p| p.number.clone())
+        .collect();
+    assert_eq!(answered, pauses_for_answers(), "pong 1 ends the pause");
+    assert_eq!(answered.len(), 2, "5.19 and 5.20: {answered:?}");
     drop(server);
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use pulsecheck_ws::{Opcode, Rsv};
 
-use super::fuzzer::{Case, Chop, CloseExpectation, Expectation, Expected, Payload, Step, Timer};
+use super::fuzzer::{
+    Case, Chop, CloseExpectation, Expectation, Expected, Payload, Step, Timer, WaitFor,
+};
 
 /// A case with the ID name and area pulsecheck gives it.
 #[derive(Debug, Clone)]
@@ -880,9 +882,11 @@ fn fragmentation(b: &mut Builder) {
             FRAG_REQ,
             [
                 before,
+                // The pause is there for pong 1: it ends when pong 1 is in.
                 vec![Step::Wait {
                     after: secs(1.0),
                     tag: None,
+                    until: WaitFor::Answers(1),
                 }],
                 after,
                 vec![close_after(1.0)],
@@ -1242,9 +1246,11 @@ fn utf8(b: &mut Builder) {
         ok: vec![Expected::Timeout("A")],
         non_strict: Some(vec![Expected::Timeout("A"), Expected::Timeout("B")]),
     };
+    // Whether the server fails within each pause is what the case grades.
     let wait = |tag| Step::Wait {
         after: secs(1.0),
         tag: Some(tag),
+        until: WaitFor::Time,
     };
     // 6.4.1/6.4.2 send three frames; 6.4.3/6.4.4 send one frame in three parts
     // (Autobahn's streaming API), then an empty final continuation.

@@ -4,8 +4,10 @@
 //! (`fixtures/ws/autobahn-cases.md` §1 describes them; this file follows it section
 //! by section). A case whose grades are sealed before its timers run out ends
 //! early, with the grades Autobahn gives after waiting (`fuzzer/sealed.rs` says when
-//! and how).
+//! and how); a pause that is there for an answer ends when the answer is in
+//! (`fuzzer/answered.rs`).
 
+mod answered;
 mod sealed;
 
 use std::fmt;
@@ -25,7 +27,8 @@ use crate::ws::connection::{
 };
 use crate::ws::deflate::{Deflater, append_frames};
 
-pub use sealed::{Pace, Shortcut};
+pub use answered::WaitFor;
+pub use sealed::{Pace, Shortcut, ShortcutReason};
 
 /// A payload, described rather than stored: the case table stays small and the
 /// megabytes of the limits cases exist only while their case runs.
@@ -146,6 +149,8 @@ pub enum Step {
         after: Duration,
         /// The tag recorded.
         tag: Option<&'static str>,
+        /// What else may end it (`fuzzer/answered.rs`).
+        until: WaitFor,
     },
     /// Start the fallback timer.
     Timer(Timer),
@@ -466,6 +471,8 @@ struct Fuzzer<'c> {
     drop_deadline: Option<Instant>,
     /// The next step waits until then.
     resume_at: Option<Instant>,
+    /// When what the current pause waits for arrived ([`WaitFor::Answers`]).
+    answered_at: Option<Instant>,
     next_step: usize,
     /// The frame being streamed by BeginFrame / FrameData: key (a client's) and
     /// offset.
@@ -602,6 +609,7 @@ async fn play_with(
         close_deadline: None,
         drop_deadline: None,
         resume_at: None,
+        answered_at: None,
         next_step: 0,
         streaming: None,
         pending: Vec::new(),
@@ -824,6 +832,7 @@ impl Fuzzer<'_> {
     /// After a wait: go on if still open.
     async fn resume(&mut self) {
         self.resume_at = None;
+        self.answered_at = None;
         let tag = match self.case.steps.get(self.next_step.wrapping_sub(1)) {
             Some(Step::Wait { tag, .. }) => *tag,
             _ => None,
@@ -999,6 +1008,7 @@ impl Fuzzer<'_> {
         }
         self.received.push(event);
         self.mark_if_failed_for_good();
+        self.mark_if_answered();
         // Auto-close: when what arrived is exactly what every expected list says.
         if self.case.auto_close
             && self.case.close.by_fuzzer
@@ -1140,10 +1150,7 @@ impl Fuzzer<'_> {
     /// Sends the next messages of [`Step::Echoes`] while the window allows.
     async fn send_echoes(&mut self) {
         let window = match self.pace {
-            Pace::Sealed => std::env::var("PC_EXP_WINDOW")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(ECHO_WINDOW),
+            Pace::Sealed => ECHO_WINDOW,
             Pace::Autobahn => 0,
         };
         let role = self.role;
@@ -1268,14 +1275,17 @@ impl Fuzzer<'_> {
         }
     }
 
-    /// The fuzzer's own deadlines, each when it falls due: a pause or the case's
+    /// The fuzzer's own deadlines, each when it falls due: a pause ended once
+    /// what it waits for has arrived (`answered.rs`), a pause or the case's
     /// timer hurried once `behavior` is FAILED for good (`sealed.rs`), the close
     /// timers as they are.
     fn deadlines(&self) -> [Option<(Instant, Due)>; 4] {
         let hurry = self.hurry_at();
         let hurried = |at: Instant| hurry.map_or(at, |h| at.min(h));
+        let answered = |at: Instant| self.answered_at.map_or(at, |a| at.min(a));
         [
-            self.resume_at.map(|at| (hurried(at), Due::Resume)),
+            self.resume_at
+                .map(|at| (answered(hurried(at)), Due::Resume)),
             // The case's remaining frames go out (and are answered) first.
             self.timer.map(|(at, _)| {
                 let at = if self.resume_at.is_none() {
@@ -1320,7 +1330,11 @@ impl Fuzzer<'_> {
                     if let Some(set) = self.resume_at
                         && set > at
                     {
-                        self.cut_short("the pause before the case's next frames", set - at);
+                        if self.answered_at.is_some_and(|a| a <= at) {
+                            self.cut_answered(set - at);
+                        } else {
+                            self.cut_short("the pause before the case's next frames", set - at);
+                        }
                     }
                     self.resume().await;
                 }

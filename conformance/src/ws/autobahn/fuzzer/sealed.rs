@@ -61,23 +61,38 @@ use super::{Expectation, Fuzzer, State, Timer};
 /// taken to have nothing more to say on its own.
 const QUIET: Duration = Duration::from_millis(100);
 
-/// Whether sealed grades end a case early.
+/// Whether sealed grades (and answers a pause waits for) end a wait early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pace {
-    /// As soon as the grades are sealed (see the module's text); the default.
+    /// As soon as the grades are sealed (see the module's text), and a pause
+    /// that waits for answers as soon as they are in (`answered.rs`); the
+    /// default.
     #[default]
     Sealed,
-    /// Only when Autobahn would: every timer is waited out, sealed or not.
+    /// Only when Autobahn would: every timer and pause is waited out, sealed or
+    /// not.
     Autobahn,
 }
 
-/// A wait the probe cut short because the grades were already sealed.
+/// A wait the probe cut short because the grades were already sealed, or
+/// because what the wait was for had arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortcut {
     /// The wait, e.g. "the case's kill timer".
     pub wait: &'static str,
     /// How much of it was left.
     pub left: Duration,
+    /// Why it could end early.
+    pub reason: ShortcutReason,
+}
+
+/// Why a wait ended before its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortcutReason {
+    /// The grades were sealed (this module's text).
+    Sealed,
+    /// The pause waited for answers, and they had arrived (`answered.rs`).
+    Answered,
 }
 
 impl Fuzzer<'_> {
@@ -151,7 +166,11 @@ impl Fuzzer<'_> {
         );
         self.conn.note(note.clone());
         self.notes.push(note);
-        self.shortcuts.push(Shortcut { wait, left });
+        self.shortcuts.push(Shortcut {
+            wait,
+            left,
+            reason: ShortcutReason::Sealed,
+        });
     }
 
     /// Whether no event can change `behavior` any more, the server's Close being
@@ -215,6 +234,7 @@ impl Fuzzer<'_> {
         self.shortcuts.push(Shortcut {
             wait: "the server's closing of TCP",
             left: waiting,
+            reason: ShortcutReason::Sealed,
         });
         self.drop_tcp().await;
     }
