@@ -35,6 +35,10 @@
 //! check needs 16 s (both servers pass it then; see the README).
 
 #[path = "interop/harness.rs"]
+#[expect(
+    dead_code,
+    reason = "SSE lines need their own normaliser (replayed ids, UUIDs, window counts)"
+)]
 mod harness;
 
 use std::process::Command;

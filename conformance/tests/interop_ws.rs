@@ -145,60 +145,11 @@ fn base64_at(s: &[u8], at: usize) -> Option<usize> {
     (digits >= 22 && pad > 0 && ends).then_some(end - at)
 }
 
-/// Units of a duration and what a number in them becomes, longest first.
-const DURATIONS: &[(&str, &str)] = &[
-    (" ms", "<ms>"),
-    ("ms", "<ms>"),
-    (" µs", "<µs>"),
-    ("µs", "<µs>"),
-    (" us", "<µs>"),
-    ("us", "<µs>"),
-    (" ns", "<µs>"),
-    ("ns", "<µs>"),
-    (" s", "<s>"),
-    ("s", "<s>"),
-];
-
 /// Takes run-to-run variation out of a report line (see the module docs).
 fn normalise(line: &str, port: u16) -> String {
-    let line = line.replace(&format!(":{port}"), ":<port>");
-    let s = line.as_bytes();
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    let word_start =
-        |i: usize| i == 0 || !(base64_digit(s[i - 1]) || s[i - 1] == b'.' || s[i - 1] == b'=');
-    while i < s.len() {
-        if word_start(i)
-            && let Some(len) = base64_at(s, i)
-        {
-            out.push_str("<base64>");
-            i += len;
-            continue;
-        }
-        if word_start(i) && s[i].is_ascii_digit() {
-            let end = harness::number_end(s, i);
-            let rest = &line[end..];
-            let unit = DURATIONS.iter().find(|(unit, _)| {
-                rest.strip_prefix(unit)
-                    .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric()))
-            });
-            match unit {
-                Some((unit, placeholder)) => {
-                    out.push_str(placeholder);
-                    i = end + unit.len();
-                }
-                None => {
-                    out.push_str(&line[i..end]);
-                    i = end;
-                }
-            }
-            continue;
-        }
-        let c = line[i..].chars().next().expect("i is on a char boundary");
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
+    harness::normalise_line(line, Some(port), |s, i| {
+        base64_at(s, i).map(|len| (len, "<base64>"))
+    })
 }
 
 /// Cases whose verdict for a server depends on how its reads fall, with the

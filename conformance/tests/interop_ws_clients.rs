@@ -161,35 +161,7 @@ fn grades(check: &CheckResult) -> Option<(String, String, Option<u64>)> {
 
 /// Replaces each duration (`12 ms`, `0.5 s`) in `line` with `<ms>` or `<s>`.
 fn without_durations(line: &str) -> String {
-    let s = line.as_bytes();
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    while i < s.len() {
-        let starts_word = i == 0 || !s[i - 1].is_ascii_alphanumeric();
-        if starts_word && s[i].is_ascii_digit() {
-            let end = harness::number_end(s, i);
-            let rest = &line[end..];
-            let unit = [(" ms", "<ms>"), (" s", "<s>")].into_iter().find(|(u, _)| {
-                rest.strip_prefix(u)
-                    .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric()))
-            });
-            match unit {
-                Some((u, placeholder)) => {
-                    out.push_str(placeholder);
-                    i = end + u.len();
-                }
-                None => {
-                    out.push_str(&line[i..end]);
-                    i = end;
-                }
-            }
-            continue;
-        }
-        let c = line[i..].chars().next().expect("i is on a char boundary");
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
+    harness::normalise_line(line, None, |_, _| None)
 }
 
 /// The snapshot text (see the module docs).

@@ -319,3 +319,74 @@ pub(crate) fn number_end(s: &[u8], i: usize) -> usize {
         end
     }
 }
+
+/// Units of a duration and the placeholder a number in them becomes, longest
+/// first.
+const DURATION_UNITS: &[(&str, &str)] = &[
+    (" ms", "<ms>"),
+    ("ms", "<ms>"),
+    (" µs", "<µs>"),
+    ("µs", "<µs>"),
+    (" us", "<µs>"),
+    ("us", "<µs>"),
+    (" ns", "<µs>"),
+    ("ns", "<µs>"),
+    (" s", "<s>"),
+    ("s", "<s>"),
+];
+
+/// Whether a token may start at `s[i]`: at the start of the line, or after a
+/// byte that belongs to no word, number or base64 value.
+fn token_start(s: &[u8], i: usize) -> bool {
+    i == 0 || !(s[i - 1].is_ascii_alphanumeric() || matches!(s[i - 1], b'.' | b'+' | b'/' | b'='))
+}
+
+/// Takes run-to-run variation out of one report line: `:port` becomes
+/// `:<port>`, each duration (`12 ms`, `0.5 s`, `120µs`) its unit's placeholder,
+/// and whatever `token` recognises where a token starts (its length in bytes
+/// and what replaces it: a fresh key, a UUID) that replacement.
+pub(crate) fn normalise_line(
+    line: &str,
+    port: Option<u16>,
+    token: impl Fn(&[u8], usize) -> Option<(usize, &'static str)>,
+) -> String {
+    let line = match port {
+        Some(port) => line.replace(&format!(":{port}"), ":<port>"),
+        None => line.to_owned(),
+    };
+    let s = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < s.len() {
+        if token_start(s, i) {
+            if let Some((len, placeholder)) = token(s, i) {
+                out.push_str(placeholder);
+                i += len;
+                continue;
+            }
+            if s[i].is_ascii_digit() {
+                let end = number_end(s, i);
+                let rest = &line[end..];
+                let unit = DURATION_UNITS.iter().find(|(unit, _)| {
+                    rest.strip_prefix(unit)
+                        .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric()))
+                });
+                match unit {
+                    Some((unit, placeholder)) => {
+                        out.push_str(placeholder);
+                        i = end + unit.len();
+                    }
+                    None => {
+                        out.push_str(&line[i..end]);
+                        i = end;
+                    }
+                }
+                continue;
+            }
+        }
+        let c = line[i..].chars().next().expect("i is on a char boundary");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
