@@ -16,7 +16,7 @@
 //! keeps its context never shares.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
 use pulsecheck_ws::deflate::{CodecConfig, DeflateError};
 
@@ -25,7 +25,7 @@ use crate::ws::connection::MessageData;
 use crate::ws::deflate::Deflater;
 
 /// The compressed bytes the cache keeps at most.
-pub const CAPACITY: usize = 8 << 20;
+pub const CAPACITY: usize = 4 << 20;
 
 /// Which message, compressed how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,12 +47,97 @@ struct Fifo<K, V> {
 }
 
 /// The compressed messages kept.
-static CACHE: LazyLock<Mutex<Fifo<Key, Arc<[u8]>>>> =
-    LazyLock::new(|| Mutex::new(Fifo::new(CAPACITY)));
+static CACHE: LazyLock<Mutex<Ring>> = LazyLock::new(|| Mutex::new(Ring::new(CAPACITY)));
+
+/// Compressed messages in one buffer of fixed size, written round and round:
+/// a new message overwrites the oldest. One allocation for the run, so that
+/// messages of every size coming and going do not fragment the heap (kept as
+/// separate allocations, 4 MiB of them cost 50 MiB of resident memory).
+struct Ring {
+    bytes: Vec<u8>,
+    /// Where each kept message starts, counted in bytes ever written (its
+    /// place in `bytes` is that modulo the capacity), and its length.
+    kept: HashMap<Key, (u64, usize)>,
+    /// The keys in the order written.
+    order: VecDeque<Key>,
+    /// Bytes ever written (the next message starts here or at the next turn).
+    head: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl Ring {
+    fn new(capacity: usize) -> Self {
+        Ring {
+            bytes: vec![0; capacity],
+            kept: HashMap::new(),
+            order: VecDeque::new(),
+            head: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    fn capacity(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// Appends the message of `key` to `out`, if kept.
+    fn copy(&mut self, key: &Key, out: &mut Vec<u8>) -> bool {
+        let cap = self.capacity();
+        let found = self.kept.get(key).and_then(|&(at, len)| {
+            let start = usize::try_from(at % cap).ok()?;
+            self.bytes.get(start..start + len)
+        });
+        match found {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                self.hits += 1;
+                true
+            }
+            None => {
+                self.misses += 1;
+                false
+            }
+        }
+    }
+
+    /// Keeps `bytes` as the message of `key`, over the oldest; a message
+    /// longer than a sixteenth of the capacity is not kept.
+    fn keep(&mut self, key: Key, bytes: &[u8]) {
+        let (cap, len) = (self.capacity(), bytes.len() as u64);
+        if len == 0 || len > cap / 16 || self.kept.contains_key(&key) {
+            return;
+        }
+        // A message never wraps: it starts at the next turn when it would.
+        let mut at = self.head;
+        if at % cap + len > cap {
+            at = at.next_multiple_of(cap);
+        }
+        self.head = at + len;
+        // Drop what the new bytes overwrite: whatever starts before head - cap.
+        while let Some(oldest) = self.order.front() {
+            match self.kept.get(oldest) {
+                Some(&(start, _)) if start + cap >= self.head => break,
+                _ => {
+                    if let Some(gone) = self.order.pop_front() {
+                        self.kept.remove(&gone);
+                    }
+                }
+            }
+        }
+        let start = usize::try_from(at % cap).unwrap_or(0);
+        if let Some(place) = self.bytes.get_mut(start..start + bytes.len()) {
+            place.copy_from_slice(bytes);
+            self.kept.insert(key, (at, bytes.len()));
+            self.order.push_back(key);
+        }
+    }
+}
 
 /// The most sent messages whose length and digest are kept (about 100 bytes
 /// each): what an echo is compared with.
-pub const SENT_KEPT: usize = 16 * 1024;
+pub const SENT_KEPT: usize = 4 * 1024;
 
 /// The length, digest and head of sent messages: computing the digest of the
 /// same 128 KiB again for each case that sends it is a tenth of what a case
@@ -92,16 +177,13 @@ pub fn compress(
         len,
         index,
     };
-    let kept = CACHE.lock().ok().and_then(|mut cache| cache.get(&key));
-    if let Some(bytes) = kept {
-        out.extend_from_slice(&bytes);
+    if CACHE.lock().is_ok_and(|mut cache| cache.copy(&key, out)) {
         return Ok(());
     }
     let start = out.len();
     deflater.compress(message, out)?;
-    let compressed: Arc<[u8]> = Arc::from(out.get(start..).unwrap_or_default());
     if let Ok(mut cache) = CACHE.lock() {
-        cache.keep(key, compressed);
+        cache.keep(key, out.get(start..).unwrap_or_default());
     }
     Ok(())
 }
@@ -109,12 +191,6 @@ pub fn compress(
 /// What a [`Fifo`] counts of a value.
 trait Weight {
     fn weight(&self) -> usize;
-}
-
-impl Weight for Arc<[u8]> {
-    fn weight(&self) -> usize {
-        self.len()
-    }
 }
 
 impl Weight for MessageData {
@@ -261,21 +337,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_cache_stays_within_its_capacity() {
-        let mut cache: Fifo<usize, Arc<[u8]>> = Fifo::new(CAPACITY);
-        let piece: Arc<[u8]> = Arc::from(vec![7u8; CAPACITY / 32]);
-        for i in 0..100 {
-            cache.keep(i, Arc::clone(&piece));
+    fn key(index: usize) -> Key {
+        Key {
+            codec: CodecConfig::new(),
+            corpus: Corpus::Pdf,
+            len: 1,
+            index,
         }
-        assert!(cache.weight <= CAPACITY);
-        assert_eq!(cache.weight, cache.kept.len() * piece.len());
-        assert_eq!(cache.order.len(), cache.kept.len());
-        // The newest are kept.
-        assert!(cache.get(&99).is_some() && cache.get(&0).is_none());
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_messages_intact() {
+        let capacity = 1000;
+        let mut ring = Ring::new(capacity);
+        // Lengths that do not divide the capacity: messages start at the next
+        // turn rather than wrap.
+        let message = |i: usize| vec![u8::try_from(i % 251).unwrap(); 37 + i % 23];
+        for i in 0..500 {
+            ring.keep(key(i), &message(i));
+            assert_eq!(ring.bytes.len(), capacity);
+            assert_eq!(ring.order.len(), ring.kept.len());
+            // Everything still kept reads back as written.
+            let kept: Vec<Key> = ring.order.iter().copied().collect();
+            for k in kept {
+                let mut out = Vec::new();
+                assert!(ring.copy(&k, &mut out));
+                assert_eq!(out, message(k.index), "message {} after {i}", k.index);
+            }
+            assert!(ring.copy(&key(i), &mut Vec::new()), "the newest is kept");
+        }
+        // The oldest are gone, and the kept ones fit in the capacity.
+        assert!(!ring.copy(&key(0), &mut Vec::new()));
+        let kept: usize = ring.kept.values().map(|&(_, len)| len).sum();
+        assert!(kept <= capacity && kept > capacity / 2, "{kept}");
         // Too big a message is not kept at all.
-        cache.keep(1000, Arc::from(vec![0u8; CAPACITY / 8]));
-        assert!(cache.get(&1000).is_none());
+        ring.keep(key(1000), &[1; 200]);
+        assert!(!ring.copy(&key(1000), &mut Vec::new()));
+    }
+
+    #[test]
+    fn the_sent_messages_kept_are_bounded() {
+        let mut sent: Fifo<usize, MessageData> = Fifo::new(32);
+        for i in 0..100 {
+            sent.keep(i, MessageData::of(&[1, 2, 3]));
+        }
+        assert_eq!((sent.kept.len(), sent.order.len(), sent.weight), (32, 32, 32));
+        assert!(sent.get(&99).is_some() && sent.get(&0).is_none());
     }
 
     #[test]
