@@ -561,7 +561,12 @@ mod tests {
             })
         });
         let run = run(Arc::new(()), &[steady], options(1)).await;
-        assert_eq!(run.results[0].verdict, Verdict::Pass, "{}", run.results[0].message);
+        assert_eq!(
+            run.results[0].verdict,
+            Verdict::Pass,
+            "{}",
+            run.results[0].message
+        );
         let result = run_one(Arc::new(()), steady, Duration::from_millis(200), false).await;
         assert_eq!(result.verdict, Verdict::Pass, "{}", result.message);
     }
@@ -589,7 +594,9 @@ mod tests {
         let result = &run.results[0];
         assert_eq!(result.verdict, Verdict::Error);
         assert!(
-            result.message.contains("no progress for 0.2 s (--check-timeout)"),
+            result
+                .message
+                .contains("no progress for 0.2 s (--check-timeout)"),
             "{}",
             result.message
         );
@@ -611,7 +618,12 @@ mod tests {
             })
         });
         let run = run(Arc::new(()), &[queued], options(1)).await;
-        assert_eq!(run.results[0].verdict, Verdict::Pass, "{}", run.results[0].message);
+        assert_eq!(
+            run.results[0].verdict,
+            Verdict::Pass,
+            "{}",
+            run.results[0].message
+        );
         // But the work after the turn is bounded as any.
         let hangs = check("t/a/hangs", Level::Must, |_, _| {
             Box::pin(async {

@@ -1165,8 +1165,14 @@ impl Fuzzer<'_> {
             let len = echoes.len;
             match &mut self.deflater {
                 Some(deflater) => {
-                    let done =
-                        super::reuse::compress(deflater, corpus, len, sent, &message, &mut compressed);
+                    let done = super::reuse::compress(
+                        deflater,
+                        corpus,
+                        len,
+                        sent,
+                        &message,
+                        &mut compressed,
+                    );
                     if let Err(e) = done {
                         self.notes
                             .push(format!("{} could not compress: {e}", own_name(role)));

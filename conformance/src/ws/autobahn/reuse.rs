@@ -2,8 +2,8 @@
 //!
 //! Forty of the 216 cases send the same 1000 JSON messages of 128 KiB (12.1 and
 //! the seven parameter sets of 13, each as 10, 15, 16, 17 and 18, which differ
-//! only in how the compressed payload is cut into frames), and every size of a
-//! corpus is sent by 8 to 40 cases. When pulsecheck's compressor resets its
+//! only in how the compressed payload is cut into frames), and every JSON
+//! message from 16 B to 64 KiB is sent by 8 or 16. When pulsecheck's compressor resets its
 //! context after each message (it always does as a client: Autobahn's offers
 //! say `client_no_context_takeover`), a message's compressed bytes depend on the
 //! message and the compressor's settings alone, so a case may send what another
@@ -247,11 +247,6 @@ impl<K: Copy + Eq + std::hash::Hash, V: Clone + Weight> Fifo<K, V> {
     }
 }
 
-/// TMP
-pub fn sent_counts() -> (u64, u64) {
-    SENT.lock().map_or((0, 0), |c| (c.hits, c.misses))
-}
-
 /// Message `index` of `corpus` in messages of `len` units (`message`, its
 /// bytes) as an echo is compared with it: kept from another case that sent it,
 /// or computed now.
@@ -308,7 +303,10 @@ mod tests {
         let first = case(&mut deflater(true, 11), Corpus::Html, 3000, 50);
         let second = case(&mut deflater(true, 11), Corpus::Html, 3000, 50);
         assert_eq!(first, second);
-        assert!(counts().0 >= hits + 50, "the second case reused the first's");
+        assert!(
+            counts().0 >= hits + 50,
+            "the second case reused the first's"
+        );
         // And they are what a deflater of its own produces.
         let mut own = deflater(true, 11);
         for (k, bytes) in first.iter().enumerate() {
@@ -381,7 +379,10 @@ mod tests {
         for i in 0..100 {
             sent.keep(i, MessageData::of(&[1, 2, 3]));
         }
-        assert_eq!((sent.kept.len(), sent.order.len(), sent.weight), (32, 32, 32));
+        assert_eq!(
+            (sent.kept.len(), sent.order.len(), sent.weight),
+            (32, 32, 32)
+        );
         assert!(sent.get(&99).is_some() && sent.get(&0).is_none());
     }
 
