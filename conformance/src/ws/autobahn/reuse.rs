@@ -139,10 +139,13 @@ impl Ring {
 /// each): what an echo is compared with.
 pub const SENT_KEPT: usize = 4 * 1024;
 
+/// A sent message: its corpus, its length in units and its index.
+type SentKey = (Corpus, usize, usize);
+
 /// The length, digest and head of sent messages: computing the digest of the
 /// same 128 KiB again for each case that sends it is a tenth of what a case
 /// costs the probe.
-static SENT: LazyLock<Mutex<Fifo<(Corpus, usize, usize), MessageData>>> =
+static SENT: LazyLock<Mutex<Fifo<SentKey, MessageData>>> =
     LazyLock::new(|| Mutex::new(Fifo::new(SENT_KEPT)));
 
 /// How often the cache of compressed messages answered, for measurements:
