@@ -327,7 +327,7 @@ fn timed_out(timeout: Duration, progress: &Progress) -> Outcome {
     let message = match progress.last() {
         None => format!("the check did not finish within {secs} s (--check-timeout)"),
         Some(last) => format!(
-            "the check made no progress for {secs} s (--check-timeout): the last answer it waited for came {:.1} s into it",
+            "the check made no progress for {secs} s (--check-timeout): its last progress (an answer it waited for, or its turn to run) came {:.1} s into it",
             last.duration_since(progress.begun).as_secs_f64()
         ),
     };
