@@ -23,6 +23,7 @@
 //! | a WebSocket connection's read buffer | one read (16 KiB) and a partial header or control frame: data frames are streamed | `ws::connection` |
 //! | a WebSocket data message | its length, a digest and its first [`MessageData::HEAD`](crate::ws::connection::MessageData::HEAD) bytes, however large: echoes are compared by length and digest as they stream | `ws::connection` |
 //! | what a probe sends | generated and masked in pieces of 64 KiB, never held whole; large messages take their size from [`MESSAGES_IN_FLIGHT`] (16 MiB across all cases) | `ws::autobahn` |
+//! | compressed messages reused across compression cases | one ring of [`reuse::CAPACITY`](crate::ws::autobahn::reuse::CAPACITY) (4 MiB) and the digests of [`reuse::SENT_KEPT`](crate::ws::autobahn::reuse::SENT_KEPT) sent messages, for the whole run | `ws::autobahn::reuse` |
 //! | the events an Autobahn case records | [`MAX_RECORDED_EVENTS`]; a server that sends more fails the case, and the rest is counted | `ws::autobahn::fuzzer` |
 //! | a transcript | [`Transcript::MAX_BYTES`](crate::check::Transcript::MAX_BYTES) of text in [`Transcript::MAX_ENTRIES`](crate::check::Transcript::MAX_ENTRIES) entries; the rest counted ("… 6.7M more entries not shown") | `check` |
 //! | one check's result | [`MAX_MESSAGE_BYTES`], [`MAX_EXPECTED_BYTES`], [`MAX_ACTUAL_BYTES`] and one transcript, whatever the check produced | `runner` |

@@ -7,8 +7,22 @@
 //! outcome saying so. The runner bounds time, and the size of every result: each
 //! outcome is held to the bounds of [`Outcome::bounded`] before it is kept (the
 //! memory budget of a run is described in [`budget`](crate::budget)).
+//!
+//! A check's `--check-timeout` is a bound on time without progress. A check
+//! that never says it got anywhere has that long in all, from when it gets its
+//! place among the `--jobs` running; one that calls [`made_progress`] (a
+//! compression case, on each echo) has that long from its last progress. A
+//! case whose length is set by the peer's speed and by what else the peer is
+//! serving (1000 messages of 128 KiB, compressed both ways, beside seven other
+//! such cases) is not hung while its echoes keep coming, and one whose peer
+//! stops answering is still stopped `--check-timeout` after the last answer.
+//! Time a check spends waiting for its turn at a resource the run shares
+//! ([`waiting_for_turn`]: a case waits for one of the few compression slots)
+//! is not counted either: the peer has not been asked anything yet.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -132,11 +146,7 @@ where
         set.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let begun = Instant::now();
-            let outcome = match tokio::time::timeout(timeout, (check.run)(&ctx, &check.info)).await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => timed_out(timeout, begun),
-            };
+            let outcome = timed(timeout, (check.run)(&ctx, &check.info)).await;
             (index, outcome, begun.elapsed())
         });
     }
@@ -208,17 +218,120 @@ where
 /// The message of a check whose code panicked.
 const PANICKED: &str = "the check's code panicked: a bug in pulsecheck, please report it";
 
+tokio::task_local! {
+    /// The progress of the check running on this task.
+    static PROGRESS: Arc<Progress>;
+}
+
+/// When a check began and when it last made progress.
+#[derive(Debug)]
+struct Progress {
+    begun: Instant,
+    /// Milliseconds from `begun` to the last progress; 0 while there was none.
+    last_ms: AtomicU64,
+    /// Waits for a turn in progress ([`waiting_for_turn`]): the timeout does
+    /// not run.
+    waiting: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            begun: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            waiting: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.begun.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.fetch_max(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// The last progress, if any.
+    fn last(&self) -> Option<Instant> {
+        match self.last_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(self.begun + Duration::from_millis(ms)),
+        }
+    }
+
+    /// When a check without progress since the last is stopped.
+    fn due(&self, timeout: Duration) -> Instant {
+        self.last().unwrap_or(self.begun) + timeout
+    }
+}
+
+/// Tells the runner that the check running on this task got somewhere (an
+/// answer it waits for arrived): its `--check-timeout` counts from now. Does
+/// nothing outside a check run by [`run_until`] or [`run_one`].
+pub fn made_progress() {
+    let _ = PROGRESS.try_with(|p| p.touch());
+}
+
+/// Waits for `turn` (a share of something the run's checks take turns at,
+/// not an answer from the peer) with the check's timeout stopped; it counts
+/// again from when the turn comes. Outside a check run by [`run_until`] or
+/// [`run_one`], just waits.
+pub async fn waiting_for_turn<T>(turn: impl Future<Output = T>) -> T {
+    /// Ends the wait even when the check is dropped while waiting.
+    struct Waiting(Option<Arc<Progress>>);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            if let Some(p) = &self.0 {
+                p.touch();
+                p.waiting.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let progress = PROGRESS.try_with(Arc::clone).ok();
+    if let Some(p) = &progress {
+        p.waiting.fetch_add(1, Ordering::Relaxed);
+    }
+    let _waiting = Waiting(progress);
+    turn.await
+}
+
+/// Runs `check` until it finishes or `timeout` passes without progress (see
+/// the module docs).
+async fn timed(timeout: Duration, check: impl Future<Output = Outcome>) -> Outcome {
+    let progress = Arc::new(Progress::new());
+    let watched = Arc::clone(&progress);
+    PROGRESS
+        .scope(watched, async move {
+            tokio::pin!(check);
+            loop {
+                let due = progress.due(timeout);
+                tokio::select! {
+                    outcome = &mut check => return outcome,
+                    () = tokio::time::sleep_until(due.into()) => {
+                        if progress.waiting.load(Ordering::Relaxed) > 0 {
+                            // Waiting for its turn: not the peer's time.
+                            progress.touch();
+                        } else if progress.due(timeout) <= Instant::now() {
+                            return timed_out(timeout, &progress);
+                        }
+                    }
+                }
+            }
+        })
+        .await
+}
+
 /// The outcome of a check stopped by its timeout.
-fn timed_out(timeout: Duration, begun: Instant) -> Outcome {
+fn timed_out(timeout: Duration, progress: &Progress) -> Outcome {
     let mut transcript = Transcript::default();
-    transcript.note(begun.elapsed(), "check timeout reached");
-    Outcome::error(
-        format!(
-            "the check did not finish within {} s (--check-timeout)",
-            timeout.as_secs_f64()
+    let elapsed = progress.begun.elapsed();
+    transcript.note(elapsed, "check timeout reached");
+    let secs = timeout.as_secs_f64();
+    let message = match progress.last() {
+        None => format!("the check did not finish within {secs} s (--check-timeout)"),
+        Some(last) => format!(
+            "the check made no progress for {secs} s (--check-timeout): its last progress (an answer it waited for, or its turn to run) came {:.1} s into it",
+            last.duration_since(progress.begun).as_secs_f64()
         ),
-        transcript,
-    )
+    };
+    Outcome::error(message, transcript)
 }
 
 /// Runs one check against `ctx` as [`run_until`] runs each of its checks: on a
@@ -243,10 +356,7 @@ where
     }
     let begun = Instant::now();
     let mut task = AbortOnDrop(tokio::spawn(async move {
-        match tokio::time::timeout(timeout, (check.run)(&ctx, &check.info)).await {
-            Ok(outcome) => outcome,
-            Err(_) => timed_out(timeout, begun),
-        }
+        timed(timeout, (check.run)(&ctx, &check.info)).await
     }));
     let outcome = (&mut task.0)
         .await
@@ -436,6 +546,98 @@ mod tests {
         assert!(second.elapsed < Duration::from_millis(50));
         assert_eq!(second.results[0].verdict, Verdict::Error);
         assert!(second.results[0].message.contains("--deadline"));
+    }
+
+    #[tokio::test]
+    async fn a_check_that_keeps_making_progress_outlives_its_timeout() {
+        // 200 ms of timeout, 600 ms of work with progress every 50 ms.
+        let steady = check("t/a/steady", Level::Must, |_, _| {
+            Box::pin(async {
+                for _ in 0..12 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    made_progress();
+                }
+                Outcome::pass("done")
+            })
+        });
+        let run = run(Arc::new(()), &[steady], options(1)).await;
+        assert_eq!(
+            run.results[0].verdict,
+            Verdict::Pass,
+            "{}",
+            run.results[0].message
+        );
+        let result = run_one(Arc::new(()), steady, Duration::from_millis(200), false).await;
+        assert_eq!(result.verdict, Verdict::Pass, "{}", result.message);
+    }
+
+    #[tokio::test]
+    async fn a_check_whose_progress_stops_is_stopped_a_timeout_later() {
+        // Progress for 300 ms, then none: stopped about 200 ms after the last.
+        let stalls = check("t/a/stalls", Level::Must, |_, _| {
+            Box::pin(async {
+                for _ in 0..6 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    made_progress();
+                }
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Outcome::pass("never")
+            })
+        });
+        let started = Instant::now();
+        let run = run(Arc::new(()), &[stalls], options(1)).await;
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(500) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        let result = &run.results[0];
+        assert_eq!(result.verdict, Verdict::Error);
+        assert!(
+            result
+                .message
+                .contains("no progress for 0.2 s (--check-timeout)"),
+            "{}",
+            result.message
+        );
+        let alone = run_one(Arc::new(()), stalls, Duration::from_millis(200), false).await;
+        assert_eq!(alone.verdict, Verdict::Error);
+        assert!(alone.message.contains("no progress"), "{}", alone.message);
+        // Outside a run, progress goes nowhere (and does not panic).
+        made_progress();
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_turn_does_not_count() {
+        // 500 ms waiting for a turn, then 150 ms of work: within 200 ms.
+        let queued = check("t/a/queued", Level::Must, |_, _| {
+            Box::pin(async {
+                waiting_for_turn(tokio::time::sleep(Duration::from_millis(500))).await;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                Outcome::pass("done")
+            })
+        });
+        let run = run(Arc::new(()), &[queued], options(1)).await;
+        assert_eq!(
+            run.results[0].verdict,
+            Verdict::Pass,
+            "{}",
+            run.results[0].message
+        );
+        // But the work after the turn is bounded as any.
+        let hangs = check("t/a/hangs", Level::Must, |_, _| {
+            Box::pin(async {
+                waiting_for_turn(tokio::time::sleep(Duration::from_millis(300))).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Outcome::pass("never")
+            })
+        });
+        let started = Instant::now();
+        let result = run_one(Arc::new(()), hangs, Duration::from_millis(200), false).await;
+        assert_eq!(result.verdict, Verdict::Error);
+        assert!(started.elapsed() < Duration::from_secs(3));
+        // Outside a run it just waits.
+        assert_eq!(waiting_for_turn(async { 7 }).await, 7);
     }
 
     #[tokio::test]

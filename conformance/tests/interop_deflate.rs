@@ -69,8 +69,13 @@ fn ws_node_deflate() -> Server {
 }
 
 /// Probes `url` with `checks`, as `pulsecheck probe URL -j 16` does, each
-/// check given `check_timeout`.
-async fn probe(url: &str, checks: &[Check<WsProbe>], check_timeout: Duration) -> Report {
+/// check given `check_timeout`, the whole run `deadline`.
+async fn probe(
+    url: &str,
+    checks: &[Check<WsProbe>],
+    check_timeout: Duration,
+    deadline: Duration,
+) -> Report {
     let client = Client::new(ClientConfig::default()).expect("a client");
     let target = Url::parse(url).expect("the server printed a URL");
     let probe = Arc::new(WsProbe::new(client, target, Duration::from_secs(5)));
@@ -81,7 +86,7 @@ async fn probe(url: &str, checks: &[Check<WsProbe>], check_timeout: Duration) ->
         RunOptions {
             jobs: 16,
             check_timeout,
-            deadline: check_timeout * 4,
+            deadline,
             strict: false,
             progress: false,
         },
@@ -97,7 +102,12 @@ async fn probe(url: &str, checks: &[Check<WsProbe>], check_timeout: Duration) ->
 /// the rendering with the snapshot.
 fn interop(server: Server, heading: &str) {
     let checks = checks(SNAPSHOT);
-    let report = harness::runtime().block_on(probe(&server.url, &checks, Duration::from_secs(120)));
+    let report = harness::runtime().block_on(probe(
+        &server.url,
+        &checks,
+        Duration::from_secs(120),
+        Duration::from_secs(480),
+    ));
     assert_eq!(report.checks.len(), checks.len(), "every check ran");
     let port = format!(":{}", server.port());
     let text = harness::render(&server, &report, |line| line.replace(&port, ":<port>"));
@@ -128,12 +138,19 @@ fn ws_on_node_compressing() {
     interop(ws_node_deflate(), "permessage-deflate: ws");
 }
 
-/// All 216 compression cases against `server`: every one OK, and how long.
+/// All 216 compression cases against `server` with `pulsecheck probe`'s
+/// default timeouts (60 s without progress per check, 300 s in all): every one
+/// OK, and how long.
 fn all_cases(server: Server) {
     let checks = checks(&["12.*", "13.*"]);
     assert_eq!(checks.len(), 216);
     let started = Instant::now();
-    let report = harness::runtime().block_on(probe(&server.url, &checks, Duration::from_secs(900)));
+    let report = harness::runtime().block_on(probe(
+        &server.url,
+        &checks,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    ));
     eprintln!(
         "216 compression cases against {} in {:.1} s",
         server.name,

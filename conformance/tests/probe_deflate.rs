@@ -240,6 +240,56 @@ async fn a_corrupted_echo_fails_every_compression_case() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// Runs `only` of the compression cases against a server with `fault`, with
+/// `check_timeout`.
+async fn with_timeout(fault: Fault, only: &str, check_timeout: Duration) -> Vec<CheckResult> {
+    let addr = deflate_server::start(Some(fault)).await;
+    let client = Client::new(ClientConfig::default()).expect("a client");
+    let probe = Arc::new(WsProbe::new(client, url(addr), Duration::from_secs(3)));
+    let checks = compression_checks();
+    let only = [Pattern::new(only).expect("a pattern")];
+    let selected: Vec<_> = select(&checks, &only, &[]).into_iter().copied().collect();
+    let options = RunOptions {
+        check_timeout,
+        ..OPTIONS
+    };
+    run(probe, &selected, options).await.results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_echoing_mid_case_is_stopped_by_the_check_timeout() {
+    // 12.1.1's own timer is 60 s; the check timeout, 2 s without an echo.
+    let started = std::time::Instant::now();
+    let results = with_timeout(Fault::StopsEchoing, "12.1.1", Duration::from_secs(2)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let [r] = &results[..] else {
+        panic!("one case: {results:?}")
+    };
+    assert_eq!(r.verdict, Verdict::Error, "{}", r.message);
+    assert!(
+        r.message.contains("no progress for 2 s (--check-timeout)"),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_that_keeps_echoing_is_not_stopped_by_the_check_timeout() {
+    // 1000 echoes at least 4 ms apart take 4 s or more, four times the check
+    // timeout: each echo is progress.
+    let started = std::time::Instant::now();
+    let results = with_timeout(Fault::SlowEchoes, "12.1.1", Duration::from_secs(1)).await;
+    let took = started.elapsed();
+    assert!(
+        took >= 1000 * deflate_server::SLOW_ECHO,
+        "the server was not slow: {took:?}"
+    );
+    let problems = problems(&results, |r| r.verdict == Verdict::Pass);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(results[0].facts["messages_echoed"], 1000);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_keeps_its_context_fails_where_it_agreed_not_to() {
     // 13.2, 13.5 and 13.6 offer server_no_context_takeover; the others do not.

@@ -88,8 +88,8 @@ pub(crate) struct HostWsArgs {
     /// What finished by then is reported.
     #[arg(long, value_name = "DURATION", value_parser = parse::seconds, allow_hyphen_values = true)]
     pub(crate) deadline: Option<Duration>,
-    /// How long one case may take (default 60 s). A duration, as for
-    /// --deadline.
+    /// How long one case may take (default 60 s); a compression case, how long
+    /// it may go without an echo. A duration, as for --deadline.
     #[arg(long, value_name = "DURATION", value_parser = parse::seconds, allow_hyphen_values = true)]
     pub(crate) check_timeout: Option<Duration>,
     /// SHOULD-level failures fail the run.

@@ -39,7 +39,8 @@ pub(crate) struct ProbeArgs {
     #[arg(long, short = 'j', default_value_t = 32, value_parser = parse::jobs, allow_hyphen_values = true)]
     pub(crate) jobs: usize,
     /// How long one check may take (default 60 s, or the observation window plus
-    /// 30 s when that is longer). A duration, as for --observe.
+    /// 30 s when that is longer); a compression case, how long it may go
+    /// without an echo. A duration, as for --observe.
     #[arg(long, value_name = "DURATION", value_parser = parse::seconds, allow_hyphen_values = true)]
     pub(crate) check_timeout: Option<Duration>,
     /// How long the whole probe may take, connecting included (default 300 s, or

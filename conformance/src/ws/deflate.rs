@@ -410,6 +410,12 @@ impl Deflater {
         }
     }
 
+    /// The settings it compresses with (window, level, whether it resets its
+    /// context after each message).
+    pub fn config(&self) -> CodecConfig {
+        *self.codec.config()
+    }
+
     /// The compressed payload of `message`.
     ///
     /// # Errors

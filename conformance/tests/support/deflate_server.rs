@@ -55,7 +55,18 @@ pub(crate) enum Fault {
     Declines,
     /// Flips a byte of every echo before compressing it.
     CorruptsEchoes,
+    /// Echoes the first [`ECHOED_BEFORE_STOPPING`] messages, then reads and
+    /// drops everything, the connection left open (a server that hangs).
+    StopsEchoing,
+    /// Waits [`SLOW_ECHO`] before each echo: correct, but slow.
+    SlowEchoes,
 }
+
+/// How many messages [`Fault::StopsEchoing`] echoes.
+const ECHOED_BEFORE_STOPPING: usize = 100;
+
+/// How long [`Fault::SlowEchoes`] waits before each echo.
+pub(crate) const SLOW_ECHO: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// The largest message the server inflates.
 const LIMIT: usize = 1 << 20;
@@ -247,6 +258,7 @@ async fn echo(
         codecs
     });
     let mut out = Vec::new();
+    let mut echoed = 0usize;
     loop {
         let mut start = 0;
         loop {
@@ -266,7 +278,14 @@ async fn echo(
                         Step::Close(CloseCode::PROTOCOL_ERROR)
                     } else {
                         match decoded.event {
+                            Assembled::Message(_)
+                                if fault == Some(Fault::StopsEchoing)
+                                    && echoed >= ECHOED_BEFORE_STOPPING =>
+                            {
+                                Step::Stall
+                            }
                             Assembled::Message(m) => {
+                                echoed += 1;
                                 let opcode = if m.kind() == MessageKind::Text {
                                     Opcode::TEXT
                                 } else {
@@ -290,6 +309,9 @@ async fn echo(
             };
             match step {
                 Step::Go => {
+                    if fault == Some(Fault::SlowEchoes) && !out.is_empty() {
+                        tokio::time::sleep(SLOW_ECHO).await;
+                    }
                     if !out.is_empty() && tcp.write_all(&out).await.is_err() {
                         return;
                     }

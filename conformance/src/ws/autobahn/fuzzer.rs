@@ -1173,16 +1173,26 @@ impl Fuzzer<'_> {
             } else {
                 Opcode::TEXT
             };
-            echoes.in_flight.push_back(MessageData::of(&message));
+            let want = super::reuse::sent(corpus, echoes.len, sent, &message);
+            echoes.in_flight.push_back(want);
             echoes.in_flight_bytes += message.len();
             echoes.summary.sent += 1;
             echoes.summary.plain += message.len() as u64;
             let mut compressed = std::mem::take(&mut echoes.compressed);
             compressed.clear();
             let fragment_size = echoes.fragment_size;
+            let len = echoes.len;
             match &mut self.deflater {
                 Some(deflater) => {
-                    if let Err(e) = deflater.compress(&message, &mut compressed) {
+                    let done = super::reuse::compress(
+                        deflater,
+                        corpus,
+                        len,
+                        sent,
+                        &message,
+                        &mut compressed,
+                    );
+                    if let Err(e) = done {
                         self.notes
                             .push(format!("{} could not compress: {e}", own_name(role)));
                         self.computed = Some(Behavior::Failed);
@@ -1267,6 +1277,8 @@ impl Fuzzer<'_> {
             return;
         }
         echoes.summary.echoed = number;
+        // An echo is progress: the case's --check-timeout counts from here.
+        crate::runner::made_progress();
         if number == echoes.count {
             self.computed = Some(Behavior::Ok);
             self.send_close(1000u16.to_be_bytes().to_vec(), false).await;

@@ -52,6 +52,7 @@ pub mod fuzzer;
 pub mod grades;
 pub mod handshake;
 pub mod payloads;
+pub mod reuse;
 pub mod stream;
 
 use std::collections::HashMap;
@@ -173,10 +174,12 @@ pub fn checks() -> Vec<Check<WsProbe>> {
 }
 
 /// The 216 compression cases as checks of a server, the heaviest first (so
-/// that a run takes about as long as its heaviest case, not that plus a queue).
+/// that a run takes about as long as its heaviest case, not that plus a queue),
+/// those that send the same messages side by side (so that they share their
+/// compressed bytes, [`reuse`]).
 pub fn compression_checks() -> Vec<Check<WsProbe>> {
     let mut cases: Vec<(&NamedCase, CheckInfo)> = compression_cases().collect();
-    cases.sort_by_key(|(c, _)| std::cmp::Reverse(c.case.bytes_sent()));
+    cases.sort_by_key(|(c, _)| (std::cmp::Reverse(c.case.bytes_sent()), corpus_rank(&c.case)));
     cases
         .into_iter()
         .map(|(_, info)| Check {
@@ -184,6 +187,17 @@ pub fn compression_checks() -> Vec<Check<WsProbe>> {
             run: run_case,
         })
         .collect()
+}
+
+/// The place of the corpus a case sends in [`payloads::Corpus::ALL`].
+fn corpus_rank(case: &Case) -> usize {
+    case.steps
+        .iter()
+        .find_map(|s| match s {
+            Step::Echoes { corpus, .. } => payloads::Corpus::ALL.iter().position(|c| c == corpus),
+            _ => None,
+        })
+        .unwrap_or(usize::MAX)
 }
 
 fn run_case<'a>(probe: &'a WsProbe, info: &'a CheckInfo) -> CheckFuture<'a> {
@@ -332,8 +346,15 @@ pub static COMPRESSION_CASES: crate::budget::Budget = crate::budget::Budget::new
 /// What a case takes while it plays: a heavy case its bytes from
 /// [`MESSAGES_IN_FLIGHT`](crate::budget::MESSAGES_IN_FLIGHT) (the peer holds
 /// each message to echo it), a compression case one of [`COMPRESSION_CASES`]
-/// and its window of messages; nothing for the others.
+/// and its window of messages; nothing for the others. The time a case waits
+/// for them is not time the peer took
+/// ([`waiting_for_turn`](crate::runner::waiting_for_turn)): its
+/// `--check-timeout` counts from when it can play.
 pub async fn take_budget(case: &Case) -> CaseLeases {
+    crate::runner::waiting_for_turn(take_leases(case)).await
+}
+
+async fn take_leases(case: &Case) -> CaseLeases {
     let mut held = Vec::new();
     if case.handshake != Handshake::Plain {
         held.push(COMPRESSION_CASES.take(1).await);
