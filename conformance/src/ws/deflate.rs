@@ -1,6 +1,6 @@
 //! permessage-deflate (RFC 7692) on pulsecheck's side of a connection, in either
 //! role: opening a connection with offers, the [`Inflater`] a
-//! [`WsConnection`](crate::ws::connection::WsConnection) decompresses the peer's
+//! [`WsConnection`] decompresses the peer's
 //! messages with, and the [`Deflater`] that compresses pulsecheck's own. The codec
 //! is the framing crate's ([`pulsecheck_ws::deflate`]); what is here is the
 //! bookkeeping a conformance probe needs on top: which frame may carry RSV1,
@@ -36,7 +36,7 @@ pub const MAX_INFLATED: usize = FrameConfig::DEFAULT_MAX_MESSAGE_SIZE as usize;
 const INFLATE_INPUT: usize = 1024;
 
 /// The peer's compressed messages recorded with their sizes.
-const RECENT: usize = 64;
+pub const RECENT: usize = 64;
 
 /// The most compressed bytes of one message a strict inflater audits.
 pub const AUDITED: usize = 1 << 20;
