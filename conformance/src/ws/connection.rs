@@ -692,28 +692,10 @@ impl WsConnection {
                             };
                             match failed {
                                 Some(e) => Some(WsEvent::Compression(e)),
-                                None => end.message.and_then(|m| {
-                                    let (_, message) = self.incoming.take()?;
-                                    Some(WsEvent::Message {
-                                        opcode: match m.kind {
-                                            MessageKind::Text => 1,
-                                            MessageKind::Binary => 2,
-                                        },
-                                        data: message.finish(),
-                                    })
-                                }),
+                                None => end.message.and_then(|m| self.finished_message(m.kind)),
                             }
                         }
-                        Piece::End(end) => end.message.and_then(|m| {
-                            let (_, message) = self.incoming.take()?;
-                            Some(WsEvent::Message {
-                                opcode: match m.kind {
-                                    MessageKind::Text => 1,
-                                    MessageKind::Binary => 2,
-                                },
-                                data: message.finish(),
-                            })
-                        }),
+                        Piece::End(end) => end.message.and_then(|m| self.finished_message(m.kind)),
                         Piece::Control { header, .. }
                             if self
                                 .inflater
@@ -753,6 +735,18 @@ impl WsConnection {
                 }
             }
         }
+    }
+
+    /// The message in progress, ended: a [`WsEvent::Message`] of `kind`.
+    fn finished_message(&mut self, kind: MessageKind) -> Option<WsEvent> {
+        let (_, message) = self.incoming.take()?;
+        Some(WsEvent::Message {
+            opcode: match kind {
+                MessageKind::Text => 1,
+                MessageKind::Binary => 2,
+            },
+            data: message.finish(),
+        })
     }
 
     /// Waits until the server closes TCP (or `deadline`); returns whether it did.

@@ -164,13 +164,7 @@ pub fn case_of(info: &CheckInfo) -> Option<&'static NamedCase> {
 pub fn checks() -> Vec<Check<WsProbe>> {
     let mut cases: Vec<(&NamedCase, CheckInfo)> = cases().collect();
     cases.sort_by_key(|(c, _)| std::cmp::Reverse(pauses(&c.case)));
-    cases
-        .into_iter()
-        .map(|(_, info)| Check {
-            info,
-            run: run_case,
-        })
-        .collect()
+    as_checks(cases)
 }
 
 /// The 216 compression cases as checks of a server, the heaviest first (so
@@ -180,6 +174,11 @@ pub fn checks() -> Vec<Check<WsProbe>> {
 pub fn compression_checks() -> Vec<Check<WsProbe>> {
     let mut cases: Vec<(&NamedCase, CheckInfo)> = compression_cases().collect();
     cases.sort_by_key(|(c, _)| (std::cmp::Reverse(c.case.bytes_sent()), corpus_rank(&c.case)));
+    as_checks(cases)
+}
+
+/// `cases`, in this order, as checks of a server.
+fn as_checks(cases: Vec<(&NamedCase, CheckInfo)>) -> Vec<Check<WsProbe>> {
     cases
         .into_iter()
         .map(|(_, info)| Check {
