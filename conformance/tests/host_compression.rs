@@ -21,20 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::{ensure, installed, interop_dir, scripts};
-use pulsecheck::check::CheckInfo;
 use pulsecheck::host::ws::autobahn::compression_checks;
-use pulsecheck::host::ws::head::HeadRead;
-use pulsecheck::host::ws::session::{AgentHistory, ClientSession, RequestHead, Upgrade};
+use pulsecheck::host::ws::session::ClientSession;
 use pulsecheck::registry::{Check, Pattern, select};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Reads a request head with the host's own bounded reader.
-async fn read_head(tcp: &mut TcpStream) -> Option<(RequestHead, Vec<u8>)> {
-    match pulsecheck::host::ws::head::read_head(tcp).await {
-        HeadRead::Complete { head, leftover, .. } => Some((head, leftover)),
-        _ => None,
-    }
-}
 
 /// One case's grades and message.
 #[derive(Debug, Clone)]
@@ -44,60 +33,38 @@ struct Graded {
     message: String,
 }
 
-/// Serves each case on its own connection (the path names the case number);
-/// sends each case's grades.
+#[path = "support/case_host.rs"]
+mod case_host;
+
+use case_host::{grade_words, serve_cases};
+
+/// Serves each case on its own connection; sends each case's grades.
 async fn host(
     cases: Arc<Vec<Check<ClientSession>>>,
 ) -> (String, tokio::sync::mpsc::Receiver<(String, Graded)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (url, mut outcomes) = serve_cases(cases, "interop").await;
     let (tx, rx) = tokio::sync::mpsc::channel(512);
     tokio::spawn(async move {
-        let history = Arc::new(AgentHistory::default());
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            let cases = Arc::clone(&cases);
-            let history = Arc::clone(&history);
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let Some((request, leftover)) = read_head(&mut tcp).await else {
-                    return;
-                };
-                let number = request.target.trim_start_matches('/').to_owned();
-                let Some(check) = cases
-                    .iter()
-                    .find(|c| c.info.aliases.contains(&number.as_str()))
-                else {
-                    return;
-                };
-                let upgrade = Upgrade {
-                    io: Box::new(tcp),
-                    request,
-                    leftover,
-                    received_at: tokio::time::Instant::now().into_std(),
-                };
-                let session = ClientSession::new("interop", history, upgrade);
-                let info: &CheckInfo = &check.info;
-                let outcome = (check.run)(&session, info).await;
-                let (behavior, close) = outcome.grades.map_or_else(Default::default, |g| {
-                    (g.behavior.to_string(), g.behavior_close.to_string())
-                });
-                let graded = Graded {
-                    behavior,
-                    close,
-                    message: format!(
-                        "{}{}",
-                        outcome.message,
-                        outcome
-                            .evidence
-                            .map(|e| format!(" — {}", e.actual))
-                            .unwrap_or_default()
-                    ),
-                };
-                let _ = tx.send((number, graded)).await;
-            });
+        while let Some((number, outcome)) = outcomes.recv().await {
+            let (behavior, close) = grade_words(&outcome);
+            let graded = Graded {
+                behavior,
+                close,
+                message: format!(
+                    "{}{}",
+                    outcome.message,
+                    outcome
+                        .evidence
+                        .map(|e| format!(" — {}", e.actual))
+                        .unwrap_or_default()
+                ),
+            };
+            if tx.send((number, graded)).await.is_err() {
+                return;
+            }
         }
     });
-    (format!("ws://{addr}"), rx)
+    (url, rx)
 }
 
 /// Plays the cases matching `only` against the client `command` starts (given
