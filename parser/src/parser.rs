@@ -561,9 +561,10 @@ impl Parser {
         // needs neither the backward search nor the validation.
         let lines = chunk.get(pos..).unwrap_or_default();
         let base = self.offset + pos as u64;
-        if first_line_end(lines).is_none() {
+        let Some(first_end) = first_line_end(lines) else {
             // Part of a line that goes on in the next chunk (searching for the
-            // first line end is short when there is one).
+            // first line end is short when there is one, and `feed_lines` starts from
+            // what it found: no line is searched twice).
             if !lines.is_empty() {
                 self.check_line_len(lines.len(), base)?;
                 self.carry.extend_from_slice(lines);
@@ -572,10 +573,10 @@ impl Parser {
             self.spill(ChunkText::empty());
             self.offset += chunk.len() as u64;
             return Ok(());
-        }
+        };
         let validate_len = memrchr2(b'\n', b'\r', lines).filter(|&end| end >= VALIDATE_CHUNK_MIN);
         let text = ChunkText::new(lines, validate_len);
-        let result = self.feed_lines(text, base, on_item);
+        let result = self.feed_lines(text, base, first_end, on_item);
         // Whatever happened, nothing may keep pointing into the chunk.
         self.spill(text);
         if result.is_ok() {
@@ -585,12 +586,14 @@ impl Parser {
     }
 
     /// Processes the lines of `text` (the chunk after any carried line; `base` is
-    /// its stream offset) and carries its unfinished last line.
+    /// its stream offset), whose first line ends at `first_end`, and carries its
+    /// unfinished last line.
     #[inline(always)]
     fn feed_lines<F>(
         &mut self,
         text: ChunkText<'_>,
         base: u64,
+        first_end: usize,
         on_item: &mut F,
     ) -> Result<(), Error>
     where
@@ -598,9 +601,14 @@ impl Parser {
     {
         let lines = text.bytes();
         let mut pos = 0;
+        let mut found = Some(first_end);
         loop {
             let rest = lines.get(pos..).unwrap_or_default();
-            match first_line_end(rest) {
+            let end = match found.take() {
+                Some(known) => Some(known),
+                None => first_line_end(rest),
+            };
+            match end {
                 Some(i) => {
                     let line_offset = base + pos as u64;
                     self.check_line_len(i, line_offset)?;
