@@ -31,7 +31,7 @@ use pulsecheck_benches::ws::ours::{run_floor, run_pulsecheck, run_pulsecheck_cop
 use pulsecheck_benches::ws::peers::{
     run_fastwebsockets, run_sockudo, run_sockudo_copy, run_tungstenite, skip, sockudo_input,
 };
-use pulsecheck_benches::ws::{FUNCTIONS, Summary, run_by_name, workloads};
+use pulsecheck_benches::ws::{FUNCTIONS, ReadSource, Summary, run_by_name, workloads};
 
 fn ws(c: &mut Criterion) {
     for w in workloads::all() {
@@ -60,9 +60,10 @@ fn ws(c: &mut Criterion) {
                     )
                 }),
                 "pulsecheck (copy)" => {
-                    let mut scratch = Vec::with_capacity(bytes.len());
+                    let mut scratch = BytesMut::with_capacity(bytes.len());
+                    let source = ReadSource::aligned_to(bytes, &mut scratch);
                     group.bench_function(name, |b| {
-                        b.iter(|| run_pulsecheck_copy(black_box(bytes), &mut scratch))
+                        b.iter(|| run_pulsecheck_copy(black_box(source.bytes()), &mut scratch))
                     })
                 }
                 "tungstenite" => {
@@ -76,8 +77,9 @@ fn ws(c: &mut Criterion) {
                 }),
                 "sockudo-ws (copy)" => {
                     let mut scratch = BytesMut::with_capacity(bytes.len());
+                    let source = ReadSource::aligned_to(bytes, &mut scratch);
                     group.bench_function(name, |b| {
-                        b.iter(|| run_sockudo_copy(black_box(bytes), &mut scratch))
+                        b.iter(|| run_sockudo_copy(black_box(source.bytes()), &mut scratch))
                     })
                 }
                 "floor" => {

@@ -221,7 +221,7 @@ fn every_implementation_hands_out_the_same_messages() {
 #[test]
 fn the_copy_variants_can_be_run_again_with_the_same_scratch() {
     use pulsecheck_benches::ws::ours::run_pulsecheck_copy;
-    let mut scratch = Vec::new();
+    let mut scratch = bytes::BytesMut::new();
     let mut sockudo_scratch = bytes::BytesMut::new();
     for w in workloads::small() {
         for _ in 0..3 {

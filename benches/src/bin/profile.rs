@@ -128,8 +128,10 @@ fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<
         .ok_or_else(|| format!("no WebSocket implementation {implementation:?}"))?;
     let expected = ws::Summary::expected(&w);
     let bytes = &w.bytes;
-    let mut read_buf = Vec::with_capacity(bytes.len());
+    let mut read_buf = bytes::BytesMut::with_capacity(bytes.len());
+    let read_source = ws::ReadSource::aligned_to(bytes, &mut read_buf);
     let mut sockudo_buf = bytes::BytesMut::with_capacity(bytes.len());
+    let sockudo_source = ws::ReadSource::aligned_to(bytes, &mut sockudo_buf);
     let mut scratch = Vec::new();
     for _ in 0..iterations {
         let got = match *name {
@@ -137,7 +139,9 @@ fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<
                 let mut fresh = bytes.clone();
                 measured(|| ws::ours::run_pulsecheck(&mut fresh))
             }
-            "pulsecheck (copy)" => measured(|| ws::ours::run_pulsecheck_copy(bytes, &mut read_buf)),
+            "pulsecheck (copy)" => {
+                measured(|| ws::ours::run_pulsecheck_copy(read_source.bytes(), &mut read_buf))
+            }
             "tungstenite" => measured(|| ws::peers::run_tungstenite(bytes)),
             "fastwebsockets" => measured(|| ws::peers::run_fastwebsockets(bytes)),
             "sockudo-ws" => {
@@ -145,7 +149,7 @@ fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<
                 measured(|| ws::peers::run_sockudo(&mut fresh))
             }
             "sockudo-ws (copy)" => {
-                measured(|| ws::peers::run_sockudo_copy(bytes, &mut sockudo_buf))
+                measured(|| ws::peers::run_sockudo_copy(sockudo_source.bytes(), &mut sockudo_buf))
             }
             _ => measured(|| ws::ours::run_floor(&w, &mut scratch)),
         };

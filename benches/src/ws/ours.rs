@@ -12,16 +12,16 @@
 //! iteration: the benchmark makes it untimed.
 //!
 //! [`run_pulsecheck_copy`] is the same reader in the read loop of a server, with the copy
-//! timed: [`READ_SIZE`] bytes at a time are appended to a buffer (reused across
+//! timed: [`READ_SIZE`] bytes at a time are appended to a `BytesMut` (reused across
 //! iterations, as a connection reuses its read buffer), every complete frame in it is
-//! read, and the unconsumed tail (an incomplete frame) is moved to the front before the
-//! next read, as in the [`StreamReader`] documentation. That is what the copying peers do
-//! inside: tungstenite reads 128 KiB at a time into its buffer, fastwebsockets reads
-//! into a buffer it grows to the next frame's size. A text frame that straddles a read is
-//! copied into the reader's message buffer as its bytes arrive (unmasked and validated on
-//! the way, so an invalid byte fails before the frame is complete, and text is only ever
-//! handed out from bytes validated where they lie); the loop drops those bytes at once
-//! ([`StreamReader::release`]) instead of moving them to the front of its buffer. With
+//! read in place, and the consumed front is dropped (`advance`). It is the same buffer,
+//! driven by the same calls, as the sockudo-ws loop ([`super::peers::run_sockudo_copy`]),
+//! so the two rows differ only in the parser: `BytesMut` moves the unconsumed tail (an
+//! incomplete frame) to the front of its allocation only when the room behind it runs
+//! out. A text frame that straddles a read is copied into the reader's message buffer as
+//! its bytes arrive (unmasked and validated on the way, so an invalid byte fails before
+//! the frame is complete, and text is only ever handed out from bytes validated where
+//! they lie); the loop drops those bytes at once ([`StreamReader::release`]). With
 //! 64 KiB frames that is about every other frame.
 //!
 //! [`run_floor`] is the least any copying server can do with the same bytes: copy and
@@ -30,6 +30,7 @@
 //! with `simdutf8::basic::from_utf8`. No header parsing: the frame boundaries, keys and
 //! message kinds come from the generator ([`Workload::frames`]).
 
+use bytes::{Buf, BytesMut};
 use pulsecheck_ws::{Assembled, FrameConfig, MessageKind, Role, Status, StreamReader, copy_unmask};
 
 use super::Summary;
@@ -70,8 +71,8 @@ pub const READ_SIZE: usize = 128 << 10;
 
 /// [`run_pulsecheck`] in a read loop: `src` is copied [`READ_SIZE`] bytes at a time into
 /// `buf` (reused across calls: after the first call no read allocates), every complete
-/// frame is read in place, and the incomplete tail is moved to the front of `buf`.
-pub fn run_pulsecheck_copy(src: &[u8], buf: &mut Vec<u8>) -> Summary {
+/// frame is read in place, and what was consumed is dropped from the front of `buf`.
+pub fn run_pulsecheck_copy(src: &[u8], buf: &mut BytesMut) -> Summary {
     let mut reader = StreamReader::new(config());
     let mut summary = Summary::default();
     buf.clear();
@@ -98,7 +99,7 @@ pub fn run_pulsecheck_copy(src: &[u8], buf: &mut Vec<u8>) -> Summary {
                 Err(_) => return summary,
             }
         }
-        buf.drain(..start);
+        buf.advance(start);
     }
     summary
 }
