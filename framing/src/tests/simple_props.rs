@@ -72,8 +72,8 @@ proptest! {
     /// and key offset, for any content and key.
     #[test]
     fn rfc6455_5_3_unmask_fast_equals_naive(
-        data in prop::collection::vec(any::<u8>(), 0..=300 + 8),
-        align in 0usize..32,
+        data in prop::collection::vec(any::<u8>(), 0..=300 + 64),
+        align in 0usize..64,
         key in any::<[u8; 4]>(),
         offset in any::<usize>(),
     ) {
