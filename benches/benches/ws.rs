@@ -29,7 +29,8 @@ use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pulsecheck_benches::ws::ours::{run_floor, run_pulsecheck, run_pulsecheck_copy};
 use pulsecheck_benches::ws::peers::{
-    run_fastwebsockets, run_sockudo, run_sockudo_copy, run_tungstenite, skip, sockudo_input,
+    run_fastwebsockets, run_sockudo, run_sockudo_copy, run_sockudo_protocol_copy, run_tungstenite,
+    skip, sockudo_input,
 };
 use pulsecheck_benches::ws::{FUNCTIONS, ReadSource, Summary, run_by_name, workloads};
 
@@ -80,6 +81,15 @@ fn ws(c: &mut Criterion) {
                     let source = ReadSource::aligned_to(bytes, &mut scratch);
                     group.bench_function(name, |b| {
                         b.iter(|| run_sockudo_copy(black_box(source.bytes()), &mut scratch))
+                    })
+                }
+                "sockudo-ws Protocol (copy)" => {
+                    let mut scratch = BytesMut::with_capacity(bytes.len());
+                    let source = ReadSource::aligned_to(bytes, &mut scratch);
+                    group.bench_function(name, |b| {
+                        b.iter(|| {
+                            run_sockudo_protocol_copy(black_box(source.bytes()), &mut scratch)
+                        })
                     })
                 }
                 "floor" => {

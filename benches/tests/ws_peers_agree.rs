@@ -231,6 +231,10 @@ fn the_copy_variants_can_be_run_again_with_the_same_scratch() {
                 peers::run_sockudo_copy(&w.bytes, &mut sockudo_scratch),
                 expected
             );
+            assert_eq!(
+                peers::run_sockudo_protocol_copy(&w.bytes, &mut sockudo_scratch),
+                expected
+            );
         }
     }
 }

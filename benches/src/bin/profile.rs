@@ -151,6 +151,9 @@ fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<
             "sockudo-ws (copy)" => {
                 measured(|| ws::peers::run_sockudo_copy(sockudo_source.bytes(), &mut sockudo_buf))
             }
+            "sockudo-ws Protocol (copy)" => measured(|| {
+                ws::peers::run_sockudo_protocol_copy(sockudo_source.bytes(), &mut sockudo_buf)
+            }),
             _ => measured(|| ws::ours::run_floor(&w, &mut scratch)),
         };
         check(got == expected, name)?;

@@ -74,13 +74,14 @@ impl Summary {
 }
 
 /// The function names in every `ws/<workload>` group, in the order the benchmark runs them.
-pub const FUNCTIONS: [&str; 7] = [
+pub const FUNCTIONS: [&str; 8] = [
     "pulsecheck",
     "pulsecheck (copy)",
     "tungstenite",
     "fastwebsockets",
     "sockudo-ws",
     "sockudo-ws (copy)",
+    "sockudo-ws Protocol (copy)",
     "floor",
 ];
 
@@ -96,6 +97,9 @@ pub fn run_by_name(name: &str, workload: &Workload) -> Option<Summary> {
         "fastwebsockets" => peers::run_fastwebsockets(bytes),
         "sockudo-ws" => peers::run_sockudo(&mut peers::sockudo_input(bytes)),
         "sockudo-ws (copy)" => peers::run_sockudo_copy(bytes, &mut bytes::BytesMut::new()),
+        "sockudo-ws Protocol (copy)" => {
+            peers::run_sockudo_protocol_copy(bytes, &mut bytes::BytesMut::new())
+        }
         "floor" => ours::run_floor(workload, &mut Vec::new()),
         _ => return None,
     })

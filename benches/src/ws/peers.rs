@@ -14,10 +14,11 @@
 //! | `fastwebsockets` | tokio `AsyncRead` over the buffer | into its read buffer | in its buffer | simdutf8 per single frame; `utf-8` crate per fragment |
 //! | `sockudo-ws` | `BytesMut` copy made untimed | no | in place | simdutf8 per message, by the adapter |
 //! | `sockudo-ws (copy)` | 128 KiB reads into a reused `BytesMut` | into that buffer | in place | simdutf8 per message, by the adapter |
+//! | `sockudo-ws Protocol (copy)` | as `sockudo-ws (copy)` | into that buffer | in place | simdutf8 per fragment, and on the arrived part of an incomplete frame, by sockudo-ws |
 //!
 //! Fragmented messages are reassembled by the peer where it offers that (tungstenite's
-//! `WebSocket`, fastwebsockets' `FragmentCollector`) and by the adapter for sockudo-ws's
-//! `FrameParser`, which works on frames only.
+//! `WebSocket`, fastwebsockets' `FragmentCollector`, sockudo-ws's `Protocol`) and by the
+//! adapter for sockudo-ws's `FrameParser`, which works on frames only.
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
@@ -278,4 +279,39 @@ pub fn run_sockudo_copy(src: &[u8], buf: &mut BytesMut) -> Summary {
         }
     }
     reader.summary
+}
+
+/// sockudo-ws's own message layer, `protocol::Protocol` (`Role::Server`: frames must be
+/// masked), in the read loop of [`run_sockudo_copy`]: `process_into(&mut buf, &mut
+/// messages)` after every read, the messages handed out as they come.
+///
+/// This is what a sockudo-ws server runs under its streams, and it keeps the guarantees
+/// pulsecheck keeps: it reassembles fragments itself, validates each text fragment as it
+/// arrives, and validates the part of an incomplete text frame that has arrived before
+/// asking for more bytes, so invalid UTF-8 fails as soon as it is read (its
+/// `prevalidate_partial_text`). A text message comes out as `Message::Text(Bytes)` of
+/// validated bytes, handed out as such (its `as_text` would validate them again).
+pub fn run_sockudo_protocol_copy(src: &[u8], buf: &mut BytesMut) -> Summary {
+    use sockudo_ws::Message;
+
+    let mut protocol =
+        sockudo_ws::protocol::Protocol::new(sockudo_ws::Role::Server, MAX_SIZE, MAX_SIZE);
+    let mut messages = Vec::new();
+    let mut summary = Summary::default();
+    buf.clear();
+    for read in src.chunks(READ_SIZE) {
+        buf.extend_from_slice(read);
+        let result = protocol.process_into(buf, &mut messages);
+        for message in messages.drain(..) {
+            match message {
+                Message::Text(text) => summary.text(&text[..]),
+                Message::Binary(data) => summary.binary(&data),
+                _ => {} // control frames: none in the workloads
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+    }
+    summary
 }
