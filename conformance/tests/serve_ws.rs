@@ -839,9 +839,48 @@ async fn shows_symptom(fault: Fault, server: &RunningServer) -> (bool, String) {
             let got = raw.next(PATIENCE).await;
             (got == Got::Eof, format!("{got:?}"))
         }
+        Fault::StopsEchoing => {
+            // One message more than it echoes, then a ping: the last two get
+            // nothing.
+            let mut raw = Raw::connect(server).await;
+            let mut wire = Vec::new();
+            for i in 0..=ws::ECHOES_BEFORE_STOPPING {
+                wire.extend(frame(TEXT, true, format!("message {i}").as_bytes()));
+            }
+            wire.extend(frame(PING, true, b"still there?"));
+            raw.send(&wire).await;
+            let mut echoes = 0;
+            while echoes < ws::ECHOES_BEFORE_STOPPING
+                && matches!(raw.next(PATIENCE).await, Got::Message { .. })
+            {
+                echoes += 1;
+            }
+            let then = raw.next(QUIET).await;
+            let stuck = echoes == ws::ECHOES_BEFORE_STOPPING && then == Got::Silence;
+            (stuck, format!("{echoes} echoes, then {then:?}"))
+        }
+        Fault::SlowEchoes => {
+            // 100 messages at once: at least 100 holds of SLOW_ECHO, one after
+            // the other.
+            const MESSAGES: u32 = 100;
+            let mut raw = Raw::connect(server).await;
+            let mut wire = Vec::new();
+            for i in 0..MESSAGES {
+                wire.extend(frame(TEXT, true, format!("message {i}").as_bytes()));
+            }
+            let sent = Instant::now();
+            raw.send(&wire).await;
+            let mut echoes = 0;
+            while echoes < MESSAGES && matches!(raw.next(PATIENCE).await, Got::Message { .. }) {
+                echoes += 1;
+            }
+            let took = sent.elapsed();
+            let slow = echoes == MESSAGES && took >= ws::SLOW_ECHO * MESSAGES;
+            (slow, format!("{echoes} echoes in {took:?}"))
+        }
         // The compression faults need --deflate; each fails its ws/deflate check
-        // in probe_ws.rs (DEFLATE_FAULTS).
-        other => unreachable!("{other} is a compression fault, tested in probe_ws.rs"),
+        // in probe_deflate.rs (FAULTS).
+        other => unreachable!("{other} is a compression fault, tested in probe_deflate.rs"),
     }
 }
 

@@ -17,11 +17,14 @@ use pulsecheck_ws::{
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::WsServerConfig;
 use super::deflate::ServerCodecs;
-use super::fault::{ECHO_FRAGMENTS, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK};
+use super::fault::{
+    ECHO_FRAGMENTS, ECHOES_BEFORE_STOPPING, Fault, LATE_PONG, MAX_LATE_PONGS, SERVER_MASK,
+    SLOW_ECHO,
+};
 use crate::serve::stopped;
 use crate::ws::connection::{WsConnection, mask_for};
 
@@ -55,7 +58,8 @@ const ECHO_IN_PLACE: usize = 64 * 1024;
 enum Step {
     /// Everything that has arrived is handled: wait for more.
     NeedBytes,
-    /// An echo is ready in place: send it, then go on handling what has arrived.
+    /// An echo is ready, in place or queued: send it (after [`SLOW_ECHO`] for
+    /// [`Fault::SlowEchoes`]), then go on handling what has arrived.
     SendEcho,
     /// A frame decided how the connection ends.
     End(End),
@@ -70,6 +74,9 @@ enum End {
     Failed,
     /// The client sent a Close and [`Fault::DropsOnClose`] answers nothing.
     Dropped,
+    /// A message arrived after [`ECHOES_BEFORE_STOPPING`] echoes and
+    /// [`Fault::StopsEchoing`] stops answering.
+    Stuck,
 }
 
 /// The state of one upgraded connection.
@@ -104,6 +111,8 @@ pub(crate) struct Connection {
     /// Whether the message in progress was sent as text and rewritten as binary by
     /// [`Fault::SkipsUtf8Validation`] or [`Fault::Utf8AtMessageEnd`].
     text_as_binary: bool,
+    /// How many messages have been echoed, counted for [`Fault::StopsEchoing`].
+    echoed: usize,
     /// Pongs [`Fault::PongsLate`] holds, with the time each is due.
     late_pongs: VecDeque<(Instant, Vec<u8>)>,
     /// When the client last sent anything (or the server last pinged it).
@@ -147,6 +156,7 @@ impl Connection {
             in_frame: false,
             header_rewritten: false,
             text_as_binary: false,
+            echoed: 0,
             late_pongs: VecDeque::new(),
             last_heard: Instant::now(),
             last_received: Instant::now(),
@@ -157,6 +167,12 @@ impl Connection {
     pub(crate) async fn run(mut self, stop: &mut watch::Receiver<bool>) {
         loop {
             let step = self.process();
+            if step == Step::SendEcho && self.fault == Some(Fault::SlowEchoes) {
+                tokio::select! {
+                    () = sleep(SLOW_ECHO) => {}
+                    () = stopped(stop) => return,
+                }
+            }
             if self.flush(stop).await.is_err() {
                 return;
             }
@@ -164,6 +180,10 @@ impl Connection {
                 Step::NeedBytes => {}
                 Step::SendEcho => continue,
                 Step::End(End::Replied) if self.fault == Some(Fault::NeverClosesTcp) => {
+                    self.hold_open(stop).await;
+                    return;
+                }
+                Step::End(End::Stuck) => {
                     self.hold_open(stop).await;
                     return;
                 }
@@ -276,6 +296,10 @@ impl Connection {
                     let Some(message) = end.message else {
                         continue;
                     };
+                    if fault == Some(Fault::StopsEchoing) && self.echoed >= ECHOES_BEFORE_STOPPING {
+                        return Step::End(End::Stuck);
+                    }
+                    self.echoed = self.echoed.saturating_add(1);
                     let text = message.kind == MessageKind::Text || self.text_as_binary;
                     let data = self.message.get(HEADROOM..).unwrap_or_default();
                     let opcode = if text { Opcode::TEXT } else { Opcode::BINARY };
@@ -293,6 +317,9 @@ impl Connection {
                         self.release_message();
                         if self.deflated.capacity() > SHRINK_ABOVE {
                             self.deflated = Vec::new();
+                        }
+                        if fault == Some(Fault::SlowEchoes) {
+                            return Step::SendEcho;
                         }
                         continue;
                     }
@@ -312,6 +339,9 @@ impl Connection {
                     let data = self.message.get(HEADROOM..).unwrap_or_default();
                     echo(&mut self.out, fault, opcode, Rsv::NONE, data);
                     self.release_message();
+                    if fault == Some(Fault::SlowEchoes) {
+                        return Step::SendEcho;
+                    }
                 }
                 Piece::Control { header, event, .. } => {
                     self.header_rewritten = false;
@@ -466,8 +496,8 @@ impl Connection {
         }
     }
 
-    /// [`Fault::NeverClosesTcp`]: reads and discards until the client closes the
-    /// connection (or the server stops).
+    /// [`Fault::NeverClosesTcp`] and [`Fault::StopsEchoing`]: reads and discards
+    /// until the client closes the connection (or the server stops).
     async fn hold_open(&mut self, stop: &mut watch::Receiver<bool>) {
         // Far enough never to matter: the client or the server ends it.
         let far = Instant::now() + Duration::from_secs(86_400);
@@ -610,6 +640,61 @@ fn echo(out: &mut Vec<u8>, fault: Option<Fault>, opcode: Opcode, rsv: Rsv, data:
 mod tests {
     use super::*;
     use pulsecheck_ws::{FrameConfig, StreamReader};
+
+    /// A connection whose client has already sent `messages` small masked text
+    /// messages (they wait in the read buffer), served with `fault`.
+    async fn connection_with(fault: Fault, messages: usize) -> (Connection, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut sent = Vec::new();
+        for i in 0..messages {
+            let payload = format!("message {i}");
+            let mut header = FrameHeader::new(Opcode::TEXT, payload.len() as u64);
+            header.mask = Some([1, 2, 3, 4]);
+            encode_frame(&mut sent, &header, payload.as_bytes()).unwrap();
+        }
+        let config = WsServerConfig {
+            fault: Some(fault),
+            ..WsServerConfig::default()
+        };
+        (Connection::new(server, &config, sent, None), client)
+    }
+
+    /// How many echo frames `out` holds.
+    fn frames_in(out: &mut [u8]) -> usize {
+        let mut reader = StreamReader::new(FrameConfig::new(Role::Server));
+        let (mut start, mut frames) = (0, 0);
+        while let Ok(Status::Complete((_, used))) = reader.read(&mut out[start..]) {
+            start += used;
+            frames += 1;
+        }
+        assert_eq!(start, out.len());
+        frames
+    }
+
+    #[tokio::test]
+    async fn stops_echoing_after_its_count_and_is_then_stuck() {
+        let (mut conn, _client) =
+            connection_with(Fault::StopsEchoing, ECHOES_BEFORE_STOPPING + 2).await;
+        assert_eq!(conn.process(), Step::End(End::Stuck));
+        assert_eq!(frames_in(&mut conn.out), ECHOES_BEFORE_STOPPING);
+    }
+
+    #[tokio::test]
+    async fn slow_echoes_stop_after_every_echo_to_be_held() {
+        let (mut conn, _client) = connection_with(Fault::SlowEchoes, 3).await;
+        for _ in 0..3 {
+            conn.out.clear();
+            assert_eq!(conn.process(), Step::SendEcho);
+            assert_eq!(frames_in(&mut conn.out), 1);
+        }
+        conn.out.clear();
+        assert_eq!(conn.process(), Step::NeedBytes);
+        assert!(conn.out.is_empty());
+    }
 
     #[test]
     fn fragmented_echo_reassembles_to_the_message() {

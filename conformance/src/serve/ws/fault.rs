@@ -1,6 +1,8 @@
 //! The violations the reference WebSocket server can commit on request, one per
 //! check of the WebSocket suite, so every check can be shown to fail (or warn) on
-//! the fault it exists to catch.
+//! the fault it exists to catch; and two ways of being slow or stuck, so the
+//! runner's `--check-timeout` can be shown to stop a stuck server and spare a
+//! slow one.
 
 use core::fmt;
 use core::str::FromStr;
@@ -29,14 +31,23 @@ pub(crate) const UNOFFERED_PROTOCOL_ALT: &str = "pulsecheck-unoffered-2";
 /// The masking key [`Fault::MasksServerFrames`] puts on every frame.
 pub(crate) const SERVER_MASK: [u8; 4] = [0x5a, 0x3c, 0x96, 0x0f];
 
+/// How many messages of a connection [`Fault::StopsEchoing`] echoes before it
+/// stops.
+pub const ECHOES_BEFORE_STOPPING: usize = 100;
+
+/// How long [`Fault::SlowEchoes`] holds each echo before it sends it.
+pub const SLOW_ECHO: Duration = Duration::from_millis(4);
+
 /// One way for the reference WebSocket server to break the rules of PROTOCOL.md §3
 /// (RFC 6455), chosen with `--fault NAME`.
 ///
 /// Each fault changes one thing; everything else stays as the clean server does
 /// it. [`Fault::description`] says what the server does, what a client sees, and
-/// which check of the suite it should trip. [`Fault::FragmentsEcho`] is the one
-/// fault that breaks no rule: it exists to show that the checks grade a legal but
-/// unusual server as informational, not as a failure.
+/// which check of the suite it should trip. [`Fault::FragmentsEcho`] and
+/// [`Fault::SlowEchoes`] break no rule: they exist to show that the checks grade
+/// a legal but unusual server as informational, not as a failure, and that a
+/// slow server is not cut short. [`Fault::StopsEchoing`] hangs: it exists to show
+/// that a check waiting on it is stopped by `--check-timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
     /// Echoes unmasked client frames instead of failing the connection.
@@ -72,6 +83,12 @@ pub enum Fault {
     ClosesWith1005,
     /// Closes TCP without replying to a Close.
     DropsOnClose,
+    /// Echoes the first [`ECHOES_BEFORE_STOPPING`] messages of a connection,
+    /// then reads and discards everything, the connection left open (a server
+    /// that hangs).
+    StopsEchoing,
+    /// Waits [`SLOW_ECHO`] before sending each echo: correct, but slow.
+    SlowEchoes,
     /// With `--deflate`: accepts an offer with a parameter it does not know,
     /// ignoring the parameter.
     AcceptsUnknownParameters,
@@ -115,7 +132,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 30] = [
+    pub const ALL: [Fault; 32] = [
         Fault::AcceptsUnmaskedFrames,
         Fault::SkipsUtf8Validation,
         Fault::Utf8AtMessageEnd,
@@ -131,6 +148,8 @@ impl Fault {
         Fault::FragmentsEcho,
         Fault::ClosesWith1005,
         Fault::DropsOnClose,
+        Fault::StopsEchoing,
+        Fault::SlowEchoes,
         Fault::AcceptsUnknownParameters,
         Fault::AcceptsDuplicateParameters,
         Fault::RefusesInvalidOffers,
@@ -166,6 +185,8 @@ impl Fault {
             Fault::FragmentsEcho => "fragments-echo",
             Fault::ClosesWith1005 => "closes-with-1005",
             Fault::DropsOnClose => "drops-on-close",
+            Fault::StopsEchoing => "stops-echoing",
+            Fault::SlowEchoes => "slow-echoes",
             Fault::AcceptsUnknownParameters => "accepts-unknown-parameters",
             Fault::AcceptsDuplicateParameters => "accepts-duplicate-parameters",
             Fault::RefusesInvalidOffers => "refuses-invalid-offers",
@@ -282,6 +303,23 @@ impl Fault {
                  Close back. The client sees end of stream where it expected a Close. Trips \
                  the closing-handshake checks (RFC 6455 §5.5.1: \"the endpoint MUST send a \
                  Close frame in response\"; Autobahn 7.* grade the close as unclean)."
+            }
+            Fault::StopsEchoing => {
+                "Echoes the first 100 messages of each connection, then reads and discards \
+                 everything (messages, pings, a Close) and leaves the connection open until \
+                 the client closes it, as a server whose handler hangs does; with or without \
+                 --deflate. A client waiting for the 101st echo waits until its own timeout. \
+                 Breaks RFC 6455 §5.5.1 and §5.5.2 once stuck (no Close or pong in \
+                 response); it exists to show that a compression case stuck waiting for \
+                 its echoes (Autobahn 12.*, 13.* send 1000 messages) ends as an error once \
+                 --check-timeout passes without one, instead of hanging the run."
+            }
+            Fault::SlowEchoes => {
+                "Holds each echo 4 ms before sending it (what is queued with it, a pong, \
+                 waits too); with or without --deflate. Legal, only slow: 1000 pipelined \
+                 messages take 4 s or more. It exists to show that a case whose server keeps \
+                 answering is not cut short by --check-timeout (the time allowed without \
+                 an echo, not in total): every check passes, later."
             }
             Fault::AcceptsUnknownParameters => {
                 "(--deflate) Drops the parameters of a permessage-deflate offer it does not \

@@ -121,7 +121,7 @@ use super::listener::BoundedListener;
 use super::{TaskToken, stopped, tcp_limit};
 
 pub use super::UnknownFault;
-pub use fault::Fault;
+pub use fault::{ECHOES_BEFORE_STOPPING, Fault, SLOW_ECHO};
 
 use connection::{Connection, linger_close};
 use handshake::Handshake;
@@ -283,8 +283,8 @@ impl RunningServer {
     /// How many WebSocket connections are open now: counted from the 101 answer
     /// until the connection has ended (the server has closed TCP and the client
     /// has closed its side, or 2 s have passed). When every client has gone, this
-    /// returns to 0; [`Fault::NeverClosesTcp`] keeps its connections counted until
-    /// their clients close them.
+    /// returns to 0; [`Fault::NeverClosesTcp`] and [`Fault::StopsEchoing`] keep
+    /// their connections counted until their clients close them.
     pub fn active_connections(&self) -> usize {
         self.shared.active.load(Ordering::SeqCst)
     }
