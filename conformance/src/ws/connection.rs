@@ -369,10 +369,10 @@ pub enum WsError {
 /// 16777216 bytes \"aaaa…\"", "a Close with code 1002").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsEvent {
-    /// A complete data message: opcode 1 (text) or 2 (binary).
+    /// A complete data message.
     Message {
-        /// 1 or 2.
-        opcode: u8,
+        /// Text or binary: the opcode of its first frame.
+        kind: MessageKind,
         /// The payload, as the probe keeps it.
         data: MessageData,
     },
@@ -741,10 +741,7 @@ impl WsConnection {
     fn finished_message(&mut self, kind: MessageKind) -> Option<WsEvent> {
         let (_, message) = self.incoming.take()?;
         Some(WsEvent::Message {
-            opcode: match kind {
-                MessageKind::Text => 1,
-                MessageKind::Binary => 2,
-            },
+            kind,
             data: message.finish(),
         })
     }
@@ -1184,7 +1181,10 @@ mod tests {
         let echo = MessageData::of(b"pulsecheck echo probe");
         assert!(echo.is_whole() && echo == b"pulsecheck echo probe");
         // Reports show a bounded form, never the bytes.
-        let event = WsEvent::Message { opcode: 2, data };
+        let event = WsEvent::Message {
+            kind: MessageKind::Binary,
+            data,
+        };
         assert_eq!(
             event.to_string(),
             format!("a binary message of 16777216 bytes \"{}…\"", "a".repeat(32))

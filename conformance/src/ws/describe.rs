@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use pulsecheck_ws::MessageKind;
+
 use crate::http::quote;
 use crate::ws::connection::{MessageData, WsEvent};
 
@@ -34,15 +36,14 @@ fn message(data: &MessageData) -> String {
 impl fmt::Display for WsEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WsEvent::Message { opcode: 1, data } => {
-                write!(f, "a text message of {}", message(data))
-            }
-            WsEvent::Message { opcode: 2, data } => {
-                write!(f, "a binary message of {}", message(data))
-            }
-            WsEvent::Message { opcode, data } => {
-                write!(f, "a message with opcode {opcode} of {}", message(data))
-            }
+            WsEvent::Message {
+                kind: MessageKind::Text,
+                data,
+            } => write!(f, "a text message of {}", message(data)),
+            WsEvent::Message {
+                kind: MessageKind::Binary,
+                data,
+            } => write!(f, "a binary message of {}", message(data)),
             WsEvent::Ping(data) => write!(f, "a Ping with {}", payload(data)),
             WsEvent::Pong(data) => write!(f, "a Pong with {}", payload(data)),
             WsEvent::Close { code: None, .. } => f.write_str("a Close without a status code"),
@@ -81,7 +82,7 @@ mod tests {
     #[test]
     fn events_read_as_sentences_never_as_debug() {
         let big = WsEvent::Message {
-            opcode: 2,
+            kind: MessageKind::Binary,
             data: MessageData::of(&vec![97; 16 << 20]),
         };
         let text = big.to_string();

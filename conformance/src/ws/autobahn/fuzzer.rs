@@ -13,7 +13,7 @@ mod sealed;
 use std::fmt;
 use std::time::Duration;
 
-use pulsecheck_ws::{FrameHeader, Opcode, Role, Rsv, copy_unmask, encode_frame};
+use pulsecheck_ws::{FrameHeader, MessageKind, Opcode, Role, Rsv, copy_unmask, encode_frame};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -1025,7 +1025,9 @@ impl Fuzzer<'_> {
     async fn on_event(&mut self, event: WsEvent) {
         self.note_event();
         match event {
-            WsEvent::Message { opcode, data } => self.on_message(opcode == 2, data).await,
+            WsEvent::Message { kind, data } => {
+                self.on_message(kind == MessageKind::Binary, data).await
+            }
             WsEvent::Pong(payload) => self.record(Event::Pong(payload)).await,
             WsEvent::Ping(payload) => {
                 if self.state == State::Open {
