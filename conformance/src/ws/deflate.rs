@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::http::Client;
 use crate::ws::connection::{
-    HandshakeReply, MessageBuilder, WsConnection, WsError, frame_from, raw_handshake, request_for,
+    HandshakeReply, MessageBuilder, WsConnection, WsError, append_frame, raw_handshake, request_for,
 };
 
 /// The largest message pulsecheck inflates: the framing crate's default message
@@ -455,7 +455,7 @@ pub fn append_frames(
     let size = match fragment_size {
         Some(size) if size > 0 && payload.len() > size => size,
         _ => {
-            out.extend_from_slice(&frame_from(sender, true, opcode, rsv, payload));
+            append_frame(out, sender, true, opcode, rsv, payload);
             return;
         }
     };
@@ -468,13 +468,14 @@ pub fn append_frames(
         } else {
             (Opcode::CONTINUATION, Rsv::NONE)
         };
-        out.extend_from_slice(&frame_from(
+        append_frame(
+            out,
             sender,
             fin,
             op,
             bits,
             payload.get(start..end).unwrap_or_default(),
-        ));
+        );
         if fin {
             return;
         }
