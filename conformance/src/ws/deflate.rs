@@ -399,15 +399,30 @@ impl Deflater {
     /// takeover (a client that offered `client_no_context_takeover` keeps to its
     /// word even when the server did not echo it, RFC 7692 §7.1.1.2).
     pub fn new(agreement: &Agreement, role: Role, reset: bool) -> Self {
-        let (bits, agreed_reset) = agreement.sending(role);
-        let config = CodecConfig::new()
-            .with_level(LEVEL)
-            .with_window_bits(bits)
-            .with_no_context_takeover(agreed_reset || reset);
         Deflater {
-            codec: Compressor::new(config),
+            codec: Compressor::new(Self::config_for(agreement, role, reset)),
             role,
         }
+    }
+
+    /// The settings [`Deflater::new`] compresses with for the same arguments.
+    pub fn config_for(agreement: &Agreement, role: Role, reset: bool) -> CodecConfig {
+        let (bits, agreed_reset) = agreement.sending(role);
+        CodecConfig::new()
+            .with_level(LEVEL)
+            .with_window_bits(bits)
+            .with_no_context_takeover(agreed_reset || reset)
+    }
+
+    /// The role it sends as (which decides masking).
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Forgets the context: it compresses as a new deflater of the same
+    /// settings would, without allocating its state again.
+    pub fn reset(&mut self) {
+        self.codec.reset();
     }
 
     /// The settings it compresses with (window, level, whether it resets its

@@ -680,8 +680,12 @@ async fn play_with(
         notes,
         shortcuts,
         echoes,
+        deflater,
         ..
     } = fuzzer;
+    if let Some(deflater) = deflater {
+        super::recycle::give_back(deflater);
+    }
     CaseResult {
         role,
         behavior,
