@@ -71,14 +71,37 @@ pub fn mask_for(sender: Role) -> Option<[u8; 4]> {
 /// One frame as `sender` sends it (masked by a client, not by a server), valid or
 /// not: any opcode and RSV bits, the minimal length encoding.
 pub fn frame_from(sender: Role, fin: bool, opcode: Opcode, rsv: Rsv, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    append_frame(&mut out, sender, fin, opcode, rsv, payload);
+    out
+}
+
+/// Appends to `out` the frame [`frame_from`] gives, without a buffer of its own
+/// (what sends many large messages writes them into one reused buffer).
+pub fn append_frame(
+    out: &mut Vec<u8>,
+    sender: Role,
+    fin: bool,
+    opcode: Opcode,
+    rsv: Rsv,
+    payload: &[u8],
+) {
     let mut header = FrameHeader::new(opcode, payload.len() as u64);
     header.fin = fin;
     header.rsv = rsv;
     header.mask = mask_for(sender);
-    let mut out = Vec::with_capacity(payload.len() + 14);
     // Only a forced length encoding can fail; the minimal one always fits.
-    let _ = encode_frame(&mut out, &header, payload);
-    out
+    let _ = encode_frame(out, &header, payload);
+}
+
+/// Empties a buffer that is reused from one message to the next, keeping its
+/// room for the next message, but at most `keep` bytes of it: a one-off huge
+/// message does not hold its memory for the rest of the connection.
+pub fn clear_keeping(buf: &mut Vec<u8>, keep: usize) {
+    buf.clear();
+    if buf.capacity() > keep {
+        buf.shrink_to(keep);
+    }
 }
 
 /// What pulsecheck is called in transcripts and notes when it plays `role`.
@@ -1144,6 +1167,52 @@ impl DuplexConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_appended_is_the_frame_built_alone() {
+        let payload = vec![b'x'; 70_000];
+        let mut out = b"before".to_vec();
+        append_frame(
+            &mut out,
+            Role::Server,
+            false,
+            Opcode::TEXT,
+            Rsv::RSV1,
+            &payload,
+        );
+        let alone = frame_from(Role::Server, false, Opcode::TEXT, Rsv::RSV1, &payload);
+        assert_eq!(out.get(..6), Some(&b"before"[..]));
+        assert_eq!(out.get(6..), Some(&alone[..]));
+        // A client's frame is masked with its own key: same header length, and
+        // unmasked with that key it is the payload.
+        out.clear();
+        append_frame(
+            &mut out,
+            Role::Client,
+            true,
+            Opcode::BINARY,
+            Rsv::NONE,
+            b"abc",
+        );
+        assert_eq!(out.len(), 2 + 4 + 3);
+        let key = [out[2], out[3], out[4], out[5]];
+        let mut plain = [0u8; 3];
+        pulsecheck_ws::copy_unmask(&mut plain, &out[6..], key, 0);
+        assert_eq!(&plain, b"abc");
+    }
+
+    #[test]
+    fn a_reused_buffer_keeps_its_room_up_to_the_bound() {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(&[1; 3000]);
+        clear_keeping(&mut buf, 64 * 1024);
+        assert!(buf.is_empty() && buf.capacity() >= 4096, "the room is kept");
+        // A one-off huge message: its room is given back down to the bound.
+        buf.extend_from_slice(&vec![2; 8 << 20]);
+        clear_keeping(&mut buf, 64 * 1024);
+        assert!(buf.is_empty());
+        assert!(buf.capacity() <= 64 * 1024, "{}", buf.capacity());
+    }
 
     #[test]
     fn a_digest_does_not_depend_on_how_the_bytes_were_cut() {

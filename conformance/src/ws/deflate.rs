@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::http::Client;
 use crate::ws::connection::{
-    HandshakeReply, MessageBuilder, WsConnection, WsError, frame_from, raw_handshake, request_for,
+    HandshakeReply, MessageBuilder, WsConnection, WsError, append_frame, raw_handshake, request_for,
 };
 
 /// The largest message pulsecheck inflates: the framing crate's default message
@@ -399,15 +399,30 @@ impl Deflater {
     /// takeover (a client that offered `client_no_context_takeover` keeps to its
     /// word even when the server did not echo it, RFC 7692 §7.1.1.2).
     pub fn new(agreement: &Agreement, role: Role, reset: bool) -> Self {
-        let (bits, agreed_reset) = agreement.sending(role);
-        let config = CodecConfig::new()
-            .with_level(LEVEL)
-            .with_window_bits(bits)
-            .with_no_context_takeover(agreed_reset || reset);
         Deflater {
-            codec: Compressor::new(config),
+            codec: Compressor::new(Self::config_for(agreement, role, reset)),
             role,
         }
+    }
+
+    /// The settings [`Deflater::new`] compresses with for the same arguments.
+    pub fn config_for(agreement: &Agreement, role: Role, reset: bool) -> CodecConfig {
+        let (bits, agreed_reset) = agreement.sending(role);
+        CodecConfig::new()
+            .with_level(LEVEL)
+            .with_window_bits(bits)
+            .with_no_context_takeover(agreed_reset || reset)
+    }
+
+    /// The role it sends as (which decides masking).
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Forgets the context: it compresses as a new deflater of the same
+    /// settings would, without allocating its state again.
+    pub fn reset(&mut self) {
+        self.codec.reset();
     }
 
     /// The settings it compresses with (window, level, whether it resets its
@@ -455,7 +470,7 @@ pub fn append_frames(
     let size = match fragment_size {
         Some(size) if size > 0 && payload.len() > size => size,
         _ => {
-            out.extend_from_slice(&frame_from(sender, true, opcode, rsv, payload));
+            append_frame(out, sender, true, opcode, rsv, payload);
             return;
         }
     };
@@ -468,13 +483,14 @@ pub fn append_frames(
         } else {
             (Opcode::CONTINUATION, Rsv::NONE)
         };
-        out.extend_from_slice(&frame_from(
+        append_frame(
+            out,
             sender,
             fin,
             op,
             bits,
             payload.get(start..end).unwrap_or_default(),
-        ));
+        );
         if fin {
             return;
         }

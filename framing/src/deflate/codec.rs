@@ -149,6 +149,13 @@ impl Compressor {
         &self.config
     }
 
+    /// Forgets the context (as after each message with no context takeover): what it
+    /// compresses next is what a new compressor of the same settings would give, and
+    /// its memory is reused rather than allocated again.
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
     /// Appends the payload of one compressed message to `out`: DEFLATE with a sync flush,
     /// the trailing `00 00 ff ff` removed. With no context takeover the context is reset
     /// afterwards.

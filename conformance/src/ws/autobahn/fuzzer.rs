@@ -23,7 +23,8 @@ use super::stream::{OutgoingFrames, STREAM_ABOVE};
 use crate::budget::MAX_RECORDED_EVENTS;
 use crate::check::Transcript;
 use crate::ws::connection::{
-    DuplexConnection, MessageData, WhileWriting, WsEvent, frame_from, mask_for, own_name, peer_name,
+    DuplexConnection, MessageData, WhileWriting, WsEvent, clear_keeping, frame_from, mask_for,
+    own_name, peer_name,
 };
 use crate::ws::deflate::{Deflater, append_frames};
 
@@ -547,7 +548,15 @@ struct Echoes {
     summary: EchoSummary,
     /// Reused for each message's compressed payload and frames.
     compressed: Vec<u8>,
+    /// Reused for each message's bytes when they wrap around the end of the
+    /// corpus (otherwise they are borrowed from it).
+    plain: Vec<u8>,
 }
+
+/// The room the buffer of pending frames keeps between writes: a window of
+/// echoes ([`ECHO_WINDOW`]) of the largest compression messages with room to
+/// spare; what a larger write needed is given back.
+const PENDING_KEPT: usize = 1 << 20;
 
 /// Autobahn's close-handshake and server-drop timeouts.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -671,8 +680,12 @@ async fn play_with(
         notes,
         shortcuts,
         echoes,
+        deflater,
         ..
     } = fuzzer;
+    if let Some(deflater) = deflater {
+        super::recycle::give_back(deflater);
+    }
     CaseResult {
         role,
         behavior,
@@ -802,6 +815,7 @@ impl Fuzzer<'_> {
                         in_flight_bytes: 0,
                         summary: EchoSummary::default(),
                         compressed: Vec::new(),
+                        plain: Vec::new(),
                     });
                     self.send_echoes().await;
                 }
@@ -886,10 +900,16 @@ impl Fuzzer<'_> {
         }
     }
 
+    /// Writes the pending frames; the buffer is kept for the next ones (up to
+    /// [`PENDING_KEPT`] bytes of room), not allocated again for each message.
     async fn flush(&mut self) {
         if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
+            let mut pending = std::mem::take(&mut self.pending);
             self.write(&pending).await;
+            if self.pending.is_empty() {
+                clear_keeping(&mut pending, PENDING_KEPT);
+                self.pending = pending;
+            }
         }
     }
 
@@ -1169,13 +1189,14 @@ impl Fuzzer<'_> {
                 break;
             }
             let corpus = echoes.corpus;
-            let message = corpus.message(sent, echoes.len);
+            let mut plain = std::mem::take(&mut echoes.plain);
+            let message = corpus.message_in(sent, echoes.len, &mut plain);
             let opcode = if corpus.binary() {
                 Opcode::BINARY
             } else {
                 Opcode::TEXT
             };
-            let want = super::reuse::sent(corpus, echoes.len, sent, &message);
+            let want = super::reuse::sent(corpus, echoes.len, sent, message);
             echoes.in_flight.push_back(want);
             echoes.in_flight_bytes += message.len();
             echoes.summary.sent += 1;
@@ -1191,7 +1212,7 @@ impl Fuzzer<'_> {
                         corpus,
                         len,
                         sent,
-                        &message,
+                        message,
                         &mut compressed,
                     );
                     if let Err(e) = done {
@@ -1204,7 +1225,7 @@ impl Fuzzer<'_> {
                     deflater.frames(opcode, &compressed, fragment_size, &mut self.pending);
                 }
                 None => {
-                    compressed.extend_from_slice(&message);
+                    compressed.extend_from_slice(message);
                     append_frames(
                         role,
                         opcode,
@@ -1218,6 +1239,7 @@ impl Fuzzer<'_> {
             if let Some(echoes) = self.echoes.as_mut() {
                 echoes.summary.wire += compressed.len() as u64;
                 echoes.compressed = compressed;
+                echoes.plain = plain;
             }
         }
         self.flush().await;

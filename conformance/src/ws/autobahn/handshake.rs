@@ -131,12 +131,13 @@ impl DeflateHandshake {
 
     /// The codecs pulsecheck uses in `role` under `agreement`: as the client it
     /// keeps to the `client_no_context_takeover` its offers carry, even where
-    /// the server did not echo it.
+    /// the server did not echo it. The compressor is one an earlier case handed
+    /// on when one with the same settings is idle ([`super::recycle`]).
     pub fn codecs(&self, agreement: &Agreement, role: Role) -> (Deflater, Inflater) {
         let reset =
             role == Role::Client && self.offers.iter().all(|o| o.client_no_context_takeover);
         (
-            Deflater::new(agreement, role, reset),
+            super::recycle::deflater(agreement, role, reset),
             Inflater::new(agreement, role),
         )
     }

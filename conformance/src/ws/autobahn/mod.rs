@@ -52,6 +52,7 @@ pub mod fuzzer;
 pub mod grades;
 pub mod handshake;
 pub mod payloads;
+pub mod recycle;
 pub mod reuse;
 pub mod stream;
 

@@ -113,6 +113,13 @@ impl Corpus {
     pub fn message(self, k: usize, len: usize) -> Cow<'static, [u8]> {
         self.data().slice(k.wrapping_mul(len), len)
     }
+
+    /// Message `k` of a case sending `len` units at a time, as
+    /// [`Corpus::message`] gives it, borrowed from the corpus or put together
+    /// in `spare` when it wraps around ([`Generated::slice_in`]).
+    pub fn message_in(self, k: usize, len: usize, spare: &mut Vec<u8>) -> &[u8] {
+        self.data().slice_in(k.wrapping_mul(len), len, spare)
+    }
 }
 
 impl Generated {
@@ -159,26 +166,63 @@ impl Generated {
 
     /// `len` units from unit `from` (modulo the size), wrapping around.
     pub fn slice(&self, from: usize, len: usize) -> Cow<'_, [u8]> {
+        let mut pieces = self.pieces(from, len);
+        match (pieces.next(), pieces.next()) {
+            (None, _) => Cow::Borrowed(&[]),
+            (Some(whole), None) => Cow::Borrowed(whole),
+            (Some(first), Some(second)) => {
+                let mut out = Vec::with_capacity(self.bytes_in(from, len));
+                for piece in [first, second].into_iter().chain(pieces) {
+                    out.extend_from_slice(piece);
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// The same bytes as [`Generated::slice`], borrowed from the corpus when
+    /// they lie in one piece, otherwise put together in `spare` (cleared first;
+    /// its capacity is reused from one message to the next, so that a case
+    /// sending a thousand messages does not allocate a thousand buffers).
+    pub fn slice_in<'a>(&'a self, from: usize, len: usize, spare: &'a mut Vec<u8>) -> &'a [u8] {
+        let mut pieces = self.pieces(from, len);
+        match (pieces.next(), pieces.next()) {
+            (None, _) => &[],
+            (Some(whole), None) => whole,
+            (Some(first), Some(second)) => {
+                spare.clear();
+                for piece in [first, second].into_iter().chain(pieces) {
+                    spare.extend_from_slice(piece);
+                }
+                spare
+            }
+        }
+    }
+
+    /// The byte length of `len` units from unit `from`.
+    fn bytes_in(&self, from: usize, len: usize) -> usize {
+        self.pieces(from, len).map(<[u8]>::len).sum()
+    }
+
+    /// The contiguous pieces of the corpus that make `len` units from unit
+    /// `from`, wrapping around: one piece unless the message wraps.
+    fn pieces(&self, from: usize, len: usize) -> impl Iterator<Item = &[u8]> {
         let units = self.units();
-        if units == 0 || len == 0 {
-            return Cow::Borrowed(&[]);
-        }
-        let mut out: Vec<u8> = Vec::new();
-        let mut at = from % units;
-        let mut left = len;
-        loop {
-            let take = left.min(units - at);
-            let piece = &self.bytes[self.offset(at)..self.offset(at + take)];
-            left -= take;
-            if left == 0 && out.is_empty() {
-                return Cow::Borrowed(piece);
-            }
-            out.extend_from_slice(piece);
+        let mut at = if units == 0 { 0 } else { from % units };
+        let mut left = if units == 0 { 0 } else { len };
+        std::iter::from_fn(move || {
             if left == 0 {
-                return Cow::Owned(out);
+                return None;
             }
+            let take = left.min(units - at);
+            let piece = self
+                .bytes
+                .get(self.offset(at)..self.offset(at + take))
+                .unwrap_or_default();
+            left -= take;
             at = 0;
-        }
+            Some(piece)
+        })
     }
 }
 
@@ -660,6 +704,36 @@ mod tests {
         assert_eq!(&third[..n - 262_144], &data[262_144..]);
         assert_eq!(&third[n - 262_144..], &data[..131_072 - (n - 262_144)]);
         assert!(matches!(Corpus::Bitmap.message(1, 1024), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_message_put_together_in_a_spare_buffer_is_the_message() {
+        let mut spare = Vec::new();
+        for corpus in Corpus::ALL {
+            let units = corpus.data().units();
+            // Within the corpus, wrapping once, and longer than the corpus.
+            for len in [0, 1, 1000, 131_072, units + 7] {
+                for k in 0..5 {
+                    let whole = corpus.message(k, len);
+                    let built = corpus.message_in(k, len, &mut spare);
+                    assert_eq!(built, &*whole, "{corpus:?} message {k} of {len}");
+                }
+            }
+        }
+        // The spare buffer is reused: a thousand wrapping messages of 128 KiB
+        // never need more room than the longest of them.
+        let mut spare = Vec::new();
+        let mut longest = 0;
+        for k in 0..1000 {
+            longest = longest.max(Corpus::Json.message_in(k, 131_072, &mut spare).len());
+        }
+        assert!(spare.capacity() <= 2 * longest, "{}", spare.capacity());
+        // A message that does not wrap is borrowed from the corpus, spare untouched.
+        let mut spare = vec![7];
+        let data = Corpus::Bitmap.data().bytes();
+        let first = Corpus::Bitmap.message_in(0, 1024, &mut spare);
+        assert_eq!(first.as_ptr(), data.as_ptr());
+        assert_eq!(spare, [7]);
     }
 
     #[test]
