@@ -561,10 +561,12 @@ impl Parser {
         // needs neither the backward search nor the validation.
         let lines = chunk.get(pos..).unwrap_or_default();
         let base = self.offset + pos as u64;
-        let Some(first_end) = first_line_end(lines) else {
-            // Part of a line that goes on in the next chunk (searching for the
-            // first line end is short when there is one, and `feed_lines` starts from
-            // what it found: no line is searched twice).
+        // The last line end: what follows it is carried. One backward search decides
+        // both whether the chunk ends a line at all and how much of it to validate at
+        // once; the lines before it are found by the forward searches of `feed_lines`,
+        // so no byte is searched twice.
+        let Some(last_end) = memrchr2(b'\n', b'\r', lines) else {
+            // Part of a line that goes on in the next chunk.
             if !lines.is_empty() {
                 self.check_line_len(lines.len(), base)?;
                 self.carry.extend_from_slice(lines);
@@ -574,9 +576,9 @@ impl Parser {
             self.offset += chunk.len() as u64;
             return Ok(());
         };
-        let validate_len = memrchr2(b'\n', b'\r', lines).filter(|&end| end >= VALIDATE_CHUNK_MIN);
+        let validate_len = Some(last_end).filter(|&end| end >= VALIDATE_CHUNK_MIN);
         let text = ChunkText::new(lines, validate_len);
-        let result = self.feed_lines(text, base, first_end, on_item);
+        let result = self.feed_lines(text, base, on_item);
         // Whatever happened, nothing may keep pointing into the chunk.
         self.spill(text);
         if result.is_ok() {
@@ -586,14 +588,12 @@ impl Parser {
     }
 
     /// Processes the lines of `text` (the chunk after any carried line; `base` is
-    /// its stream offset), whose first line ends at `first_end`, and carries its
-    /// unfinished last line.
+    /// its stream offset) and carries its unfinished last line.
     #[inline(always)]
     fn feed_lines<F>(
         &mut self,
         text: ChunkText<'_>,
         base: u64,
-        first_end: usize,
         on_item: &mut F,
     ) -> Result<(), Error>
     where
@@ -601,14 +601,9 @@ impl Parser {
     {
         let lines = text.bytes();
         let mut pos = 0;
-        let mut found = Some(first_end);
         loop {
             let rest = lines.get(pos..).unwrap_or_default();
-            let end = match found.take() {
-                Some(known) => Some(known),
-                None => first_line_end(rest),
-            };
-            match end {
+            match first_line_end(rest) {
                 Some(i) => {
                     let line_offset = base + pos as u64;
                     self.check_line_len(i, line_offset)?;
