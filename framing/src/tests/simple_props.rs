@@ -6,22 +6,7 @@ use crate::mask::{copy_unmask, unmask, unmask_naive};
 /// Mostly valid UTF-8 (any chars, including 2-, 3- and 4-byte ones), sometimes corrupted
 /// by one byte or cut short.
 fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
-    (
-        prop::collection::vec(any::<char>(), 0..40),
-        prop::option::weighted(0.5, (any::<prop::sample::Index>(), any::<u8>())),
-        prop::option::weighted(0.2, any::<prop::sample::Index>()),
-    )
-        .prop_map(|(chars, corrupt, cut)| {
-            let mut bytes = chars.into_iter().collect::<String>().into_bytes();
-            if let (Some((i, b)), false) = (corrupt, bytes.is_empty()) {
-                let i = i.index(bytes.len());
-                bytes[i] = b;
-            }
-            if let (Some(i), false) = (cut, bytes.is_empty()) {
-                bytes.truncate(i.index(bytes.len()));
-            }
-            bytes
-        })
+    damaged(prop::collection::vec(any::<char>(), 0..40))
 }
 
 /// Long, mostly ASCII text (a few 2-, 3- and 4-byte chars, as in chat or JSON), sometimes
@@ -35,8 +20,14 @@ fn long_text_bytes() -> impl Strategy<Value = Vec<u8>> {
         1 => prop::char::range('\u{800}', '\u{FFFF}'),
         1 => prop::char::range('\u{10000}', '\u{10FFFF}'),
     ];
+    damaged(prop::collection::vec(ch, 0..700))
+}
+
+/// The UTF-8 of `chars`, half the time with one byte replaced by any byte, and a fifth of
+/// the time cut short at any point.
+fn damaged(chars: impl Strategy<Value = Vec<char>>) -> impl Strategy<Value = Vec<u8>> {
     (
-        prop::collection::vec(ch, 0..700),
+        chars,
         prop::option::weighted(0.5, (any::<prop::sample::Index>(), any::<u8>())),
         prop::option::weighted(0.2, any::<prop::sample::Index>()),
     )
