@@ -565,14 +565,19 @@ mod tests {
         assert!(text.contains("\"isServer\": true"), "{text}");
     }
 
-    #[test]
-    fn grades_are_read_from_the_typed_field_never_from_facts() {
-        let mut report = ws_report();
-        let check = report
+    /// The result of Autobahn case 1.1.1 in [`ws_report`].
+    fn case_1_1_1(report: &mut crate::report::Report) -> &mut crate::report::CheckResult {
+        report
             .checks
             .iter_mut()
             .find(|c| c.aliases == ["1.1.1"])
-            .unwrap();
+            .expect("ws_report has case 1.1.1")
+    }
+
+    #[test]
+    fn grades_are_read_from_the_typed_field_never_from_facts() {
+        let mut report = ws_report();
+        let check = case_1_1_1(&mut report);
         check.grades = Some(Grades::new(
             Behavior::NonStrict,
             CloseBehavior::WrongCode,
@@ -600,12 +605,7 @@ mod tests {
     #[test]
     fn compression_cases_report_their_time_and_ratio_as_autobahn_does() {
         let mut report = ws_report();
-        let template = report
-            .checks
-            .iter()
-            .find(|c| c.aliases == ["1.1.1"])
-            .unwrap()
-            .clone();
+        let template = case_1_1_1(&mut report).clone();
         for number in ["12.1.1", "13.7.18", "11.1.1"] {
             let mut check = template.clone();
             check.id = format!("ws/x/{}", number.replace('.', "-"));
@@ -645,11 +645,7 @@ mod tests {
     #[test]
     fn facts_named_like_autobahns_fields_are_passed_through() {
         let mut report = ws_report();
-        let check = report
-            .checks
-            .iter_mut()
-            .find(|c| c.aliases == ["1.1.1"])
-            .unwrap();
+        let check = case_1_1_1(&mut report);
         check.facts.insert("droppedByMe".into(), false.into());
         check.facts.insert("wasClean".into(), true.into());
         check.facts.insert("somethingElse".into(), 1.into());
