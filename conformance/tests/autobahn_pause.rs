@@ -183,6 +183,15 @@ fn grades(r: &CaseResult) -> (Behavior, CloseBehavior, Option<u16>) {
     (r.behavior, r.behavior_close, r.remote_close_code)
 }
 
+/// Asserts both paces graded the case OK with a clean 1000 close, and returns how
+/// much of the pause the early run cut when the answer came.
+fn both_ok_and_cut(number: &str, early: &CaseResult, waited: &CaseResult) -> Duration {
+    let ok = (Behavior::Ok, CloseBehavior::Ok, Some(1000));
+    assert_eq!(grades(early), ok, "{number}: {:?}", early.notes);
+    assert_eq!(grades(waited), ok, "{number}: {:?}", waited.notes);
+    answered_cut(early).expect("the pause was cut")
+}
+
 fn answered_cut(r: &CaseResult) -> Option<Duration> {
     r.shortcuts
         .iter()
@@ -199,10 +208,7 @@ async fn a_peer_that_pongs_at_once_ends_the_pause_with_ok() {
         closes_after: None,
     };
     for (number, early, waited) in play_both(peer).await {
-        let ok = (Behavior::Ok, CloseBehavior::Ok, Some(1000));
-        assert_eq!(grades(&early), ok, "{number}: {:?}", early.notes);
-        assert_eq!(grades(&waited), ok, "{number}: {:?}", waited.notes);
-        let left = answered_cut(&early).expect("the pause was cut");
+        let left = both_ok_and_cut(number, &early, &waited);
         assert!(left > PAUSE / 2, "{number}: only {left:?} of the pause cut");
         assert!(
             early.duration < PAUSE / 2 && waited.duration >= PAUSE,
@@ -222,10 +228,7 @@ async fn a_peer_that_pongs_within_the_pause_ends_it_then() {
         closes_after: None,
     };
     for (number, early, waited) in play_both(peer).await {
-        let ok = (Behavior::Ok, CloseBehavior::Ok, Some(1000));
-        assert_eq!(grades(&early), ok, "{number}: {:?}", early.notes);
-        assert_eq!(grades(&waited), ok, "{number}: {:?}", waited.notes);
-        let left = answered_cut(&early).expect("the pause was cut");
+        let left = both_ok_and_cut(number, &early, &waited);
         assert!(left < PAUSE - delay + Duration::from_millis(50), "{left:?}");
         // Pong 1 after the delay, then pong 2 after another: under the pause
         // plus one delay, where the waiting run took the pause plus one.
