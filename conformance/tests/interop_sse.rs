@@ -35,10 +35,6 @@
 //! check needs 16 s (both servers pass it then; see the README).
 
 #[path = "interop/harness.rs"]
-#[expect(
-    dead_code,
-    reason = "SSE lines need their own normaliser (replayed ids, UUIDs, window counts)"
-)]
 mod harness;
 
 use std::process::Command;
@@ -189,53 +185,28 @@ fn normalise_replay(message: &str) -> Option<String> {
     Some(out)
 }
 
-/// Takes run-to-run variation out of a report line (see the module docs).
+/// Takes run-to-run variation out of a report line (see the module docs): the
+/// harness's normaliser, with UUIDs and window counts as its tokens.
 fn normalise(line: &str, port: u16) -> String {
     if let Some(replay) = normalise_replay(line) {
         return replay;
     }
-    let line = line.replace(&format!(":{port}"), ":<port>");
-    let s = line.as_bytes();
-    let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    let word_start = |i: usize| i == 0 || !(s[i - 1].is_ascii_alphanumeric() || s[i - 1] == b'.');
-    while i < s.len() {
-        if word_start(i) && uuid_at(s, i) {
-            out.push_str("<uuid>");
-            i += 36;
-            continue;
+    harness::normalise_line(line, Some(port), |s, i| {
+        if uuid_at(s, i) {
+            return Some((36, "<uuid>"));
         }
-        if word_start(i) && s[i].is_ascii_digit() {
-            let end = harness::number_end(s, i);
-            let number = &line[i..end];
-            let rest = &line[end..];
-            let unit_ends = |unit: &str| {
-                rest.strip_prefix(unit)
-                    .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric()))
-            };
-            if unit_ends(" ms") || unit_ends("ms") {
-                out.push_str("<ms>");
-                i = end + if rest.starts_with(' ') { 3 } else { 2 };
-                continue;
-            }
-            if unit_ends(" s") {
-                out.push_str("<s>");
-                i = end + 2;
-                continue;
-            }
-            if number != "0" && WINDOW_COUNTS.iter().any(|w| unit_ends(w)) {
-                out.push_str("<n>");
-            } else {
-                out.push_str(number);
-            }
-            i = end;
-            continue;
+        if !s[i].is_ascii_digit() {
+            return None;
         }
-        let c = line[i..].chars().next().expect("i is on a char boundary");
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
+        let end = harness::number_end(s, i);
+        let counts = s.get(end..).is_some_and(|rest| {
+            WINDOW_COUNTS.iter().any(|w| {
+                rest.strip_prefix(w.as_bytes())
+                    .is_some_and(|r| !r.first().is_some_and(u8::is_ascii_alphanumeric))
+            })
+        });
+        (counts && &s[i..end] != b"0").then_some((end - i, "<n>"))
+    })
 }
 
 /// Probes a started server, checks every non-pass verdict is explained in the
