@@ -150,7 +150,7 @@ pub use mask::{copy_unmask, unmask, unmask_naive};
 pub use message::{Assembled, Message, MessageAssembler, MessageKind};
 pub use opcode::{Opcode, Rsv};
 pub use reader::{Decoded, EndOfStream, StreamReader};
-pub use utf8::{Utf8Error, Utf8Validator};
+pub use utf8::{Utf8Error, Utf8Validator, str_from_utf8};
 
 /// The result of parsing input that may be incomplete, as in httparse.
 ///

@@ -27,6 +27,23 @@ pub struct Utf8Error {
     pub rejected_at: u64,
 }
 
+/// The bytes as `&str` if they are valid UTF-8 — [`core::str::from_utf8`]'s verdict, with
+/// the widest vectors the CPU has: AVX-512 (F, BW and VBMI, as on AMD Zen 4 and Intel Ice
+/// Lake and later) in one pass of 64 bytes at a time, otherwise simdutf8 (AVX2 or SSE4.2,
+/// chosen at run time). The same check validates every text payload the crate hands out.
+///
+/// ```
+/// use pulsecheck_ws::str_from_utf8;
+///
+/// assert_eq!(str_from_utf8("z\u{fc}rich \u{1F600}".as_bytes()), Some("z\u{fc}rich \u{1F600}"));
+/// assert_eq!(str_from_utf8(b"\xED\xA0\x80"), None); // a surrogate
+/// assert_eq!(str_from_utf8(b"cut \xE2\x82"), None); // ends inside a code point
+/// ```
+#[must_use]
+pub fn str_from_utf8(bytes: &[u8]) -> Option<&str> {
+    crate::fast_utf8::to_str(bytes)
+}
+
 /// An incremental UTF-8 validator: feed it fragments, then [`finish`](Self::finish).
 ///
 /// Fails at the first fragment that contains an invalid byte, never later.
@@ -135,7 +152,7 @@ fn is_utf8_after(buf: &[u8], validated: usize, start: usize, end: usize) -> bool
         };
         match buf.get(at..end) {
             Some(blocks @ [first, ..]) if first & 0xC0 != 0x80 => {
-                return simdutf8::basic::from_utf8(blocks).is_ok();
+                return crate::fast_utf8::is_utf8(blocks);
             }
             _ => block_start = at.checked_sub(BLOCK),
         }

@@ -27,7 +27,8 @@
 //! [`run_floor`] is the least any copying server can do with the same bytes: copy and
 //! unmask every payload once ([`copy_unmask`]) into a reused message buffer, where the
 //! fragments of a message land next to each other, and validate every text message once
-//! with `simdutf8::basic::from_utf8`. No header parsing: the frame boundaries, keys and
+//! with the fastest validator we know ([`pulsecheck_ws::str_from_utf8`]: AVX-512 where the
+//! CPU has it, else simdutf8). No header parsing: the frame boundaries, keys and
 //! message kinds come from the generator ([`Workload::frames`]).
 
 use bytes::{Buf, BytesMut};
@@ -105,7 +106,7 @@ pub fn run_pulsecheck_copy(src: &[u8], buf: &mut BytesMut) -> Summary {
 }
 
 /// Copies and unmasks every payload of `workload` into a message buffer, `scratch`, and
-/// validates every text message with `simdutf8` once its last fragment is in. `scratch` is
+/// validates every text message (with [`is_utf8`]) once its last fragment is in. `scratch` is
 /// reused across calls, so it stays in cache; it is sized once, on the first call, to the
 /// largest message.
 pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
@@ -138,16 +139,8 @@ pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
     summary
 }
 
-/// UTF-8 validity at SIMD speed whatever the length: simdutf8 hands inputs under
-/// its 64-byte block to the standard library's slower validator, so short ones are
-/// checked in a zero-padded block (padding with NUL cannot change the verdict).
+/// UTF-8 validity with the fastest check we know: pulsecheck-ws's own (AVX-512 where
+/// the CPU has it, else simdutf8), which is also what our reader validates with.
 fn is_utf8(bytes: &[u8]) -> bool {
-    let mut block = [0u8; 64];
-    match block.get_mut(..bytes.len()) {
-        Some(prefix) => {
-            prefix.copy_from_slice(bytes);
-            simdutf8::basic::from_utf8(&block).is_ok()
-        }
-        None => simdutf8::basic::from_utf8(bytes).is_ok(),
-    }
+    pulsecheck_ws::str_from_utf8(bytes).is_some()
 }
