@@ -16,7 +16,9 @@
 //! - `tungstenite`, `fastwebsockets`: read the input through `Read` / `AsyncRead` into
 //!   their own buffers, a copy that is timed (it is how they work).
 //! - `floor`: copy + unmask every payload + validate every text message, frame boundaries
-//!   known in advance.
+//!   known in advance; `floor (in place)`: the same without the copy (each iteration gets a
+//!   fresh masked copy, untimed, as the in-place readers do), the bound of `pulsecheck` and
+//!   `sockudo-ws`.
 //!
 //! Run `cargo bench -p pulsecheck-benches --bench ws`, then
 //! `cargo run -p pulsecheck-benches --bin ratios` for the ratio tables. A filter narrows
@@ -27,7 +29,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pulsecheck_benches::ws::ours::{run_floor, run_pulsecheck, run_pulsecheck_copy};
+use pulsecheck_benches::ws::ours::{
+    run_floor, run_floor_in_place, run_pulsecheck, run_pulsecheck_copy,
+};
 use pulsecheck_benches::ws::peers::{
     run_fastwebsockets, run_sockudo, run_sockudo_copy, run_sockudo_protocol_copy, run_tungstenite,
     skip, sockudo_input,
@@ -97,6 +101,13 @@ fn ws(c: &mut Criterion) {
                     group
                         .bench_function(name, |b| b.iter(|| run_floor(black_box(&w), &mut scratch)))
                 }
+                "floor (in place)" => group.bench_function(name, |b| {
+                    b.iter_batched_ref(
+                        || bytes.clone(),
+                        |buf| run_floor_in_place(&w, buf),
+                        BatchSize::LargeInput,
+                    )
+                }),
                 other => unreachable!("no benchmark for {other}"),
             };
         }

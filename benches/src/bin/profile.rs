@@ -154,6 +154,10 @@ fn websocket(workload: &str, implementation: &str, iterations: usize) -> Result<
             "sockudo-ws Protocol (copy)" => measured(|| {
                 ws::peers::run_sockudo_protocol_copy(sockudo_source.bytes(), &mut sockudo_buf)
             }),
+            "floor (in place)" => {
+                let mut fresh = bytes.clone();
+                measured(|| ws::ours::run_floor_in_place(&w, &mut fresh))
+            }
             _ => measured(|| ws::ours::run_floor(&w, &mut scratch)),
         };
         check(got == expected, name)?;

@@ -276,7 +276,7 @@ fn print_ws_tables(results: &Results) {
     functions.retain(|f| results.values().any(|fns| fns.contains_key(f)));
     let peers: Vec<&String> = functions
         .iter()
-        .filter(|f| !WS_OURS.contains(&f.as_str()) && *f != "floor")
+        .filter(|f| !WS_OURS.contains(&f.as_str()) && !f.starts_with("floor"))
         .collect();
     let groups = ws_ordered(results);
 
@@ -304,7 +304,9 @@ fn print_ws_tables(results: &Results) {
     );
     println!(
         "`pulsecheck` and `sockudo-ws` unmask in place and their input copy is untimed; the \
-         others copy the input inside the timed loop. Like-for-like pairs are in bold.\n"
+         others copy the input inside the timed loop. Like-for-like pairs are in bold. The \
+         last column compares `pulsecheck` with `floor (in place)` and `pulsecheck (copy)` \
+         with `floor` (below 1: faster than that floor).\n"
     );
     print!("| workload | ours |");
     for p in &peers {
@@ -331,7 +333,13 @@ fn print_ws_tables(results: &Results) {
                     None => print!(" skipped |"),
                 }
             }
-            match fns.get("floor") {
+            // Each of ours against the floor of its kind: in place, or copying.
+            let floor = if ws_like_for_like(ours_name, "floor") {
+                "floor"
+            } else {
+                "floor (in place)"
+            };
+            match fns.get(floor) {
                 Some(f) => println!(" {:.2}x |", ours.mean_ns / f.mean_ns),
                 None => println!(" – |"),
             }

@@ -32,7 +32,10 @@
 //! message kinds come from the generator ([`Workload::frames`]).
 
 use bytes::{Buf, BytesMut};
-use pulsecheck_ws::{Assembled, FrameConfig, MessageKind, Role, Status, StreamReader, copy_unmask};
+use pulsecheck_ws::{
+    Assembled, FrameConfig, MessageKind, Role, Status, StreamReader, Utf8Validator, copy_unmask,
+    unmask,
+};
 
 use super::Summary;
 use super::workloads::{MAX_SIZE, Workload};
@@ -134,6 +137,52 @@ pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
                 summary.binary(message);
             }
             at = 0;
+        }
+    }
+    summary
+}
+
+/// The in-place floor: unmasks every payload of `workload` where it lies in `buf` (a fresh
+/// masked copy of `workload.bytes`) and validates every text message once: a message in
+/// one frame with [`is_utf8`], a fragmented one fragment by fragment with a
+/// [`Utf8Validator`]. A fragmented message is not assembled (its fragments stay where they
+/// are, apart), only counted. No header parsing: the frame boundaries, keys and message
+/// kinds come from the generator. For a binary workload this is the XOR of every payload
+/// byte in place and nothing else, the least an in-place reader can do; for text it is two
+/// passes (unmask, then validate), where our reader makes one.
+pub fn run_floor_in_place(workload: &Workload, buf: &mut [u8]) -> Summary {
+    let mut summary = Summary::default();
+    // The open fragmented message: its validator (text only) and its length so far.
+    let mut open: Option<(Option<Utf8Validator>, usize)> = None;
+    for frame in &workload.frames {
+        let Some(payload) = buf.get_mut(frame.payload.clone()) else {
+            break;
+        };
+        unmask(payload, frame.mask, 0);
+        let payload: &[u8] = payload;
+        if open.is_none() && frame.fin {
+            if !frame.text {
+                summary.binary(payload);
+            } else if is_utf8(payload) {
+                summary.text(payload);
+            } else {
+                break;
+            }
+            continue;
+        }
+        let (validator, len) = open.get_or_insert_with(|| (frame.text.then(Utf8Validator::new), 0));
+        *len += payload.len();
+        if let Some(v) = validator
+            && v.feed(payload).is_err()
+        {
+            break;
+        }
+        if frame.fin {
+            match open.take() {
+                Some((Some(v), len)) if v.finish().is_ok() => summary.text_of_len(len),
+                Some((None, len)) => summary.binary_of_len(len),
+                _ => break,
+            }
         }
     }
     summary
