@@ -12,6 +12,7 @@ use crate::handshake::{ClientRequest, validate_client_request, validate_server_r
 use crate::header::{
     FrameConfig, FrameHeader, LengthEncoding, Role, decode_header, parse_frame, parse_header,
 };
+use crate::mask::unmask_naive;
 use crate::message::{Assembled, MessageKind};
 use crate::opcode::{Opcode, Rsv};
 use crate::reader::StreamReader;
@@ -63,6 +64,23 @@ pub fn frames_no_panic(data: &[u8]) {
         .first()
         .map_or(0, |&c| usize::from(c) % (data.len() + 1));
     check_utf8_split(data, &[cut]);
+    check_utf8_fast_paths(data);
+}
+
+/// The whole-buffer checks (`str_from_utf8`, and the in-place unmask-and-validate every
+/// masked text frame goes through, keyed by the first four bytes) agree with
+/// `std::str::from_utf8`, and the unmasking with [`unmask_naive`].
+pub fn check_utf8_fast_paths(data: &[u8]) {
+    assert_eq!(crate::str_from_utf8(data), std::str::from_utf8(data).ok());
+    let key = match data {
+        [a, b, c, d, ..] => [*a, *b, *c, *d],
+        _ => [0x5a; 4],
+    };
+    let mut masked = data.to_vec();
+    unmask_naive(&mut masked, key, 0);
+    let (payload, text) = crate::fast_utf8::unmask_to_str(&mut masked, key);
+    assert_eq!(payload, data);
+    assert_eq!(text, std::str::from_utf8(data).ok());
 }
 
 fn check_header(data: &[u8], config: &FrameConfig) {
