@@ -109,9 +109,9 @@ pub fn run_pulsecheck_copy(src: &[u8], buf: &mut BytesMut) -> Summary {
 }
 
 /// Copies and unmasks every payload of `workload` into a message buffer, `scratch`, and
-/// validates every text message (with [`is_utf8`]) once its last fragment is in. `scratch` is
-/// reused across calls, so it stays in cache; it is sized once, on the first call, to the
-/// largest message.
+/// validates every text message (with [`pulsecheck_ws::str_from_utf8`]) once its last
+/// fragment is in. `scratch` is reused across calls, so it stays in cache; it is sized
+/// once, on the first call, to the largest message.
 pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
     let mut summary = Summary::default();
     let mut at = 0;
@@ -144,9 +144,9 @@ pub fn run_floor(workload: &Workload, scratch: &mut Vec<u8>) -> Summary {
 
 /// The in-place floor: unmasks every payload of `workload` where it lies in `buf` (a fresh
 /// masked copy of `workload.bytes`) and validates every text message once: a message in
-/// one frame with [`is_utf8`], a fragmented one fragment by fragment with a
-/// [`Utf8Validator`]. A fragmented message is not assembled (its fragments stay where they
-/// are, apart), only counted. No header parsing: the frame boundaries, keys and message
+/// one frame with [`pulsecheck_ws::str_from_utf8`], a fragmented one fragment by fragment
+/// with a [`Utf8Validator`]. A fragmented message is not assembled (its fragments stay
+/// where they are, apart), only counted. No header parsing: the frame boundaries, keys and message
 /// kinds come from the generator. For a binary workload this is the XOR of every payload
 /// byte in place and nothing else, the least an in-place reader can do; for text it is two
 /// passes (unmask, then validate), where our reader makes one.
