@@ -479,8 +479,8 @@ impl MessageAssembler {
 
 /// Validates the payload of a single-frame text message in one pass.
 fn validate_whole(payload: &[u8]) -> Result<&str, Failure> {
-    // The fast check first (simdutf8's `basic` API, with a SIMD path for short inputs
-    // too); only a payload that fails it pays for locating the error.
+    // The fast check first (AVX-512 or simdutf8's `basic` API, with a SIMD path for short
+    // inputs too); only a payload that fails it pays for locating the error.
     if let Some(text) = crate::fast_utf8::to_str(payload) {
         return Ok(text);
     }

@@ -3,9 +3,10 @@
 //! RFC 6455 §5.6: "Note that a particular text frame might include a partial UTF-8
 //! sequence; however, the whole message MUST contain valid UTF-8." A receiver that waits
 //! for the end of the message before validating is slow to fail (Autobahn calls it
-//! NON-STRICT); [`Utf8Validator`] checks each fragment as it arrives with simdutf8's
-//! `compat` API, which reports where the first error is, and carries at most three bytes
-//! of a code point cut by a fragment boundary into the next fragment.
+//! NON-STRICT); [`Utf8Validator`] checks each fragment as it arrives with the crate's fast
+//! check ([`str_from_utf8`]: AVX-512 where the CPU has it, else simdutf8), locates an
+//! error with simdutf8's `compat` API, and carries at most three bytes of a code point cut
+//! by a fragment boundary into the next fragment.
 
 use simdutf8::compat;
 
@@ -141,7 +142,9 @@ const BLOCK: usize = 64;
 /// continuation byte (in valid UTF-8 every other byte starts a code point): then the
 /// bytes from there to `start` are whole valid code points, and the longer range is
 /// valid exactly when the new bytes are. When no such start lies among the validated
-/// bytes (near the start of the message), the new bytes are checked alone.
+/// bytes (near the start of the message), the new bytes are checked alone. (The AVX-512
+/// check reads a last partial block with a masked load and needs no such start; there the
+/// early start only adds at most 63 bytes to the check. It is kept for CPUs on simdutf8.)
 fn is_utf8_after(buf: &[u8], validated: usize, start: usize, end: usize) -> bool {
     let len = end.saturating_sub(start);
     let mut block_start = end.checked_sub(len.next_multiple_of(BLOCK));
@@ -308,7 +311,7 @@ impl Utf8Validator {
             }
         }
         // The fast check on everything but a code point cut at the end (the common
-        // case, valid text, then costs one pass of simdutf8's `basic` API); only a
+        // case, valid text, then costs one pass of the fast check); only a
         // fragment that fails it pays for `compat`, which locates the error.
         let whole = incomplete_tail_start(rest);
         let (body, tail) = rest.split_at(whole);
