@@ -29,14 +29,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pulsecheck_benches::ws::ours::{
-    run_floor, run_floor_in_place, run_pulsecheck, run_pulsecheck_copy,
-};
+use pulsecheck_benches::ws::ours::{run_floor, run_floor_in_place, run_pulsecheck};
 use pulsecheck_benches::ws::peers::{
-    run_fastwebsockets, run_sockudo, run_sockudo_copy, run_sockudo_protocol_copy, run_tungstenite,
-    skip, sockudo_input,
+    run_fastwebsockets, run_sockudo, run_tungstenite, skip, sockudo_input,
 };
-use pulsecheck_benches::ws::{FUNCTIONS, ReadSource, Summary, run_by_name, workloads};
+use pulsecheck_benches::ws::{FUNCTIONS, ReadSource, Summary, read_loop, run_by_name, workloads};
 
 fn ws(c: &mut Criterion) {
     for w in workloads::all() {
@@ -56,6 +53,14 @@ fn ws(c: &mut Criterion) {
                 w.name
             );
             let bytes = &w.bytes;
+            if let Some(run) = read_loop(name) {
+                let mut buf = BytesMut::with_capacity(bytes.len());
+                let source = ReadSource::aligned_to(bytes, &mut buf);
+                group.bench_function(name, |b| {
+                    b.iter(|| run(black_box(source.bytes()), &mut buf))
+                });
+                continue;
+            }
             match name {
                 "pulsecheck" => group.bench_function(name, |b| {
                     b.iter_batched_ref(
@@ -64,13 +69,6 @@ fn ws(c: &mut Criterion) {
                         BatchSize::LargeInput,
                     )
                 }),
-                "pulsecheck (copy)" => {
-                    let mut scratch = BytesMut::with_capacity(bytes.len());
-                    let source = ReadSource::aligned_to(bytes, &mut scratch);
-                    group.bench_function(name, |b| {
-                        b.iter(|| run_pulsecheck_copy(black_box(source.bytes()), &mut scratch))
-                    })
-                }
                 "tungstenite" => {
                     group.bench_function(name, |b| b.iter(|| run_tungstenite(black_box(bytes))))
                 }
@@ -80,22 +78,6 @@ fn ws(c: &mut Criterion) {
                 "sockudo-ws" => group.bench_function(name, |b| {
                     b.iter_batched_ref(|| sockudo_input(bytes), run_sockudo, BatchSize::LargeInput)
                 }),
-                "sockudo-ws (copy)" => {
-                    let mut scratch = BytesMut::with_capacity(bytes.len());
-                    let source = ReadSource::aligned_to(bytes, &mut scratch);
-                    group.bench_function(name, |b| {
-                        b.iter(|| run_sockudo_copy(black_box(source.bytes()), &mut scratch))
-                    })
-                }
-                "sockudo-ws Protocol (copy)" => {
-                    let mut scratch = BytesMut::with_capacity(bytes.len());
-                    let source = ReadSource::aligned_to(bytes, &mut scratch);
-                    group.bench_function(name, |b| {
-                        b.iter(|| {
-                            run_sockudo_protocol_copy(black_box(source.bytes()), &mut scratch)
-                        })
-                    })
-                }
                 "floor" => {
                     let mut scratch = Vec::new();
                     group

@@ -175,56 +175,36 @@ fn websocket(workload: &str, implementations: &[&str], rounds: usize) -> Result<
             .ok_or_else(|| format!("no WebSocket implementation {implementation:?}"))?;
         let done =
             move |(got, took): (ws::Summary, Duration)| check(got == expected, name).map(|()| took);
-        // A read loop's buffer, and its input placed like it (see `ws::ReadSource`).
-        let read_loop = || {
+        let runner: Runner<'_> = if let Some(run) = ws::read_loop(name) {
+            // Its buffer, and its input placed like it (see `ws::ReadSource`).
             let mut buf = bytes::BytesMut::with_capacity(bytes.len());
             let source = ws::ReadSource::aligned_to(bytes, &mut buf);
-            (source, buf)
-        };
-        let runner: Runner<'_> = match name {
-            "pulsecheck" => Box::new(move || {
-                let mut fresh = bytes.clone();
-                done(measured(|| ws::ours::run_pulsecheck(&mut fresh)))
-            }),
-            "pulsecheck (copy)" => {
-                let (source, mut buf) = read_loop();
-                Box::new(move || {
-                    done(measured(|| {
-                        ws::ours::run_pulsecheck_copy(source.bytes(), &mut buf)
-                    }))
-                })
-            }
-            "tungstenite" => Box::new(move || done(measured(|| ws::peers::run_tungstenite(bytes)))),
-            "fastwebsockets" => {
-                Box::new(move || done(measured(|| ws::peers::run_fastwebsockets(bytes))))
-            }
-            "sockudo-ws" => Box::new(move || {
-                let mut fresh = ws::peers::sockudo_input(bytes);
-                done(measured(|| ws::peers::run_sockudo(&mut fresh)))
-            }),
-            "sockudo-ws (copy)" => {
-                let (source, mut buf) = read_loop();
-                Box::new(move || {
-                    done(measured(|| {
-                        ws::peers::run_sockudo_copy(source.bytes(), &mut buf)
-                    }))
-                })
-            }
-            "sockudo-ws Protocol (copy)" => {
-                let (source, mut buf) = read_loop();
-                Box::new(move || {
-                    done(measured(|| {
-                        ws::peers::run_sockudo_protocol_copy(source.bytes(), &mut buf)
-                    }))
-                })
-            }
-            "floor (in place)" => Box::new(move || {
-                let mut fresh = bytes.clone();
-                done(measured(|| ws::ours::run_floor_in_place(w, &mut fresh)))
-            }),
-            _ => {
-                let mut scratch = Vec::new();
-                Box::new(move || done(measured(|| ws::ours::run_floor(w, &mut scratch))))
+            Box::new(move || done(measured(|| run(source.bytes(), &mut buf))))
+        } else {
+            match name {
+                "pulsecheck" => Box::new(move || {
+                    let mut fresh = bytes.clone();
+                    done(measured(|| ws::ours::run_pulsecheck(&mut fresh)))
+                }),
+                "tungstenite" => {
+                    Box::new(move || done(measured(|| ws::peers::run_tungstenite(bytes))))
+                }
+                "fastwebsockets" => {
+                    Box::new(move || done(measured(|| ws::peers::run_fastwebsockets(bytes))))
+                }
+                "sockudo-ws" => Box::new(move || {
+                    let mut fresh = ws::peers::sockudo_input(bytes);
+                    done(measured(|| ws::peers::run_sockudo(&mut fresh)))
+                }),
+                "floor (in place)" => Box::new(move || {
+                    let mut fresh = bytes.clone();
+                    done(measured(|| ws::ours::run_floor_in_place(w, &mut fresh)))
+                }),
+                "floor" => {
+                    let mut scratch = Vec::new();
+                    Box::new(move || done(measured(|| ws::ours::run_floor(w, &mut scratch))))
+                }
+                other => return Err(format!("the profile driver cannot run {other:?} yet")),
             }
         };
         names.push(name);

@@ -105,21 +105,35 @@ pub const FUNCTIONS: [&str; 9] = [
     "floor (in place)",
 ];
 
+/// A read-loop function: reads `src` [`ours::READ_SIZE`] bytes at a time into the read
+/// buffer (reused across calls), parsing every complete frame in place.
+pub type ReadLoop = fn(src: &[u8], buf: &mut bytes::BytesMut) -> Summary;
+
+/// The read loop of the implementation named `name`, if it is one of the three that share
+/// the same loop and buffer (ours and the two sockudo-ws ones); each is benchmarked reading
+/// from a [`ReadSource`] placed like its buffer.
+pub fn read_loop(name: &str) -> Option<ReadLoop> {
+    match name {
+        "pulsecheck (copy)" => Some(ours::run_pulsecheck_copy),
+        "sockudo-ws (copy)" => Some(peers::run_sockudo_copy),
+        "sockudo-ws Protocol (copy)" => Some(peers::run_sockudo_protocol_copy),
+        _ => None,
+    }
+}
+
 /// Runs the implementation named `name` (one of [`FUNCTIONS`]) once over `workload`,
 /// doing any untimed preparation (the fresh masked copy of the in-place ones) itself.
 /// For tests and sanity checks; the benchmark calls the same run functions directly.
 pub fn run_by_name(name: &str, workload: &Workload) -> Option<Summary> {
     let bytes = &workload.bytes;
+    if let Some(run) = read_loop(name) {
+        return Some(run(bytes, &mut bytes::BytesMut::new()));
+    }
     Some(match name {
         "pulsecheck" => ours::run_pulsecheck(&mut bytes.clone()),
-        "pulsecheck (copy)" => ours::run_pulsecheck_copy(bytes, &mut bytes::BytesMut::new()),
         "tungstenite" => peers::run_tungstenite(bytes),
         "fastwebsockets" => peers::run_fastwebsockets(bytes),
         "sockudo-ws" => peers::run_sockudo(&mut peers::sockudo_input(bytes)),
-        "sockudo-ws (copy)" => peers::run_sockudo_copy(bytes, &mut bytes::BytesMut::new()),
-        "sockudo-ws Protocol (copy)" => {
-            peers::run_sockudo_protocol_copy(bytes, &mut bytes::BytesMut::new())
-        }
         "floor" => ours::run_floor(workload, &mut Vec::new()),
         "floor (in place)" => ours::run_floor_in_place(workload, &mut bytes.clone()),
         _ => return None,
