@@ -4,8 +4,8 @@
 //!
 //! Every `from_utf8_unchecked` here produces a `&str` whose validity was proven *inside
 //! this module*, by code that saw exactly the bytes handed out; nothing outside can ask for
-//! a `&str` of bytes it merely claims are valid. Debug builds (every test, property test and fuzz run)
-//! re-check each one with the standard library.
+//! a `&str` of bytes it merely claims are valid. Debug builds (every test, property test
+//! and fuzz run) re-check each one with the standard library.
 //!
 //! **Short payloads ([`to_str`]).** simdutf8 hands inputs shorter than its 64-byte block
 //! to the standard library's byte-at-a-time validator, which is slow on mixed text.
@@ -22,7 +22,7 @@
 //! behind the narrow stores.
 //!
 //! **Validating with AVX-512 (`avx512`).** On a CPU with AVX-512F, BW and VBMI (AMD Zen 4,
-//! Intel Ice Lake and later), [`is_utf8`], [`to_str`] and [`unmask_to_str`] run our own
+//! Intel Ice Lake and later), [`to_str`] and [`unmask_to_str`] run our own
 //! port of simdutf8's algorithm to 64-byte vectors, which validates about twice as fast on
 //! mixed text, and for a masked frame unmasks in the same pass. Measured with the profile
 //! driver (p10 of 200 runs, the old and new binaries alternating from one path, three
@@ -69,18 +69,6 @@ fn has_avx512_utf8() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
         && std::arch::is_x86_feature_detected!("avx512vbmi")
-}
-
-/// Whether `bytes` is valid UTF-8: with AVX-512 where the CPU has it, else simdutf8.
-#[inline]
-pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512_utf8() {
-        // SAFETY: the CPU supports the three extensions `avx512::is_utf8` is compiled
-        // for, checked just above.
-        return unsafe { avx512::is_utf8(bytes) };
-    }
-    simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
 /// XORs `data` with `word` (see [`xor_words_portable`]) using AVX-512F or AVX2 when the
@@ -140,7 +128,8 @@ use crate::utf8::{Utf8Error, Utf8Validator};
 pub(crate) fn to_str(bytes: &[u8]) -> Option<&str> {
     #[cfg(target_arch = "x86_64")]
     if has_avx512_utf8() {
-        // SAFETY: checked just above, as in `is_utf8`.
+        // SAFETY: the CPU supports the three extensions `avx512::is_utf8` is compiled
+        // for, checked just above.
         if !unsafe { avx512::is_utf8(bytes) } {
             return None;
         }
@@ -185,7 +174,7 @@ static LEN_MASK: [u8; 128] = {
 pub(crate) fn unmask_to_str(payload: &mut [u8], key: [u8; 4]) -> (&[u8], Option<&str>) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512_utf8() {
-        // SAFETY: checked just above, as in `is_utf8`.
+        // SAFETY: checked just above, as in `to_str`.
         let valid = unsafe { avx512::unmask_is_utf8(payload, crate::mask::key_word(key)) };
         let payload: &[u8] = payload;
         if !valid {

@@ -155,7 +155,7 @@ fn is_utf8_after(buf: &[u8], validated: usize, start: usize, end: usize) -> bool
         };
         match buf.get(at..end) {
             Some(blocks @ [first, ..]) if first & 0xC0 != 0x80 => {
-                return crate::fast_utf8::is_utf8(blocks);
+                return crate::fast_utf8::to_str(blocks).is_some();
             }
             _ => block_start = at.checked_sub(BLOCK),
         }
