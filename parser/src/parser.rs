@@ -556,9 +556,8 @@ impl Parser {
         // Validate the lines that start and end in this chunk, once: from the
         // first line start (a character split across chunks belongs to the
         // carried line) to the last line end (what follows is carried, and checked
-        // when its line is read).
-        // A chunk that completes no line of its own (a long line passing through)
-        // needs neither the backward search nor the validation.
+        // when its line is read). A chunk that completes no line of its own (a long
+        // line passing through) needs no validation here.
         let lines = chunk.get(pos..).unwrap_or_default();
         let base = self.offset + pos as u64;
         // The last line end: what follows it is carried. One backward search decides

@@ -62,31 +62,23 @@ impl Summary {
     /// Hands out a text message: `text` is what the implementation validated, whatever its
     /// type (`&str`, or bytes it guarantees to be UTF-8).
     pub(crate) fn text<T: AsRef<[u8]> + ?Sized>(&mut self, text: &T) {
-        let len = black_box(text).as_ref().len();
-        self.messages += 1;
-        self.message_bytes += len;
-        self.text_bytes += len;
+        self.text_of_len(black_box(text).as_ref().len());
     }
 
     /// Counts a text message of `len` bytes that was validated but not handed out as one
     /// slice (the in-place floor's fragmented messages).
     pub(crate) fn text_of_len(&mut self, len: usize) {
-        let len = black_box(len);
-        self.messages += 1;
-        self.message_bytes += len;
+        self.binary_of_len(len);
         self.text_bytes += len;
-    }
-
-    /// Counts a binary message of `len` bytes not handed out as one slice.
-    pub(crate) fn binary_of_len(&mut self, len: usize) {
-        let len = black_box(len);
-        self.messages += 1;
-        self.message_bytes += len;
     }
 
     /// Hands out a binary message.
     pub(crate) fn binary(&mut self, data: &[u8]) {
-        let len = black_box(data).len();
+        self.binary_of_len(black_box(data).len());
+    }
+
+    /// Counts a message of `len` bytes not handed out as one slice.
+    pub(crate) fn binary_of_len(&mut self, len: usize) {
         self.messages += 1;
         self.message_bytes += len;
     }
