@@ -11,8 +11,7 @@
 //! payload still meets `key[(offset + i) % 4]`. No `unsafe` is needed here; payloads of
 //! 128 bytes and more go through the same loops compiled with AVX2, or an AVX-512 loop,
 //! when the CPU has them (`fast_utf8.rs`, the crate's audited `unsafe` module, makes that
-//! call). [`unmask_naive`]
-//! is the byte loop the property tests compare them with.
+//! call). [`unmask_naive`] is the byte loop the property tests compare them with.
 
 /// The key as seen from payload position `offset`: `rotated[i] == key[(offset + i) % 4]`.
 ///
@@ -67,9 +66,9 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
     // Bytes before the first 64-byte aligned address (a cache line), so that the wide
     // stores of the rest (32 or 64 bytes) never straddle a line. Measured with 32-byte
     // alignment and AVX2 against 8-byte: 64 KiB binary frames in place 4% faster, 1 KiB
-    // ones 5%; 64 came with the AVX-512 loop (its figures are in fast_utf8.rs). `align_offset` may in
-    // principle return usize::MAX ("cannot align"); `min` turns that into "do it all
-    // in the head".
+    // ones 5%; 64 came with the AVX-512 loop (its figures are in fast_utf8.rs).
+    // `align_offset` may in principle return usize::MAX ("cannot align"); `min` turns
+    // that into "do it all in the head".
     let head_len = data.as_ptr().align_offset(64).min(data.len());
     let (head, body) = data.split_at_mut(head_len);
     xor_words_portable(head, key_word(key));

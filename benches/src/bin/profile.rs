@@ -29,8 +29,8 @@
 //! implementation after the first, the median over the rounds of its time divided by the
 //! first one's (how many times faster the first is), with the quartiles. A round takes
 //! micro- to milliseconds, so a slowdown of the machine that lasts longer (on the shared
-//! machine these benchmarks ran on, one of the two virtual CPUs ran memory-bound work 20–40%
-//! slower for seconds at a time, for ours and the peers alike) hits both sides of a round
+//! machine these benchmarks ran on, one of the two virtual CPUs ran memory-bound work 22–57%
+//! slower for seconds at a time, for ours and the peers alike: BENCHMARKS.md) hits both sides of a round
 //! and cancels out of its ratio. Criterion measures one function for seconds and then the
 //! next, so its ratios carry such slowdowns whole; a row within a few percent of 1 there is
 //! settled here:

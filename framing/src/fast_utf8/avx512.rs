@@ -17,9 +17,10 @@
 //! the C++ simdutf library's AVX-512 kernel, through the `simdutf` crate, measured 22–26 GB/s
 //! in an earlier run of the same program (beside simdutf8 at 18–19.5). At exactly 64 bytes it
 //! is slower than simdutf8 (12.4–13.1 against 16.2–16.8 GB/s: one block is a chain of
-//! dependent instructions), which the frame reader does not notice: it validates short
-//! payloads fused with their unmasking ([`unmask_is_utf8`]), so a text frame is read once
-//! instead of twice.
+//! dependent instructions). The frame reader validates a masked payload of any length
+//! fused with its unmasking ([`unmask_is_utf8`]), so a text frame is read once instead of
+//! twice, and that is faster at every size it was measured at: `ws/tiny` (payloads of
+//! 0–125 bytes) went from 935–942 to 619–624 µs per run (`fast_utf8`'s module docs).
 //!
 //! Every function here is only ever called after `is_x86_feature_detected!` found all three
 //! extensions (`fast_utf8::has_avx512_utf8`). Their only `unsafe` operations are the loads
